@@ -1,0 +1,19 @@
+# Every dependency comes from a Debian package, found with pkg-config or find_package.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+
+pkg_check_modules(OSIP2 REQUIRED IMPORTED_TARGET libosip2)
+
+# Standalone ASIO is header-only and ships no .pc file.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(portico_asio INTERFACE)
+target_include_directories(portico_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(portico_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(portico_asio INTERFACE Threads::Threads)
+
+if(PORTICO_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+  include(GoogleTest)
+endif()

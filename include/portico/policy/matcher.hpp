@@ -1,0 +1,57 @@
+#pragma once
+// Policy decides, the B2BUA executes: match() turns an inbound dialog-creating request into a
+// CallPlan (a plain value) or a Reject. Pure function of (snapshot, request facts).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "portico/policy/model.hpp"
+
+namespace portico::policy {
+
+/// What the matcher needs to know about a request.
+struct RequestFacts {
+  std::string realm;                 // realm of the listener it arrived on
+  asio::ip::address source;          // observed source address
+  std::string ruri_user;             // Request-URI user part (may be empty)
+};
+
+/// One next hop, fully resolved.
+struct ResolvedTarget {
+  PeerKind kind = PeerKind::Trunk;
+  std::string name;
+  std::string realm;
+  transport::Endpoint remote;
+  transport::Protocol transport = transport::Protocol::Udp;
+  int max_calls = 0;                 // 0 = unlimited
+};
+
+struct CallPlan {
+  std::shared_ptr<const PolicySnapshot> policy;  // the snapshot the call keeps for its life
+  std::string route;                 // route name
+  std::string source_peer;           // trunk / access peer the request came from
+  std::string ruri_user;             // after number rewrite
+  std::vector<ResolvedTarget> targets;
+};
+
+struct Reject {
+  int status = 403;
+  std::string reason;                // stable token: "unknown_source", "no_route"
+  std::string detail;                // human sentence, logged
+};
+
+/// Which trunk or access peer on `realm` the address belongs to (first match), or empty.
+std::string identify_source(const PolicySnapshot& policy, const std::string& realm,
+                            const asio::ip::address& source);
+
+/// Unknown source -> 403 "unknown_source"; no route matches -> 404 "no_route".
+std::variant<CallPlan, Reject> match(const std::shared_ptr<const PolicySnapshot>& policy,
+                                     const RequestFacts& facts);
+
+/// Applies a route's number rewrite to a user part.
+std::string rewrite_user(const NumberRewrite& rw, const std::string& user);
+
+}  // namespace portico::policy

@@ -1,0 +1,144 @@
+#pragma once
+// The typed policy model: what `policies/*.yaml` say, validated and compiled into an immutable
+// PolicySnapshot. No stringly-typed value survives past loading: ports are numbers, CIDRs are
+// parsed, regexes compiled, durations in milliseconds, and references (a route naming a trunk)
+// are checked. Shared between shards as shared_ptr<const PolicySnapshot>.
+
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::policy {
+
+/// Where a value came from, for diagnostics. Kept on every object that can be named in an error.
+struct SourceLoc {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+};
+
+struct Cidr {
+  asio::ip::address network;
+  int prefix = 0;
+  bool contains(const asio::ip::address& a) const;
+  std::string to_string() const;
+};
+
+struct Listener {
+  transport::Protocol protocol = transport::Protocol::Udp;
+  transport::Endpoint bind;     // "udp://127.0.0.1:5060", "tcp://[::1]:5060"
+  SourceLoc loc;
+};
+
+struct Realm {
+  std::string name;
+  std::vector<Listener> listeners;
+  std::string advertised_address;  // host Portico puts in Via/Contact on this realm; empty =
+                                   // each listener's bind address
+  SourceLoc loc;
+};
+
+enum class PeerKind { Trunk, AccessPeer };
+
+/// A SIP trunk on the carrier side (or any next hop reached by host:port).
+struct Trunk {
+  std::string name;
+  std::string realm;
+  std::string host;                 // IP literal (DNS names come with a later issue)
+  std::uint16_t port = 5060;
+  transport::Protocol transport = transport::Protocol::Udp;
+  int max_calls = 0;                // concurrent calls, 0 = unlimited
+  std::vector<Cidr> sources;        // where its requests come from; default host/32
+  SourceLoc loc;
+};
+
+/// A PBX, phone or Voice-AI app on the access side, identified by source address.
+struct AccessPeer {
+  std::string name;
+  std::string realm;
+  std::vector<Cidr> sources;
+  std::optional<std::string> host;  // static address for calls routed to it
+  std::uint16_t port = 5060;
+  transport::Protocol transport = transport::Protocol::Udp;
+  int max_calls = 0;
+  SourceLoc loc;
+};
+
+struct RouteTarget {
+  PeerKind kind = PeerKind::Trunk;
+  std::string name;
+  SourceLoc loc;
+};
+
+struct NumberRewrite {
+  int strip_digits = 0;             // remove this many leading characters of the user part
+  std::string prepend;              // then prepend this
+  std::optional<std::regex> regex;  // or: replace the user part by regex ...
+  std::string regex_text;
+  std::string replace;              // ... with this format ($1, $2)
+};
+
+struct Route {
+  std::string name;
+  // match (all given conditions must hold)
+  std::optional<std::string> from_realm;
+  std::optional<std::string> from_peer;      // trunk or access peer name
+  std::optional<std::string> user_prefix;    // Request-URI user starts with
+  std::optional<std::regex> user_regex;      // Request-URI user matches (whole)
+  std::string user_regex_text;
+  NumberRewrite rewrite;
+  std::vector<RouteTarget> targets;          // tried in order; failover on 408/5xx/503
+  SourceLoc loc;
+};
+
+struct Timers {
+  Millis t1{500};
+  Millis t2{4000};
+  Millis t4{5000};
+  Millis max_call_duration{std::chrono::hours(4)};
+  Millis tcp_idle_timeout{std::chrono::seconds(120)};
+};
+
+struct HeaderRules {
+  /// Headers copied from one leg to the other (case-insensitive). Everything else is dropped.
+  std::vector<std::string> pass{"P-Asserted-Identity", "P-Preferred-Identity", "Privacy",
+                                "Diversion", "History-Info", "Identity", "Reason",
+                                "Subject", "Priority", "Organization"};
+  bool pass_user_agent = false;     // relay User-Agent / Server of the other leg
+  std::string server_name = "Portico";  // Portico's own User-Agent/Server value
+  bool expose_version = false;      // append "/<version>" to server_name
+};
+
+struct Server {
+  int shards = 0;                   // 0 = one per CPU
+  std::string log_level = "info";
+  bool trace = false;               // log every SIP message in full
+  std::size_t max_message_size = 65535;
+};
+
+/// The whole validated policy. Immutable once built.
+struct PolicySnapshot {
+  Server server;
+  Timers timers;
+  HeaderRules headers;
+  std::vector<Realm> realms;
+  std::vector<Trunk> trunks;
+  std::vector<AccessPeer> access_peers;
+  std::vector<Route> routes;        // first match wins, file order
+  std::string hash;                 // hex digest of the source texts (metrics label later)
+
+  const Realm* find_realm(const std::string& name) const;
+  const Trunk* find_trunk(const std::string& name) const;
+  const AccessPeer* find_access_peer(const std::string& name) const;
+};
+
+}  // namespace portico::policy

@@ -1,0 +1,54 @@
+#pragma once
+// MessageBuilder writes an outbound SIP message as text: start line, headers in the order they
+// are added, then Content-Length and the body. Used for every message Portico sends, so exactly
+// the headers the B2BUA chooses leave Portico (topology hiding by construction).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "portico/sip/message.hpp"
+
+namespace portico::sip {
+
+class MessageBuilder {
+ public:
+  static MessageBuilder request(std::string_view method, std::string_view request_uri);
+  static MessageBuilder response(int status, std::string_view reason);
+
+  /// Adds one header line "Name: value". Values must not contain CR/LF (they are dropped).
+  MessageBuilder& header(std::string_view name, std::string_view value);
+  MessageBuilder& body(std::string_view content_type, std::string body);
+  /// Renders the message with a correct Content-Length (0 when there is no body).
+  std::string build() const;
+
+ private:
+  std::string start_;
+  std::string headers_;
+  std::string content_type_;
+  std::string body_;
+};
+
+/// Standard reason phrase for a status code ("Busy Here" for 486), "Unknown" if none.
+std::string_view reason_phrase(int status);
+
+/// What a response carries beyond the headers copied from its request.
+struct ResponseParts {
+  int status = 200;
+  std::string reason;          // empty: the standard phrase
+  std::string to_tag;          // added to To if the request's To has no tag and status > 100
+  std::string extra_headers;   // complete "Name: value\r\n" lines (Contact, Server, ...)
+  std::string content_type;    // with body
+  std::string body;
+};
+
+/// Builds a response to `req` per RFC 3261 §8.2.6: copies all Via (the top one replaced by
+/// `top_via`, which carries received/rport), From, To, Call-ID and CSeq, then `parts`.
+std::string build_response(const Message& req, std::string_view top_via, const ResponseParts& parts);
+
+/// Via value for the top Via of `req` with `received` and `rport` filled in per RFC 3581 /
+/// RFC 3261 §18.2.1 for a request that arrived from `source_ip`:`source_port`.
+std::string via_with_received(const Via& via, std::string_view source_ip,
+                              std::uint16_t source_port);
+
+}  // namespace portico::sip

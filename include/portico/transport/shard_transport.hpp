@@ -1,0 +1,66 @@
+#pragma once
+// ShardTransport: the SIP listeners and connections owned by one shard.
+//
+// Every shard opens its own SO_REUSEPORT UDP socket and TCP acceptor on each listener address,
+// so the kernel spreads load across shards and each shard sends UDP from its own socket with
+// the same source address. A TCP connection lives on the shard that accepted or opened it;
+// sends from other shards are posted to it through `post_to_shard`.
+//
+// Inbound bytes are framed here (UDP: one datagram; TCP: Content-Length framing, RFC 3261
+// §18.3), oversize messages are dropped (and the connection closed), RFC 5626 keepalives are
+// answered, and whole messages go to the InboundSink on this shard's thread.
+
+#include <asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "portico/transport/transport.hpp"
+
+namespace portico::transport {
+
+struct ListenerConfig {
+  std::string realm;
+  Protocol protocol = Protocol::Udp;
+  Endpoint bind;                 // address to bind (port 0 is not allowed here)
+  std::string advertised_host;   // host for Via/Contact; empty = bind address
+  std::uint16_t advertised_port = 0;  // 0 = bind port
+};
+
+struct TransportLimits {
+  std::size_t max_message_size = 65535;
+  Millis tcp_idle_timeout{std::chrono::seconds(120)};
+  Millis tcp_connect_timeout{std::chrono::seconds(5)};
+};
+
+class ShardTransport;
+/// Runs `fn` on shard `shard`'s thread with that shard's transport. Owned payload.
+using PostToShard = std::function<void(std::uint16_t shard, std::function<void(ShardTransport&)>)>;
+
+class ShardTransport final : public Transport {
+ public:
+  /// Binds every listener; throws std::system_error at start-up if one cannot be bound.
+  ShardTransport(std::uint16_t shard, asio::io_context& io, TimerService& timers,
+                 std::vector<ListenerConfig> listeners, TransportLimits limits,
+                 InboundSink sink, PostToShard post_to_shard);
+  ~ShardTransport() override;
+
+  bool send(const Destination& dst, std::string data, SendFailure on_failure = {}) override;
+  bool local_address(const std::string& realm, Protocol protocol, bool ipv6, std::string& host,
+                     std::uint16_t& port) const override;
+  const TransportStats& stats() const override;
+
+  /// Closes listeners and connections (shutdown). Shard thread only.
+  void close();
+  /// Open stream connections on this shard (leak checks in tests).
+  std::size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portico::transport

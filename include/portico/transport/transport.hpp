@@ -1,0 +1,58 @@
+#pragma once
+// The transport seam. A shard's SIP code sees one Transport: it sends bytes to a Destination
+// and receives whole framed messages through the InboundSink it registered. UDP datagrams,
+// TCP streams framed by Content-Length, and (next) TLS streams all sit behind this interface.
+
+#include <functional>
+#include <string>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::transport {
+
+/// One complete SIP message as it arrived. Owns its bytes (moved across shards).
+struct Inbound {
+  std::string data;
+  Flow flow;
+  TimePoint received{};
+};
+
+/// Called on the shard that owns the message's call (see ShardRouter). Owned payload.
+using InboundSink = std::function<void(Inbound&&)>;
+
+/// Called when a send could not be completed (connect refused/timed out, connection reset
+/// before the write). Runs on the sending shard's thread. Used by client transactions to
+/// report a transport error (RFC 3261 §8.1.3.1: treated as a 503).
+using SendFailure = std::function<void()>;
+
+/// Per-shard counters of the transport layer. Shard-local, plain fields (read by metrics later).
+struct TransportStats {
+  std::uint64_t datagrams_in = 0;
+  std::uint64_t datagrams_out = 0;
+  std::uint64_t stream_messages_in = 0;
+  std::uint64_t stream_messages_out = 0;
+  std::uint64_t oversize_dropped = 0;       // message larger than limits.max_message_size
+  std::uint64_t framing_errors = 0;         // bad/missing Content-Length on a stream
+  std::uint64_t send_errors = 0;
+  std::uint64_t connections_opened = 0;
+  std::uint64_t connections_closed = 0;
+  std::uint64_t idle_closed = 0;
+  std::uint64_t keepalives = 0;             // CRLF / double-CRLF pings
+};
+
+/// Shard-local interface: call only on the owning shard's thread.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Queues `data` for `dst`. Returns false if it cannot even be attempted (no listener of that
+  /// protocol and address family in the realm); asynchronous failures go to `on_failure`.
+  virtual bool send(const Destination& dst, std::string data, SendFailure on_failure = {}) = 0;
+  /// Local address Portico uses on `realm` for `protocol` (Via sent-by / Contact host:port),
+  /// as advertised by policy. False if the realm has no such listener.
+  virtual bool local_address(const std::string& realm, Protocol protocol, bool ipv6,
+                             std::string& host, std::uint16_t& port) const = 0;
+  virtual const TransportStats& stats() const = 0;
+};
+
+}  // namespace portico::transport

@@ -1,0 +1,145 @@
+// Log sink: formats a whole line into a thread-local buffer and emits it with one write(2) so
+// lines from different shards never interleave, without taking a lock.
+
+#include "portico/common/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+namespace portico::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::Info)};
+thread_local int t_shard = -1;
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warn";
+    case Level::Error: return "error";
+  }
+  return "?";
+}
+
+void append_value(std::string& out, std::string_view v) {
+  bool quote = v.empty() || v.find_first_of(" \t\"=\r\n") != std::string_view::npos;
+  if (!quote) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\r') {
+      out.append("\\r");
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void format_header(std::string& out, Level lvl, std::string_view event,
+                   std::initializer_list<Field> fields) {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[40];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms.count()));
+  out.append(ts);
+  out.append(" level=");
+  out.append(level_name(lvl));
+  if (t_shard >= 0) {
+    out.append(" shard=");
+    out.append(std::to_string(t_shard));
+  }
+  out.append(" event=");
+  out.append(event);
+  for (const auto& f : fields) {
+    out.push_back(' ');
+    out.append(f.key);
+    out.push_back('=');
+    append_value(out, f.value);
+  }
+}
+
+void emit(const std::string& line) {
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) {
+      return;  // nowhere else to report a failing stderr
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void set_level(Level l) { g_level.store(static_cast<int>(l), std::memory_order_relaxed); }
+Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+
+bool parse_level(std::string_view t, Level& out) {
+  if (t == "debug") { out = Level::Debug; return true; }
+  if (t == "info") { out = Level::Info; return true; }
+  if (t == "warn") { out = Level::Warn; return true; }
+  if (t == "error") { out = Level::Error; return true; }
+  return false;
+}
+
+void set_thread_shard(int index) { t_shard = index; }
+
+void write(Level lvl, std::string_view event, std::initializer_list<Field> fields) {
+  if (!enabled(lvl)) {
+    return;
+  }
+  thread_local std::string line;
+  line.clear();
+  format_header(line, lvl, event, fields);
+  line.push_back('\n');
+  emit(line);
+}
+
+void write_block(Level lvl, std::string_view event, std::initializer_list<Field> fields,
+                 std::string_view block) {
+  if (!enabled(lvl)) {
+    return;
+  }
+  thread_local std::string line;
+  line.clear();
+  format_header(line, lvl, event, fields);
+  line.push_back('\n');
+  // Indent the block so a reader (and grep -A) sees where it ends.
+  size_t start = 0;
+  while (start < block.size()) {
+    size_t end = block.find('\n', start);
+    std::string_view l = block.substr(start, end == std::string_view::npos ? end : end - start);
+    if (!l.empty() && l.back() == '\r') {
+      l.remove_suffix(1);
+    }
+    line.append("    | ");
+    line.append(l);
+    line.push_back('\n');
+    if (end == std::string_view::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  emit(line);
+}
+
+}  // namespace portico::log

@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("portico " PORTICO_VERSION); return 0; }

@@ -1,0 +1,27 @@
+#include "recording_transport.hpp"
+
+namespace portico::test {
+
+bool RecordingTransport::send(const transport::Destination& dst, std::string data,
+                              transport::SendFailure on_failure) {
+  if (!accept_sends) {
+    return false;
+  }
+  sent.push_back(Sent{dst, std::move(data), std::move(on_failure)});
+  return true;
+}
+
+bool RecordingTransport::local_address(const std::string&, transport::Protocol, bool,
+                                       std::string& h, std::uint16_t& p) const {
+  h = host;
+  p = port;
+  return true;
+}
+
+std::vector<RecordingTransport::Sent> RecordingTransport::take() {
+  std::vector<Sent> out;
+  out.swap(sent);
+  return out;
+}
+
+}  // namespace portico::test
