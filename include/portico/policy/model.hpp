@@ -12,8 +12,10 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "portico/common/result.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/transport/endpoint.hpp"
 
@@ -32,6 +34,14 @@ struct Cidr {
   bool contains(const asio::ip::address& a) const;
   std::string to_string() const;
 };
+
+/// Parses "10.0.0.0/8", "2001:db8::/32", or a bare address (taken as /32 or /128). Host bits
+/// set below the prefix are an error, so a typo cannot silently widen a rule. Any thread.
+Result<Cidr> parse_cidr(std::string_view text);
+
+/// Parses a duration with a unit: "500ms", "4s", "2m", "4h". A bare number is an error. Any
+/// thread.
+Result<Millis> parse_duration(std::string_view text);
 
 struct Listener {
   transport::Protocol protocol = transport::Protocol::Udp;

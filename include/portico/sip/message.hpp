@@ -88,7 +88,8 @@ class Message {
   const NameAddr& from() const;
   const NameAddr& to() const;
   const std::vector<Via>& vias() const;        // top first
-  const Via& top_via() const { return vias().front(); }
+  /// Top Via; an empty Via when the message has none (validate() rejects that message).
+  const Via& top_via() const;
 
   std::optional<int> max_forwards() const;
   std::vector<NameAddr> contacts() const;

@@ -32,6 +32,11 @@ struct Endpoint {
 
 std::optional<Endpoint> parse_endpoint(std::string_view host, std::uint16_t port);
 
+/// Hash of an Endpoint (address bytes + port), for unordered containers keyed by peer.
+struct EndpointHash {
+  std::size_t operator()(const Endpoint& e) const noexcept;
+};
+
 /// A stream connection, named by the shard that owns it and an id unique on that shard.
 /// id 0 means "no connection" (datagram flows).
 struct ConnectionRef {

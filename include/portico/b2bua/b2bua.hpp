@@ -1,0 +1,100 @@
+#pragma once
+// The B2BUA: the transaction user of one shard. It receives requests and responses from the
+// shard's TransactionLayer, asks the policy for a CallPlan, and runs each call as two
+// independent dialogs: everything sent on one leg is built fresh from that leg's own dialog
+// state, so nothing of one realm's topology reaches the other (topology hiding by
+// construction).
+//
+//   A (access)            Portico                    B (carrier)
+//   INVITE ------------>  match policy -> plan
+//          <------------ 100                 INVITE ------------->
+//          <------------ 18x  (relayed)      <------------------ 18x
+//          <------------ 200  (relayed)      <------------------ 200
+//   ACK  -------------->                     ACK  --------------->
+//   BYE  --------------> 200                 BYE  --------------->
+//
+// Shard-local: every method runs on the owning shard's thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "portico/b2bua/call.hpp"
+#include "portico/b2bua/session_media.hpp"
+#include "portico/b2bua/trunk_usage.hpp"
+#include "portico/policy/model.hpp"
+#include "portico/sip/transaction_layer.hpp"
+#include "portico/transport/transport.hpp"
+
+namespace portico::b2bua {
+
+struct B2buaStats {
+  std::uint64_t calls_attempted = 0;
+  std::uint64_t calls_answered = 0;
+  std::uint64_t calls_failed = 0;
+  std::uint64_t calls_rejected = 0;      // policy reject / limits, before any B leg
+  std::uint64_t failovers = 0;
+  std::uint64_t calls_timed_out = 0;     // max call duration reached
+  std::uint64_t unknown_dialog = 0;      // 481 sent
+};
+
+/// The current policy as the shard sees it; swapped on reload by the runtime.
+using PolicyView = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
+
+class B2bua final : public sip::TransactionUser {
+ public:
+  /// `shard`/`shard_count` shape the Call-IDs Portico generates so responses and in-dialog
+  /// requests for a B leg are dispatched back to the shard that owns the call.
+  B2bua(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
+        transport::Transport& transport, TrunkUsage& trunk_usage,
+        SessionMediaFactory& media_factory, PolicyView policy, std::string version);
+  ~B2bua() override;
+
+  /// The shard's transaction layer (owned here); inbound messages go to layer().receive().
+  sip::TransactionLayer& layer() { return *layer_; }
+
+  // sip::TransactionUser
+  void on_request(sip::TxnId txn, sip::Message&& req, const transport::Flow& flow) override;
+  void on_ack(sip::Message&& ack, const transport::Flow& flow) override;
+  void on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) override;
+  void on_response(sip::TxnId txn, sip::Message&& resp) override;
+  void on_client_failure(sip::TxnId txn, int status) override;
+  void on_server_timeout(sip::TxnId txn) override;
+  void on_stray_response(sip::Message&& resp, const transport::Flow& flow) override;
+
+  /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
+  void end_all_calls(const std::string& reason);
+
+  std::size_t call_count() const { return calls_.size(); }
+  const B2buaStats& stats() const { return stats_; }
+
+  struct Impl;  // private helpers, split across b2bua_*.cpp by concern
+
+ private:
+  friend struct Impl;
+  std::uint16_t shard_;
+  std::uint16_t shard_count_;
+  TimerService& timers_;
+  transport::Transport& transport_;
+  TrunkUsage& trunk_usage_;
+  SessionMediaFactory& media_factory_;
+  PolicyView policy_;
+  std::string version_;
+  std::unique_ptr<sip::TransactionLayer> layer_;
+
+  CallHandle next_handle_ = 1;
+  std::unordered_map<CallHandle, std::unique_ptr<Call>> calls_;   // shard-local
+  std::unordered_map<std::string, CallHandle> by_call_id_;        // both legs' Call-IDs
+  std::unordered_map<sip::TxnId, std::pair<CallHandle, PendingRequest>> pending_;
+  std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
+  B2buaStats stats_;
+};
+
+/// Portico's own Call-IDs carry the owning shard so any shard can dispatch without a lookup:
+/// "pt" + 2 hex digits of the shard + random hex. Any other Call-ID is hashed.
+std::uint16_t shard_for_call_id(std::string_view call_id, std::uint16_t shard_count);
+std::string make_call_id(std::uint16_t shard);
+
+}  // namespace portico::b2bua

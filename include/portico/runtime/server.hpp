@@ -1,0 +1,35 @@
+#pragma once
+// The running Portico: N shards plus the control thread, which owns signals (SIGTERM/SIGINT
+// stop, SIGHUP reloads the policy all-or-nothing, SIGUSR1 logs every shard's state).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "portico/b2bua/trunk_usage.hpp"
+#include "portico/policy/model.hpp"
+#include "portico/runtime/shard.hpp"
+
+namespace portico::runtime {
+
+class Server {
+ public:
+  Server(std::string policy_path, std::shared_ptr<const policy::PolicySnapshot> policy,
+         std::string version);
+  ~Server();
+  /// Starts the shards and blocks until SIGTERM/SIGINT. Returns the process exit code.
+  int run();
+
+ private:
+  void reload();
+  std::string policy_path_;
+  std::shared_ptr<const policy::PolicySnapshot> policy_;
+  std::string version_;
+  b2bua::TrunkUsage trunk_usage_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+/// Number of shards the policy asks for (0 = one per CPU).
+std::uint16_t shard_count(const policy::PolicySnapshot& policy);
+
+}  // namespace portico::runtime

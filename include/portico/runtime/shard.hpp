@@ -1,0 +1,80 @@
+#pragma once
+// A shard: one thread, one asio::io_context, and everything that runs on it — its SIP sockets
+// and connections, its transaction layer, its calls and their timers. Nothing on a shard is
+// locked because nothing on it is shared; other threads talk to it only by post().
+//
+// Inbound path on the shard that received the bytes:
+//   transport -> dispatch(): Call-ID -> owning shard (post if it is another one)
+// then on the owning shard:
+//   deliver(): trace -> parse -> validate (400 / drop) -> TransactionLayer -> B2bua
+
+#include <asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "portico/b2bua/b2bua.hpp"
+#include "portico/b2bua/session_media.hpp"
+#include "portico/b2bua/trunk_usage.hpp"
+#include "portico/policy/model.hpp"
+#include "portico/transport/shard_transport.hpp"
+
+namespace portico::runtime {
+
+/// Inbound counters of one shard (parse failures and drops by reason). Shard-local.
+struct InboundStats {
+  std::uint64_t messages = 0;
+  std::uint64_t unparseable = 0;     // libosip2 could not parse: dropped
+  std::uint64_t invalid = 0;         // parsed but invalid (missing header...): 400 or dropped
+  std::uint64_t answered_400 = 0;
+  std::uint64_t dropped = 0;
+};
+
+class Shard {
+ public:
+  /// `shards` is the full set (for cross-shard posts); it must outlive this shard.
+  Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
+        std::shared_ptr<const policy::PolicySnapshot> policy, b2bua::TrunkUsage& trunk_usage,
+        std::string version);
+  ~Shard();
+
+  /// Binds the listeners (throws std::system_error at start-up) and starts the thread.
+  void start();
+  /// Ends calls, closes sockets, stops the loop and joins the thread. Control thread.
+  void stop();
+
+  /// Runs `fn` on this shard's thread. Any thread.
+  void post(std::function<void()> fn);
+  asio::io_context& io() { return io_; }
+
+  // Shard thread only:
+  void dispatch(transport::Inbound&& in);
+  void deliver(transport::Inbound&& in);
+  void set_policy(std::shared_ptr<const policy::PolicySnapshot> policy);
+  void log_status();
+  void end_all_calls(const std::string& reason);
+  std::size_t call_count() const;
+  transport::ShardTransport& transport() { return *transport_; }
+
+ private:
+  void bind();
+  std::uint16_t index_;
+  std::vector<std::unique_ptr<Shard>>& shards_;     // not owned
+  std::shared_ptr<const policy::PolicySnapshot> policy_;  // shard-local copy of the pointer
+  b2bua::TrunkUsage& trunk_usage_;                  // shared, thread-safe
+  std::string version_;
+  asio::io_context io_{1};
+  std::unique_ptr<AsioTimerService> timers_;
+  std::unique_ptr<transport::ShardTransport> transport_;
+  std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
+  b2bua::PassthroughMediaFactory media_factory_;
+  std::unique_ptr<b2bua::B2bua> b2bua_;
+  InboundStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace portico::runtime

@@ -1,0 +1,170 @@
+// Relaying B's provisional and final answers to A, and reliable provisionals on each leg
+// (RFC 3262): Portico PRACKs B's reliable 18x itself and, when A supports 100rel, sends its
+// own reliable 18x to A and answers A's PRACK. Each leg negotiates 100rel on its own.
+
+#include "b2bua_impl.hpp"
+#include "portico/common/log.hpp"
+#include "portico/common/strings.hpp"
+
+namespace portico::b2bua {
+namespace {
+
+std::optional<std::uint32_t> header_uint(const sip::Message& m, std::string_view name) {
+  auto v = m.header(name);
+  if (!v) {
+    return std::nullopt;
+  }
+  auto n = parse_uint(trim(*v));
+  if (!n || *n > 0xffffffffu) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(*n);
+}
+
+SdpRole answer_role(const Call& call) {
+  // Early offer: B's SDP answers A's INVITE offer. Late offer: B's SDP is the offer.
+  return call.a_invite_body.empty() ? SdpRole::Offer : SdpRole::Answer;
+}
+
+}  // namespace
+
+bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) {
+  auto rseq = header_uint(resp, "RSeq");
+  if (!rseq) {
+    return true;  // no RSeq: not a usable reliable provisional; relay it as unreliable
+  }
+  if (*rseq <= call.b_last_rseq) {
+    return false;
+  }
+  call.b_last_rseq = *rseq;
+  std::string host;
+  std::uint16_t port = 0;
+  local_address(self, call.b, host, port);
+  std::uint32_t cseq = ++call.b.local_cseq;
+  std::string extra = "RAck: " + std::to_string(*rseq) + " " + std::to_string(resp.cseq()) +
+                      " INVITE\r\n";
+  std::string bytes = leg_request(call.b, "PRACK", cseq, host, port, new_branch(), extra, "", "");
+  send_on_leg(self, call, Side::B, std::move(bytes),
+              PendingRequest{PendingRequest::Kind::Prack, Side::B, 0, cseq});
+  return true;
+}
+
+void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message& resp) {
+  const auto& policy = *call.plan.policy;
+  sip::ResponseParts parts;
+  parts.status = resp.status();
+  parts.reason = resp.reason_phrase();
+  parts.to_tag = call.a.local_tag;
+  parts.extra_headers = relayed_headers(resp, policy.headers) + "Contact: " + call.a.contact +
+                        "\r\nServer: " + server_header(self, policy) + "\r\n";
+  if (!resp.body().empty()) {
+    auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
+    if (r.ok()) {
+      parts.content_type = resp.content_type();
+      parts.body = std::move(r.value());
+      call.b_early_sdp = true;
+    }
+  }
+  if (call.state == CallState::Routing) {
+    call.state = CallState::Early;
+  }
+  bool b_reliable = resp.has_option("Require", "100rel");
+  bool reliable = call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
+  if (reliable && !call.a.unacked_rseq) {
+    std::uint32_t rseq = call.a.next_rseq++;
+    call.a.unacked_rseq = rseq;
+    parts.extra_headers += "Require: 100rel\r\nRSeq: " + std::to_string(rseq) + "\r\n";
+    call.reliable_parts = parts;
+    Millis t1 = call.plan.policy->timers.t1;
+    call.reliable_interval = t1;
+    call.reliable_deadline = self.timers_.now() + 64 * t1;
+    CallHandle h = call.handle;
+    call.reliable_retransmit.start(t1, [&self, h] { retransmit_reliable(self, h); });
+  }
+  log::info("call.progress", {{"call", call.log_id}, {"status", parts.status},
+                              {"sdp", parts.body.empty() ? "no" : "yes"},
+                              {"reliable", reliable ? "yes" : "no"}});
+  self.layer_->respond(call.a_invite_txn, parts);
+}
+
+void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
+  Call* call = find_call(self, h);
+  if (call == nullptr) {
+    return;
+  }
+  call->reliable_retransmit.fired();
+  if (!call->a.unacked_rseq || call->state != CallState::Early) {
+    return;
+  }
+  if (self.timers_.now() >= call->reliable_deadline) {
+    // RFC 3262 §3: no PRACK within 64*T1: reject the INVITE with 5xx.
+    log::warn("call.prack_timeout", {{"call", call->log_id}});
+    end_call(self, *call, "prack_timeout", std::nullopt, 504);
+    finish_if_done(self, *call);
+    return;
+  }
+  self.layer_->respond(call->a_invite_txn, call->reliable_parts);
+  call->reliable_interval = std::min(call->reliable_interval * 2, call->plan.policy->timers.t2);
+  call->reliable_retransmit.start(call->reliable_interval,
+                                  [&self, h] { retransmit_reliable(self, h); });
+}
+
+void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const sip::Message& req) {
+  auto rack = req.header("RAck");
+  std::optional<std::uint32_t> rseq;
+  if (rack) {
+    std::string_view v = trim(*rack);
+    rseq = parse_uint(v.substr(0, v.find(' ')));
+  }
+  if (!rseq || !call.a.unacked_rseq || *rseq != *call.a.unacked_rseq) {
+    respond(self, txn, 481);
+    return;
+  }
+  call.a.unacked_rseq.reset();
+  call.reliable_retransmit.cancel();
+  sip::ResponseParts parts;
+  parts.status = 200;
+  parts.to_tag = call.a.local_tag;
+  parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
+  self.layer_->respond(txn, parts);
+}
+
+void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp) {
+  const auto& policy = *call.plan.policy;
+  sip::ResponseParts parts;
+  parts.status = resp.status();
+  parts.reason = resp.reason_phrase();
+  parts.to_tag = call.a.local_tag;
+  parts.extra_headers = relayed_headers(resp, policy.headers) + "Contact: " + call.a.contact +
+                        "\r\nServer: " + server_header(self, policy) + "\r\n";
+  if (!resp.body().empty()) {
+    auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
+    if (!r.ok()) {
+      log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason}});
+      send_ack(self, call, Side::B, resp.cseq(), "", "");
+      send_bye(self, call, Side::B);
+      end_call(self, call, r.error().reason, Side::B, 488);
+      return;
+    }
+    parts.content_type = resp.content_type();
+    parts.body = std::move(r.value());
+  }
+  call.state = CallState::Confirmed;
+  call.answered = self.timers_.now();
+  call.a.invite_pending = false;
+  call.reliable_retransmit.cancel();
+  call.a.unacked_rseq.reset();
+  ++self.stats_.calls_answered;
+  self.layer_->respond(call.a_invite_txn, parts);
+  if (!call.a_invite_body.empty()) {
+    send_ack(self, call, Side::B, resp.cseq(), "", "");
+  } else {
+    // Late offer: B's 2xx carries the offer, A's ACK the answer, which B's ACK must carry.
+    call.ack_map_a[call.a.remote_cseq] = resp.cseq();
+  }
+  auto setup = std::chrono::duration_cast<Millis>(call.answered - call.started).count();
+  log::info("call.answered", {{"call", call.log_id}, {"status", parts.status},
+                              {"setup_ms", setup}});
+}
+
+}  // namespace portico::b2bua

@@ -1,0 +1,91 @@
+#pragma once
+// Private helpers of B2bua, split by concern across b2bua_*.cpp:
+//   b2bua.cpp          dispatch of requests/responses to calls, out-of-dialog requests
+//   b2bua_invite.cpp   initial INVITE: routing, B leg, provisional/final relay, failover
+//   b2bua_dialog.cpp   in-dialog requests (BYE, re-INVITE, UPDATE, INFO, PRACK, ACK) relay
+//   b2bua_teardown.cpp ending calls and freeing them
+//   leg_messages.cpp   building requests and response parts from a leg's dialog state
+
+#include <optional>
+#include <string>
+
+#include "portico/b2bua/b2bua.hpp"
+#include "portico/sip/message_builder.hpp"
+
+namespace portico::b2bua {
+
+struct B2bua::Impl {
+  // b2bua.cpp
+  static Call* find_call(B2bua& self, CallHandle h);
+  static Call* find_by_call_id(B2bua& self, const std::string& call_id, Side& side);
+  static void out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
+                            const transport::Flow& flow);
+  static void respond(B2bua& self, sip::TxnId txn, int status, std::string reason = {},
+                      std::string extra = {});
+  static sip::TxnId send_on_leg(B2bua& self, Call& call, Side side, std::string bytes,
+                                PendingRequest pending);
+  static std::string server_header(const B2bua& self, const policy::PolicySnapshot& p);
+
+  // b2bua_invite.cpp
+  static void initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req,
+                             const transport::Flow& flow);
+  static bool try_next_target(B2bua& self, Call& call);
+  static void retransmit_reliable(B2bua& self, CallHandle h);
+  static void invite_response(B2bua& self, Call& call, sip::TxnId txn, sip::Message&& resp);
+  static void invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
+                            const sip::Message* resp);
+  static void relay_provisional(B2bua& self, Call& call, const sip::Message& resp);
+  static void relay_answer(B2bua& self, Call& call, const sip::Message& resp);
+  static bool send_prack(B2bua& self, Call& call, const sip::Message& resp);
+  static bool local_address(B2bua& self, const Leg& leg, std::string& host, std::uint16_t& port);
+
+  // b2bua_dialog.cpp
+  static void in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn, sip::Message&& req);
+  static void relay_request(B2bua& self, Call& call, Side from, sip::TxnId txn,
+                            const sip::Message& req);
+  static void relayed_response(B2bua& self, Call& call, const PendingRequest& p,
+                               sip::Message&& resp);
+  static void prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const sip::Message& req);
+  static void ack(B2bua& self, Call& call, Side from, const sip::Message& ack);
+  static void send_ack(B2bua& self, Call& call, Side side, std::uint32_t cseq,
+                       const std::string& content_type, const std::string& body);
+
+  // b2bua_teardown.cpp
+  static void end_call(B2bua& self, Call& call, const std::string& reason,
+                       std::optional<Side> bye_from, int a_status = 0);
+  static void send_bye(B2bua& self, Call& call, Side side);
+  static void send_cancel(B2bua& self, Call& call);
+  static void finish_if_done(B2bua& self, Call& call);
+  static void destroy(B2bua& self, CallHandle h);
+  static void client_done(B2bua& self, sip::TxnId txn);
+};
+
+// leg_messages.cpp ---------------------------------------------------------------------------
+
+/// `"Display" <uri>` or `<uri>`.
+std::string name_addr(const std::string& display, const std::string& uri);
+/// Builds a request inside `leg`'s dialog (RFC 3261 §12.2.1.1): Request-URI = remote target,
+/// From/To/Call-ID from the dialog, our own Via (new branch) and Contact, the route set.
+/// `extra` holds complete header lines; `max_forwards` 70 unless relaying.
+std::string leg_request(const Leg& leg, std::string_view method, std::uint32_t cseq,
+                        const std::string& via_host, std::uint16_t via_port,
+                        const std::string& branch, const std::string& extra,
+                        const std::string& content_type, const std::string& body,
+                        int max_forwards = 70);
+/// Adds "Name: value\r\n" lines to a builder.
+void add_header_lines(sip::MessageBuilder& b, std::string_view lines);
+/// Via header value for a request Portico sends.
+std::string via_value(transport::Protocol p, const std::string& host, std::uint16_t port,
+                      const std::string& branch);
+/// New Via branch with the RFC 3261 magic cookie.
+std::string new_branch();
+/// Header lines of `msg` that may cross to the other leg under `rules`, plus the protocol
+/// headers a dialog needs end to end (Supported, Require without 100rel, Allow, Event...).
+std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules);
+/// Contact header value for Portico on a realm/protocol.
+std::string contact_for(const std::string& host, std::uint16_t port, transport::Protocol p);
+/// "sip:user@host:port;transport=tcp" for a target.
+std::string target_uri(const std::string& user, const transport::Endpoint& ep,
+                       transport::Protocol p);
+
+}  // namespace portico::b2bua

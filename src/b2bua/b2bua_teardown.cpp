@@ -1,0 +1,115 @@
+// Ending calls. A call in Ending state waits for its open client transactions (BYE, CANCEL,
+// the INVITE a CANCEL is racing) to finish, then it is freed with everything it owns: no
+// orphan state, whatever the peers do (every client transaction ends by Timer B/F at worst).
+
+#include "b2bua_impl.hpp"
+#include "portico/common/log.hpp"
+
+namespace portico::b2bua {
+
+void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
+                           std::optional<Side> bye_from, int a_status) {
+  if (call.state == CallState::Ending) {
+    return;
+  }
+  CallState prev = call.state;
+  call.state = CallState::Ending;
+  call.end_reason = reason;
+  call.max_duration.cancel();
+  call.reliable_retransmit.cancel();
+  if (prev == CallState::Confirmed) {
+    for (Side s : {Side::A, Side::B}) {
+      if (!bye_from || *bye_from != s) {
+        send_bye(self, call, s);
+      }
+    }
+    auto secs = std::chrono::duration_cast<Millis>(self.timers_.now() - call.answered).count();
+    log::info("call.ended", {{"call", call.log_id}, {"reason", reason}, {"duration_ms", secs}});
+  } else {
+    // Not answered yet: answer A's INVITE, and stop B's (CANCEL once B has sent a 1xx,
+    // RFC 3261 §9.1; before that the CANCEL waits for the first provisional).
+    if (call.a.invite_pending) {
+      respond(self, call.a_invite_txn, a_status != 0 ? a_status : 487);
+      call.a.invite_pending = false;
+    }
+    if (call.b.invite_pending) {
+      if (call.b_provisional) {
+        send_cancel(self, call);
+      } else {
+        call.cancel_pending = true;
+      }
+    }
+    log::info("call.ended", {{"call", call.log_id}, {"reason", reason},
+                             {"state", to_string(prev)}});
+  }
+  if (call.media) {
+    call.media->close();
+  }
+}
+
+void B2bua::Impl::send_bye(B2bua& self, Call& call, Side side) {
+  Leg& l = call.leg(side);
+  if (l.remote_tag.empty()) {
+    return;
+  }
+  std::string host;
+  std::uint16_t port = 0;
+  local_address(self, l, host, port);
+  std::uint32_t cseq = ++l.local_cseq;
+  std::string extra;
+  if (!call.plan.policy->headers.pass_user_agent) {
+    extra = "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
+  }
+  std::string bytes = leg_request(l, "BYE", cseq, host, port, new_branch(), extra, "", "");
+  send_on_leg(self, call, side, std::move(bytes),
+              PendingRequest{PendingRequest::Kind::Bye, side, 0, cseq});
+}
+
+void B2bua::Impl::send_cancel(B2bua& self, Call& call) {
+  call.cancel_pending = false;
+  auto b = sip::MessageBuilder::request("CANCEL", call.b_invite_ruri);
+  b.header("Via", call.b_invite_via);
+  b.header("Max-Forwards", "70");
+  b.header("From", call.b.local_uri + ";tag=" + call.b.local_tag);
+  b.header("To", call.b_invite_to);
+  b.header("Call-ID", call.b.call_id);
+  b.header("CSeq", "1 CANCEL");
+  send_on_leg(self, call, Side::B, b.build(),
+              PendingRequest{PendingRequest::Kind::Cancel, Side::B, 0, 1});
+}
+
+void B2bua::Impl::client_done(B2bua& self, sip::TxnId txn) {
+  auto it = self.pending_.find(txn);
+  if (it == self.pending_.end()) {
+    return;
+  }
+  if (Call* call = find_call(self, it->second.first)) {
+    --call->open_client_txns;
+  }
+  self.pending_.erase(it);
+}
+
+void B2bua::Impl::finish_if_done(B2bua& self, Call& call) {
+  if (call.state == CallState::Ending && call.open_client_txns <= 0) {
+    destroy(self, call.handle);
+  }
+}
+
+void B2bua::Impl::destroy(B2bua& self, CallHandle h) {
+  auto it = self.calls_.find(h);
+  if (it == self.calls_.end()) {
+    return;
+  }
+  Call& call = *it->second;
+  self.by_call_id_.erase(call.a.call_id);
+  if (!call.b.call_id.empty()) {
+    self.by_call_id_.erase(call.b.call_id);
+  }
+  for (sip::TxnId t : call.server_txn_ids) {
+    self.server_txns_.erase(t);
+  }
+  log::debug("call.freed", {{"call", call.log_id}, {"reason", call.end_reason}});
+  self.calls_.erase(it);
+}
+
+}  // namespace portico::b2bua

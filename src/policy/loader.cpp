@@ -1,0 +1,176 @@
+// Loading a policy: gather the files, parse each into the shared draft, validate the merged
+// result, and only then build the immutable snapshot. Any diagnostic means no snapshot at all
+// (all-or-nothing, so a reload never half-applies).
+
+#include "portico/policy/loader.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "portico/common/strings.hpp"
+#include "policy_draft.hpp"
+
+namespace portico::policy {
+
+namespace {
+
+namespace fs = std::filesystem;
+using detail::Diagnostics;
+using detail::PolicyDraft;
+
+struct SourceText {
+  std::string name;       // as shown in diagnostics: the path the user gave, joined
+  std::string hash_name;  // stable across how the directory was named: relative to it
+  std::string text;
+};
+
+// The hash identifies the policy's content (a metric label, a log field on reload), so it is
+// over names relative to the policy directory and the exact texts, in load order.
+std::string content_hash(const std::vector<SourceText>& files) {
+  std::string all;
+  for (const auto& f : files) {
+    all += f.hash_name;
+    all.push_back('\0');
+    all += f.text;
+    all.push_back('\0');
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(stable_hash(all)));
+  return hex;
+}
+
+template <class Draft, class T>
+std::vector<T> take_sorted(std::map<std::string, Draft>& drafts, T Draft::*member) {
+  std::vector<T> out;
+  out.reserve(drafts.size());
+  for (auto& [name, d] : drafts) {  // std::map: already in name order
+    out.push_back(std::move(d.*member));
+  }
+  return out;
+}
+
+std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<SourceText>& files) {
+  auto snap = std::make_shared<PolicySnapshot>();
+  snap->server = std::move(d.server);
+  snap->timers = d.timers;
+  snap->headers = std::move(d.headers);
+  snap->realms = take_sorted(d.realms, &detail::RealmDraft::realm);
+  snap->trunks = take_sorted(d.trunks, &detail::TrunkDraft::trunk);
+  snap->access_peers = take_sorted(d.peers, &detail::PeerDraft::peer);
+  for (auto& r : d.routes) {
+    snap->routes.push_back(std::move(r.route));
+  }
+  snap->hash = content_hash(files);
+  return snap;
+}
+
+std::shared_ptr<const PolicySnapshot> compile(std::vector<SourceText> files) {
+  std::sort(files.begin(), files.end(),
+            [](const SourceText& a, const SourceText& b) { return a.name < b.name; });
+  Diagnostics diags;
+  PolicyDraft draft;
+  for (const auto& f : files) {
+    detail::Reader reader(f.name, diags);
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(f.text);
+    } catch (const YAML::Exception& e) {
+      const SourceLoc loc = e.mark.is_null() ? SourceLoc{f.name, 1, 1}
+                                             : SourceLoc{f.name, e.mark.line + 1, e.mark.column + 1};
+      diags.add(loc, "", "YAML syntax error: " + e.msg);
+      continue;  // the other files are still checked
+    }
+    detail::parse_document(reader, doc, draft);
+  }
+  detail::validate(draft, files.front().name, diags);
+  if (!diags.empty()) {
+    throw ConfigError(diags.take_sorted());
+  }
+  return build(draft, files);
+}
+
+[[noreturn]] void fail(const std::string& file, const std::string& message) {
+  throw ConfigError({Diagnostic{SourceLoc{file, 0, 0}, "", message}});
+}
+
+SourceText read_file(const fs::path& p, const fs::path& base) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in.is_open()) {
+    fail(p.string(), "cannot open file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    fail(p.string(), "cannot read file");
+  }
+  return SourceText{p.string(), p.lexically_relative(base).generic_string(), text.str()};
+}
+
+bool hidden(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name.front() == '.';
+}
+
+std::vector<SourceText> read_directory(const fs::path& dir) {
+  std::vector<SourceText> files;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, ec);
+  if (ec) {
+    fail(dir.string(), "cannot read directory: " + ec.message());
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // Editor and VCS droppings (.git/, .#file.yaml) are never policy.
+    if (hidden(it->path())) {
+      if (it->is_directory()) {
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    if (it->is_regular_file() && it->path().extension() == ".yaml") {
+      files.push_back(read_file(it->path(), dir));
+    }
+  }
+  if (ec) {
+    fail(dir.string(), "cannot read directory: " + ec.message());
+  }
+  return files;
+}
+
+}  // namespace
+
+std::shared_ptr<const PolicySnapshot> load_policy(const std::string& path) {
+  const fs::path p(path);
+  std::error_code ec;
+  const auto status = fs::status(p, ec);
+  if (ec || !fs::exists(status)) {
+    fail(path, "no such file or directory");
+  }
+  std::vector<SourceText> files;
+  if (fs::is_directory(status)) {
+    files = read_directory(p);
+  } else {
+    files.push_back(read_file(p, p.parent_path()));
+  }
+  if (files.empty()) {
+    fail(path, "no *.yaml policy files found");
+  }
+  return compile(std::move(files));
+}
+
+std::shared_ptr<const PolicySnapshot> load_policy_texts(
+    const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<SourceText> sources;
+  for (const auto& [name, text] : files) {
+    sources.push_back(SourceText{name, name, text});
+  }
+  if (sources.empty()) {
+    fail("", "no policy files given");
+  }
+  return compile(std::move(sources));
+}
+
+}  // namespace portico::policy

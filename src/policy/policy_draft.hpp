@@ -1,0 +1,83 @@
+#pragma once
+// Private to the policy module. The loader works in three steps:
+//   1. parse_document(): each file's YAML into a PolicyDraft (typed values plus the source
+//      positions that later checks need to point at);
+//   2. validate(): cross-references and conflicts over the merged draft;
+//   3. the loader moves the draft's typed values into an immutable PolicySnapshot.
+// Each step reports into the same Diagnostics, so one run shows every problem.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "yaml_reader.hpp"
+
+namespace portico::policy::detail {
+
+struct RealmDraft {
+  Realm realm;
+  std::string path;                         // "realms.access"
+  std::vector<std::string> listener_paths;  // parallel to realm.listeners
+};
+
+struct TrunkDraft {
+  Trunk trunk;
+  std::string path;
+  SourceLoc realm_loc;
+  SourceLoc transport_loc;  // the trunk's own position when transport is defaulted
+  bool transport_given = false;
+};
+
+struct PeerDraft {
+  AccessPeer peer;
+  std::string path;
+  SourceLoc realm_loc;
+  SourceLoc transport_loc;
+  bool transport_given = false;
+};
+
+struct RouteDraft {
+  Route route;
+  std::string path;  // "routes[3]", numbered across all files in load order
+  SourceLoc name_loc;
+  SourceLoc realm_loc;
+  SourceLoc peer_loc;
+  std::vector<std::string> target_paths;  // parallel to route.targets: "routes[0].targets[1].peer"
+};
+
+/// Everything read so far, merged across files.
+struct PolicyDraft {
+  // Where each single-file section was given, to report a second one.
+  std::optional<SourceLoc> server_at;
+  std::optional<SourceLoc> timers_at;
+  std::optional<SourceLoc> headers_at;
+  Server server;
+  Timers timers;
+  HeaderRules headers;
+  std::map<std::string, RealmDraft> realms;  // by name: snapshot vectors come out in name order
+  std::map<std::string, TrunkDraft> trunks;
+  std::map<std::string, PeerDraft> peers;
+  std::vector<RouteDraft> routes;            // file order
+};
+
+/// Reads one file's top-level document into `draft`.
+void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
+
+// Section readers (sections.cpp, peers.cpp, routes.cpp).
+void parse_server(const Reader& r, const Field& f, Server& out);
+void parse_timers(const Reader& r, const Field& f, Timers& out);
+void parse_headers(const Reader& r, const Field& f, HeaderRules& out);
+void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
+void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
+void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);
+void parse_routes(const Reader& r, const Field& f, PolicyDraft& draft);
+
+/// A route's references: unique name, known realm/peer/targets (route_checks.cpp).
+void check_routes(const PolicyDraft& draft, Diagnostics& diags);
+
+/// Cross-reference and conflict checks over the merged draft. `first_file` is where a policy
+/// with no realms at all is reported.
+void validate(const PolicyDraft& draft, const std::string& first_file, Diagnostics& diags);
+
+}  // namespace portico::policy::detail

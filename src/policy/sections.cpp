@@ -1,0 +1,168 @@
+// The top-level document and the single-file sections: server, timers, headers.
+
+#include <algorithm>
+#include <cctype>
+
+#include "policy_draft.hpp"
+
+namespace portico::policy::detail {
+
+namespace {
+
+const KeyList kTopKeys = {"server", "timers", "headers", "realms", "trunks", "access_peers",
+                          "routes"};
+const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
+const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout"};
+const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
+
+// RFC 3261 §25.1 token characters: what a header name (and a User-Agent product) may contain.
+bool is_token(std::string_view s) {
+  static constexpr std::string_view kExtra = "-.!%*_+`'~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kExtra.find(c) != kExtra.npos;
+  });
+}
+
+// Server, timers and headers are global settings: two files setting them would make the result
+// depend on file names, so a second occurrence is an error rather than a silent override.
+bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at) {
+  if (at) {
+    r.error(f.key_loc, f.path,
+            "section given again (first at " + where(*at) +
+                "); server, timers and headers may each appear in one file only");
+    return false;
+  }
+  at = f.key_loc;
+  return true;
+}
+
+void read_timer(const Reader& r, const FieldMap& m, const std::string& key, Millis& out) {
+  const Field* f = find(m, key);
+  if (f == nullptr) {
+    return;
+  }
+  const auto d = r.duration(*f);
+  if (d && d->count() <= 0) {
+    r.error(*f, "must be longer than 0ms");
+  } else if (d) {
+    out = *d;
+  }
+}
+
+}  // namespace
+
+void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) {
+  if (doc.IsNull()) {
+    return;  // an empty file (or only comments) contributes nothing
+  }
+  const auto sections = r.map(r.root(doc), kTopKeys);
+  if (!sections) {
+    return;
+  }
+  for (const auto& [key, f] : *sections) {
+    if (key == "server" && claim_section(r, f, draft.server_at)) {
+      parse_server(r, f, draft.server);
+    } else if (key == "timers" && claim_section(r, f, draft.timers_at)) {
+      parse_timers(r, f, draft.timers);
+    } else if (key == "headers" && claim_section(r, f, draft.headers_at)) {
+      parse_headers(r, f, draft.headers);
+    } else if (key == "realms") {
+      parse_realms(r, f, draft);
+    } else if (key == "trunks") {
+      parse_trunks(r, f, draft);
+    } else if (key == "access_peers") {
+      parse_access_peers(r, f, draft);
+    } else if (key == "routes") {
+      parse_routes(r, f, draft);
+    }
+  }
+}
+
+void parse_server(const Reader& r, const Field& f, Server& out) {
+  const auto m = r.map(f, kServerKeys);
+  if (!m) {
+    return;
+  }
+  if (const Field* v = find(*m, "shards")) {
+    if (auto n = r.integer_in(*v, 0, 64, "is not a shard count (0 = one per CPU, or 1..64)")) {
+      out.shards = static_cast<int>(*n);
+    }
+  }
+  if (const Field* v = find(*m, "log_level")) {
+    if (auto s = r.string(*v)) {
+      static const KeyList kLevels = {"debug", "info", "warn", "error"};
+      if (std::find(kLevels.begin(), kLevels.end(), *s) != kLevels.end()) {
+        out.log_level = *s;
+      } else {
+        r.error(*v, quote(*s) + " is not a log level (expected debug, info, warn or error)");
+      }
+    }
+  }
+  if (const Field* v = find(*m, "trace")) {
+    out.trace = r.boolean(*v).value_or(out.trace);
+  }
+  if (const Field* v = find(*m, "max_message_size")) {
+    if (auto n = r.integer_in(*v, 1024, 1048576, "is out of range (1024..1048576 bytes)")) {
+      out.max_message_size = static_cast<std::size_t>(*n);
+    }
+  }
+}
+
+void parse_timers(const Reader& r, const Field& f, Timers& out) {
+  const auto m = r.map(f, kTimerKeys);
+  if (!m) {
+    return;
+  }
+  read_timer(r, *m, "t1", out.t1);
+  read_timer(r, *m, "t2", out.t2);
+  read_timer(r, *m, "t4", out.t4);
+  read_timer(r, *m, "max_call_duration", out.max_call_duration);
+  read_timer(r, *m, "tcp_idle_timeout", out.tcp_idle_timeout);
+  // RFC 3261 §17.1.2.2: T2 caps the retransmit interval that starts at T1, so T2 < T1 would
+  // make retransmissions slow down below their own starting point.
+  if (out.t2 < out.t1) {
+    const Field* t2 = find(*m, "t2");
+    const Field* at = t2 != nullptr ? t2 : find(*m, "t1");
+    r.error(*at, "t2 (" + std::to_string(out.t2.count()) + "ms) must not be shorter than t1 (" +
+                     std::to_string(out.t1.count()) + "ms)");
+  }
+}
+
+void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
+  const auto m = r.map(f, kHeaderKeys);
+  if (!m) {
+    return;
+  }
+  if (const Field* v = find(*m, "pass")) {
+    if (auto items = r.list(*v)) {
+      std::vector<std::string> names;
+      for (const auto& item : *items) {
+        auto s = r.string(item);
+        if (s && !is_token(*s)) {
+          r.error(item, quote(*s) + " is not a header name");
+        } else if (s) {
+          names.push_back(*s);
+        }
+      }
+      out.pass = std::move(names);
+    }
+  }
+  if (const Field* v = find(*m, "pass_user_agent")) {
+    out.pass_user_agent = r.boolean(*v).value_or(out.pass_user_agent);
+  }
+  if (const Field* v = find(*m, "server_name")) {
+    if (auto s = r.string(*v)) {
+      if (is_token(*s)) {
+        out.server_name = *s;
+      } else {
+        r.error(*v, quote(*s) + " is not a valid product name (a SIP token: letters, digits and "
+                                "-.!%*_+`'~, no spaces)");
+      }
+    }
+  }
+  if (const Field* v = find(*m, "expose_version")) {
+    out.expose_version = r.boolean(*v).value_or(out.expose_version);
+  }
+}
+
+}  // namespace portico::policy::detail

@@ -1,0 +1,138 @@
+#include "portico/runtime/server.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "portico/common/log.hpp"
+#include "portico/policy/loader.hpp"
+
+namespace portico::runtime {
+namespace {
+
+bool same_listeners(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
+  if (a.realms.size() != b.realms.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.realms.size(); ++i) {
+    const auto& ra = a.realms[i];
+    const auto& rb = b.realms[i];
+    if (ra.name != rb.name || ra.listeners.size() != rb.listeners.size() ||
+        ra.advertised_address != rb.advertised_address) {
+      return false;
+    }
+    for (std::size_t j = 0; j < ra.listeners.size(); ++j) {
+      if (ra.listeners[j].protocol != rb.listeners[j].protocol ||
+          !(ra.listeners[j].bind == rb.listeners[j].bind)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::uint16_t shard_count(const policy::PolicySnapshot& policy) {
+  int n = policy.server.shards;
+  if (n <= 0) {
+    n = static_cast<int>(std::thread::hardware_concurrency());
+  }
+  return static_cast<std::uint16_t>(std::clamp(n, 1, 64));
+}
+
+Server::Server(std::string policy_path, std::shared_ptr<const policy::PolicySnapshot> policy,
+               std::string version)
+    : policy_path_(std::move(policy_path)), policy_(std::move(policy)), version_(std::move(version)) {}
+
+Server::~Server() = default;
+
+int Server::run() {
+  std::uint16_t n = shard_count(*policy_);
+  for (std::uint16_t i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_));
+  }
+  for (auto& s : shards_) {
+    s->start();  // throws std::system_error if a listener cannot be bound
+  }
+  std::string listeners;
+  for (const auto& r : policy_->realms) {
+    for (const auto& l : r.listeners) {
+      listeners += (listeners.empty() ? "" : ",") + r.name + "=" +
+                   std::string(transport::to_string(l.protocol)) + "://" + l.bind.to_string();
+    }
+  }
+  log::info("portico.ready", {{"version", version_}, {"shards", n}, {"listeners", listeners},
+                              {"policy", policy_->hash.substr(0, 12)}});
+
+  asio::io_context control;
+  asio::signal_set signals(control, SIGTERM, SIGINT, SIGHUP);
+  signals.add(SIGUSR1);
+  bool stopping = false;
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                   int sig) {
+    if (ec) {
+      return;
+    }
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGUSR1) {
+      for (auto& s : shards_) {
+        Shard* sp = s.get();
+        sp->post([sp] { sp->log_status(); });
+      }
+    } else {
+      log::info("portico.stopping", {{"signal", sig}});
+      stopping = true;
+      return;
+    }
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  while (!stopping) {
+    control.run_one();
+  }
+
+  // End calls with BYE/CANCEL and give those requests a moment to leave before closing.
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    sp->post([sp] { sp->end_all_calls("shutdown"); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (auto& s : shards_) {
+    s->stop();
+  }
+  shards_.clear();
+  log::info("portico.stopped", {});
+  return 0;
+}
+
+void Server::reload() {
+  try {
+    auto next = policy::load_policy(policy_path_);
+    if (!same_listeners(*policy_, *next) || shard_count(*next) != shards_.size()) {
+      log::error("policy.reload_failed",
+                 {{"reason", "listeners_changed"},
+                  {"detail", "listeners, advertised addresses and shard count need a restart"}});
+      return;
+    }
+    policy_ = next;
+    for (auto& s : shards_) {
+      Shard* sp = s.get();
+      sp->post([sp, next] { sp->set_policy(next); });
+    }
+    log::info("policy.reloaded", {{"policy", next->hash.substr(0, 12)}});
+  } catch (const policy::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) {
+      log::error("policy.reload_failed", {{"reason", "invalid"}, {"diagnostic", d.to_string()}});
+    }
+  } catch (const std::exception& e) {
+    log::error("policy.reload_failed", {{"reason", "error"}, {"detail", e.what()}});
+  }
+}
+
+}  // namespace portico::runtime

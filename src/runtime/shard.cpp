@@ -1,0 +1,189 @@
+#include "portico/runtime/shard.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+
+#include "portico/common/log.hpp"
+#include "portico/sip/message.hpp"
+#include "tracing_transport.hpp"
+
+namespace portico::runtime {
+namespace {
+
+std::vector<transport::ListenerConfig> listeners_of(const policy::PolicySnapshot& p) {
+  std::vector<transport::ListenerConfig> out;
+  for (const auto& realm : p.realms) {
+    for (const auto& l : realm.listeners) {
+      transport::ListenerConfig c;
+      c.realm = realm.name;
+      c.protocol = l.protocol;
+      c.bind = l.bind;
+      c.advertised_host = realm.advertised_address;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Shard::Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
+             std::shared_ptr<const policy::PolicySnapshot> policy,
+             b2bua::TrunkUsage& trunk_usage, std::string version)
+    : index_(index),
+      shards_(shards),
+      policy_(std::move(policy)),
+      trunk_usage_(trunk_usage),
+      version_(std::move(version)) {}
+
+Shard::~Shard() {
+  if (thread_.joinable()) {
+    io_.stop();
+    thread_.join();
+  }
+}
+
+void Shard::bind() {
+  timers_ = std::make_unique<AsioTimerService>(io_);
+  transport::TransportLimits limits;
+  limits.max_message_size = policy_->server.max_message_size;
+  limits.tcp_idle_timeout = policy_->timers.tcp_idle_timeout;
+  auto post_to = [this](std::uint16_t shard, std::function<void(transport::ShardTransport&)> fn) {
+    if (shard >= shards_.size()) {
+      return;
+    }
+    Shard* s = shards_[shard].get();
+    s->post([s, fn = std::move(fn)] { fn(s->transport()); });
+  };
+  transport_ = std::make_unique<transport::ShardTransport>(
+      index_, io_, *timers_, listeners_of(*policy_), limits,
+      [this](transport::Inbound&& in) { dispatch(std::move(in)); }, post_to);
+  traced_ = std::make_unique<TracingTransport>(*transport_, policy_);
+  b2bua_ = std::make_unique<b2bua::B2bua>(
+      index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
+      media_factory_, [this] { return policy_; }, version_);
+}
+
+void Shard::start() {
+  bind();
+  thread_ = std::thread([this] {
+    log::set_thread_shard(index_);
+    auto guard = asio::make_work_guard(io_);
+    for (;;) {
+      try {
+        io_.run();
+        break;
+      } catch (const std::exception& e) {
+        // A bug detector, not a control path: log it and keep the shard serving.
+        log::error("shard.exception", {{"what", e.what()}});
+      }
+    }
+  });
+}
+
+void Shard::stop() {
+  post([this] {
+    transport_->close();
+    io_.stop();
+  });
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  b2bua_.reset();
+  traced_.reset();
+  transport_.reset();
+  timers_.reset();
+}
+
+void Shard::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+
+void Shard::dispatch(transport::Inbound&& in) {
+  // Every message of a call goes to the shard that owns the call, found from the Call-ID
+  // alone (Portico's own Call-IDs name their shard), so a call never needs a lock.
+  std::string_view cid = sip::find_call_id(in.data);
+  std::uint16_t owner =
+      cid.empty() ? index_
+                  : b2bua::shard_for_call_id(cid, static_cast<std::uint16_t>(shards_.size()));
+  if (owner == index_) {
+    deliver(std::move(in));
+    return;
+  }
+  Shard* s = shards_[owner].get();
+  auto payload = std::make_shared<transport::Inbound>(std::move(in));
+  s->post([s, payload] { s->deliver(std::move(*payload)); });
+}
+
+void Shard::deliver(transport::Inbound&& in) {
+  ++stats_.messages;
+  const auto& flow = in.flow;
+  if (policy_->server.trace) {
+    trace_message("in", flow.realm, flow.protocol, flow.remote, in.data);
+  }
+  auto parsed = sip::Message::parse(in.data);
+  if (!parsed.ok()) {
+    ++stats_.unparseable;
+    ++stats_.dropped;
+    log::warn("sip.dropped", {{"reason", parsed.error().reason},
+                              {"detail", parsed.error().detail}, {"realm", flow.realm},
+                              {"transport", transport::to_string(flow.protocol)},
+                              {"remote", flow.remote.to_string()}, {"bytes", in.data.size()}});
+    return;
+  }
+  sip::Message msg = std::move(parsed.value());
+  if (auto err = msg.validate()) {
+    ++stats_.invalid;
+    bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();
+    log::warn("sip.invalid", {{"reason", err->reason}, {"detail", err->detail},
+                              {"action", answer ? "400" : "drop"}, {"realm", flow.realm},
+                              {"remote", flow.remote.to_string()}});
+    if (answer) {
+      ++stats_.answered_400;
+      sip::ResponseParts parts;
+      parts.status = 400;
+      parts.reason = err->detail;
+      b2bua_->layer().respond_stateless(msg, flow, parts);
+    } else {
+      ++stats_.dropped;
+    }
+    return;
+  }
+  b2bua_->layer().receive(std::move(msg), flow);
+}
+
+void Shard::set_policy(std::shared_ptr<const policy::PolicySnapshot> policy) {
+  policy_ = std::move(policy);
+  const auto& t = policy_->timers;
+  b2bua_->layer().set_config(sip::TimerConfig{t.t1, t.t2, t.t4});
+}
+
+void Shard::log_status() {
+  const auto& ts = transport_->stats();
+  const auto& bs = b2bua_->stats();
+  const auto& xs = b2bua_->layer().stats();
+  log::info("shard.status",
+            {{"calls", b2bua_->call_count()},
+             {"server_txns", b2bua_->layer().server_count()},
+             {"client_txns", b2bua_->layer().client_count()},
+             {"connections", transport_->connection_count()},
+             {"timers", timers_->armed()},
+             {"messages_in", stats_.messages},
+             {"unparseable", stats_.unparseable},
+             {"invalid", stats_.invalid},
+             {"answered_400", stats_.answered_400},
+             {"oversize", ts.oversize_dropped},
+             {"framing_errors", ts.framing_errors},
+             {"calls_attempted", bs.calls_attempted},
+             {"calls_answered", bs.calls_answered},
+             {"calls_failed", bs.calls_failed},
+             {"calls_rejected", bs.calls_rejected},
+             {"failovers", bs.failovers},
+             {"retransmissions", xs.retransmissions_sent},
+             {"txn_timeouts", xs.client_timeouts + xs.server_timeouts},
+             {"policy", policy_->hash.substr(0, 12)}});
+}
+
+void Shard::end_all_calls(const std::string& reason) { b2bua_->end_all_calls(reason); }
+
+std::size_t Shard::call_count() const { return b2bua_ ? b2bua_->call_count() : 0; }
+
+}  // namespace portico::runtime

@@ -1,0 +1,37 @@
+#pragma once
+// Logs every outbound SIP message in full when the policy's `server.trace` is on, then passes
+// it to the real transport. Inbound messages are traced in Shard::deliver, so one log holds
+// both directions in order: what an operator reads first when a call fails.
+
+#include <memory>
+
+#include "portico/policy/model.hpp"
+#include "portico/transport/transport.hpp"
+
+namespace portico::runtime {
+
+class TracingTransport final : public transport::Transport {
+ public:
+  /// `inner` and `policy` are owned by the shard and outlive this object.
+  TracingTransport(transport::Transport& inner,
+                   const std::shared_ptr<const policy::PolicySnapshot>& policy)
+      : inner_(inner), policy_(policy) {}
+
+  bool send(const transport::Destination& dst, std::string data,
+            transport::SendFailure on_failure = {}) override;
+  bool local_address(const std::string& realm, transport::Protocol protocol, bool ipv6,
+                     std::string& host, std::uint16_t& port) const override {
+    return inner_.local_address(realm, protocol, ipv6, host, port);
+  }
+  const transport::TransportStats& stats() const override { return inner_.stats(); }
+
+ private:
+  transport::Transport& inner_;
+  const std::shared_ptr<const policy::PolicySnapshot>& policy_;
+};
+
+/// Logs one message as a trace block. Shard thread.
+void trace_message(std::string_view dir, const std::string& realm, transport::Protocol protocol,
+                   const transport::Endpoint& remote, std::string_view data);
+
+}  // namespace portico::runtime

@@ -1,0 +1,130 @@
+// Builds Message::headers(): every header osip parsed, one (name, value) pair per value, with
+// the value as osip serializes it. osip keeps the headers it understands in typed lists and
+// the rest in a generic list with lower-cased names, so the order is osip's own serialization
+// order (Via, Record-Route, Route, From, To, Call-ID, CSeq, Contact, typed lists, then the
+// others) and names are restored to their canonical or as-received spelling.
+
+#include <strings.h>
+
+#include "message_extract.hpp"
+#include "portico/common/strings.hpp"
+
+namespace portico::sip {
+namespace {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+template <class T>
+void append_list(osip_list_t* list, const char* name, int (*to_str)(const T*, char**),
+                 HeaderList& out) {
+  for (int i = 0; i < osip_list_size(list); ++i) {
+    const auto* h = static_cast<const T*>(osip_list_get(list, i));
+    if (h == nullptr) {
+      continue;
+    }
+    char* s = nullptr;
+    out.emplace_back(name, osip::take(to_str(h, &s), s));
+  }
+}
+
+template <class T>
+void append_one(const T* h, const char* name, int (*to_str)(const T*, char**), HeaderList& out) {
+  if (h == nullptr) {
+    return;
+  }
+  char* s = nullptr;
+  out.emplace_back(name, osip::take(to_str(h, &s), s));
+}
+
+/// osip lower-cases unknown names; prefer the canonical table, then the spelling on the wire.
+std::string restore_name(const MessageData& impl, std::string_view lower) {
+  std::string canonical = canonical_header_name(lower);
+  if (canonical != lower) {
+    return canonical;
+  }
+  for (const auto& h : impl.raw_headers) {
+    if (iequals(h.original, lower)) {
+      return h.original;
+    }
+  }
+  return std::string(lower);
+}
+
+void append_generic(osip_message_t& m, const MessageData& impl, HeaderList& out) {
+  for (int i = 0; i < osip_list_size(&m.headers); ++i) {
+    const auto* h = static_cast<const osip_header_t*>(osip_list_get(&m.headers, i));
+    if (h == nullptr || h->hname == nullptr) {
+      continue;
+    }
+    std::string name = restore_name(impl, h->hname);
+    if (name == "Content-Length") {
+      continue;
+    }
+    out.emplace_back(std::move(name), osip::str(h->hvalue));
+  }
+}
+
+void append_typed_lists(osip_message_t& m, HeaderList& out) {
+  append_list<osip_accept_t>(&m.accepts, "Accept", osip_accept_to_str, out);
+  append_list<osip_accept_encoding_t>(&m.accept_encodings, "Accept-Encoding",
+                                      osip_accept_encoding_to_str, out);
+  append_list<osip_accept_encoding_t>(&m.accept_languages, "Accept-Language",
+                                      osip_accept_encoding_to_str, out);
+  append_list<osip_call_info_t>(&m.alert_infos, "Alert-Info", osip_call_info_to_str, out);
+  append_list<osip_content_length_t>(&m.allows, "Allow", osip_content_length_to_str, out);
+  append_list<osip_authentication_info_t>(&m.authentication_infos, "Authentication-Info",
+                                          osip_authentication_info_to_str, out);
+  append_list<osip_authorization_t>(&m.authorizations, "Authorization",
+                                    osip_authorization_to_str, out);
+  append_list<osip_call_info_t>(&m.call_infos, "Call-Info", osip_call_info_to_str, out);
+  append_list<osip_content_length_t>(&m.content_encodings, "Content-Encoding",
+                                     osip_content_length_to_str, out);
+  append_list<osip_call_info_t>(&m.error_infos, "Error-Info", osip_call_info_to_str, out);
+  append_one<osip_content_length_t>(m.mime_version, "MIME-Version", osip_content_length_to_str,
+                                    out);
+  append_list<osip_www_authenticate_t>(&m.proxy_authenticates, "Proxy-Authenticate",
+                                       osip_www_authenticate_to_str, out);
+  append_list<osip_authentication_info_t>(&m.proxy_authentication_infos,
+                                          "Proxy-Authentication-Info",
+                                          osip_authentication_info_to_str, out);
+  append_list<osip_authorization_t>(&m.proxy_authorizations, "Proxy-Authorization",
+                                    osip_authorization_to_str, out);
+  append_list<osip_www_authenticate_t>(&m.www_authenticates, "WWW-Authenticate",
+                                       osip_www_authenticate_to_str, out);
+}
+
+}  // namespace
+
+void extract_header_list(osip_message_t& m, MessageData& impl) {
+  HeaderList out;
+  for (const auto& v : impl.vias) {
+    out.emplace_back("Via", v.raw);
+  }
+  for (const auto& r : impl.record_routes) {
+    out.emplace_back("Record-Route", r.raw);
+  }
+  for (const auto& r : impl.routes) {
+    out.emplace_back("Route", r.raw);
+  }
+  if (impl.has_from) {
+    out.emplace_back("From", impl.from.raw);
+  }
+  if (impl.has_to) {
+    out.emplace_back("To", impl.to.raw);
+  }
+  if (impl.has_call_id) {
+    out.emplace_back("Call-ID", impl.call_id);
+  }
+  append_one<osip_cseq_t>(m.cseq, "CSeq", osip_cseq_to_str, out);
+  for (const auto& c : impl.contacts) {
+    out.emplace_back("Contact", c.raw);
+  }
+  append_typed_lists(m, out);
+  append_generic(m, impl, out);
+  if (!impl.content_type.empty()) {
+    out.emplace_back("Content-Type", impl.content_type);
+  }
+  impl.headers = std::move(out);
+}
+
+}  // namespace portico::sip

@@ -1,0 +1,58 @@
+#pragma once
+// The one place that includes libosip2. libosip2 5.3 headers use time_t/timeval/malloc without
+// including their own prerequisites, so <ctime>, <sys/time.h> and <cstdlib> must come first
+// (docs: DEPENDENCIES.md). Only src/sip/*.cpp files include this header (ARCHITECTURE §2.10).
+
+// clang-format off
+#include <ctime>
+#include <sys/time.h>
+#include <cstdlib>
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+// clang-format on
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace portico::sip::osip {
+
+/// Owns an osip_message_t (ARCHITECTURE §2.4 rule 5: C resources wrapped once).
+struct MessageDeleter {
+  void operator()(osip_message_t* m) const { osip_message_free(m); }
+};
+using MessagePtr = std::unique_ptr<osip_message_t, MessageDeleter>;
+
+struct UriDeleter {
+  void operator()(osip_uri_t* u) const { osip_uri_free(u); }
+};
+using UriPtr = std::unique_ptr<osip_uri_t, UriDeleter>;
+
+/// nullptr-safe copy of an osip C string.
+inline std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+
+/// Takes ownership of a string osip allocated (the *_to_str family) and frees it with osip's
+/// own allocator. Returns empty on a negative return code.
+inline std::string take(int rc, char* s) {
+  std::string out;
+  if (rc >= 0 && s != nullptr) {
+    out = s;
+  }
+  if (s != nullptr) {
+    osip_free(s);
+  }
+  return out;
+}
+
+/// Finds a generic parameter by name (case-insensitive) without the char* casts the
+/// osip_*_param_get_byname macros need.
+osip_generic_param_t* find_param(const osip_list_t* list, std::string_view name);
+
+/// Serializes a URI ("sip:alice@example.com;transport=tcp"), empty on failure.
+std::string uri_to_string(const osip_uri_t* uri);
+
+/// Runs parser_init() exactly once, and silences osip's stderr traces (peers control what
+/// would be logged; Portico counts parse errors instead).
+void ensure_initialized();
+
+}  // namespace portico::sip::osip

@@ -1,0 +1,119 @@
+// The connection table and the shard-wide helpers of the transport.
+
+#include "shard_state.hpp"
+
+#include <asio/post.hpp>
+
+#include "tcp_connection.hpp"
+
+namespace portico::transport {
+
+bool LogLimiter::allow(TimePoint now) {
+  if (now - window_ >= std::chrono::seconds(1)) {
+    window_ = now;
+    used_ = 0;
+  }
+  if (used_ >= kPerSecond) {
+    return false;
+  }
+  ++used_;
+  return true;
+}
+
+ShardState::ShardState(std::uint16_t shard, asio::io_context& io, TimerService& timers,
+                       TransportLimits limits, InboundSink sink)
+    : shard_(shard), io_(io), timers_(timers), limits_(limits), sink_(std::move(sink)) {}
+
+ShardState::~ShardState() {
+  life_.reset();  // late handlers see an expired guard from here on
+  close();
+}
+
+void ShardState::deliver(std::string data, Flow flow) {
+  if (sink_) {
+    sink_(Inbound{std::move(data), std::move(flow), timers_.now()});
+  }
+}
+
+void ShardState::post_failures(std::vector<SendFailure> failures) {
+  if (failures.empty()) {
+    return;
+  }
+  asio::post(io_, [guard = guard(), failures = std::move(failures)] {
+    if (guard.expired()) {
+      return;
+    }
+    for (const SendFailure& f : failures) {
+      f();
+    }
+  });
+}
+
+TcpConnection& ShardState::add_connection(TcpConnectionPtr connection) {
+  TcpConnection& c = *connection;
+  by_remote_.emplace(c.remote(), c.id());
+  connections_.emplace(c.id(), std::move(connection));
+  ++stats_.connections_opened;
+  return c;
+}
+
+TcpConnection* ShardState::find_connection(std::uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+TcpConnection* ShardState::find_reusable(const std::string& realm, const Endpoint& remote) {
+  auto [first, last] = by_remote_.equal_range(remote);
+  for (auto it = first; it != last; ++it) {
+    TcpConnection* c = find_connection(it->second);
+    if (c != nullptr && c->is_open() && c->realm() == realm) {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void ShardState::retire_connection(std::uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) {
+    return;
+  }
+  auto [first, last] = by_remote_.equal_range(it->second->remote());
+  for (auto r = first; r != last; ++r) {
+    if (r->second == id) {
+      by_remote_.erase(r);
+      break;
+    }
+  }
+  retired_.push_back(std::move(it->second));
+  connections_.erase(it);
+  // asio wants an operation's buffers to outlive its handler: the aborted completions of the
+  // closed socket are already queued, so a handler posted now runs after them.
+  if (!reap_posted_ && life_) {
+    reap_posted_ = true;
+    asio::post(io_, [this, guard = guard()] {
+      if (guard.expired()) {
+        return;
+      }
+      reap_posted_ = false;
+      retired_.clear();
+    });
+  }
+}
+
+void ShardState::close() {
+  closed_ = true;
+  // Bounded by the table size; close() removes each entry from connections_.
+  std::vector<std::uint64_t> ids;
+  ids.reserve(connections_.size());
+  for (const auto& [id, c] : connections_) {
+    ids.push_back(id);
+  }
+  for (std::uint64_t id : ids) {
+    if (TcpConnection* c = find_connection(id)) {
+      c->close(TcpConnection::CloseReason::Shutdown);
+    }
+  }
+}
+
+}  // namespace portico::transport

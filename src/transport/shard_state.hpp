@@ -1,0 +1,95 @@
+#pragma once
+// ShardState: what one shard's listeners and connections share — the io_context, timers,
+// limits, the sink, counters and the connection table. Owned by ShardTransport::Impl; every
+// member is shard-local, so nothing here is locked.
+//
+// Lifetime rule (ARCHITECTURE §2.4.2-3): asio handlers never hold a pointer to a connection.
+// They hold a weak liveness guard plus the connection id and look the connection up again;
+// a closed connection is gone from the table, so a late handler finds nothing and returns.
+
+#include <asio/io_context.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "portico/transport/shard_transport.hpp"
+
+namespace portico::transport {
+
+class TcpConnection;
+using TcpConnectionPtr = std::unique_ptr<TcpConnection>;
+
+/// Caps packet-path warnings per shard (ARCHITECTURE §2.5: logs on the packet path are
+/// rate-limited; counters are the primary signal).
+class LogLimiter {
+ public:
+  static constexpr unsigned kPerSecond = 20;
+  bool allow(TimePoint now);
+
+ private:
+  TimePoint window_{};
+  unsigned used_ = 0;
+};
+
+class ShardState {
+ public:
+  using Guard = std::weak_ptr<const int>;
+
+  ShardState(std::uint16_t shard, asio::io_context& io, TimerService& timers,
+             TransportLimits limits, InboundSink sink);
+  ~ShardState();
+  ShardState(const ShardState&) = delete;
+  ShardState& operator=(const ShardState&) = delete;
+
+  std::uint16_t shard() const { return shard_; }
+  asio::io_context& io() { return io_; }
+  TimerService& timers() { return timers_; }
+  const TransportLimits& limits() const { return limits_; }
+  TransportStats& stats() { return stats_; }
+  bool closed() const { return closed_; }
+  /// Expires when the transport is destroyed; captured by every asio handler.
+  Guard guard() const { return life_; }
+  /// True if a packet-path warning may be logged now.
+  bool should_log() { return log_limiter_.allow(timers_.now()); }
+
+  /// Hands one framed message to the sink (same thread, synchronously).
+  void deliver(std::string data, Flow flow);
+  /// Runs the failure callbacks later on this shard, never inside the caller's frame.
+  void post_failures(std::vector<SendFailure> failures);
+
+  std::uint64_t next_connection_id() { return ++last_connection_id_; }
+  /// Takes ownership of a new connection, indexes it by remote, counts connections_opened.
+  TcpConnection& add_connection(TcpConnectionPtr connection);
+  /// Open connection by id on this shard; nullptr if closed or unknown.
+  TcpConnection* find_connection(std::uint64_t id);
+  /// Any open connection of this shard to `remote` in `realm`; nullptr if none.
+  TcpConnection* find_reusable(const std::string& realm, const Endpoint& remote);
+  /// Removes a closed connection from the table. Its memory is released in a later handler,
+  /// after the aborted completions of its socket have been dispatched.
+  void retire_connection(std::uint64_t id);
+  std::size_t connection_count() const { return connections_.size(); }
+  /// Shutdown: marks the state closed and closes every connection without failure callbacks.
+  void close();
+
+ private:
+  std::uint16_t shard_;
+  asio::io_context& io_;
+  TimerService& timers_;
+  TransportLimits limits_;
+  InboundSink sink_;
+  TransportStats stats_;
+  bool closed_ = false;
+  LogLimiter log_limiter_;
+  std::shared_ptr<const int> life_ = std::make_shared<const int>(0);
+
+  std::uint64_t last_connection_id_ = 0;
+  std::unordered_map<std::uint64_t, TcpConnectionPtr> connections_;
+  std::unordered_multimap<Endpoint, std::uint64_t, EndpointHash> by_remote_;
+  std::vector<TcpConnectionPtr> retired_;
+  bool reap_posted_ = false;
+};
+
+}  // namespace portico::transport

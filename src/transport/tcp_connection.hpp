@@ -1,0 +1,94 @@
+#pragma once
+// TcpConnection: one SIP stream connection on this shard, accepted or opened outbound.
+// It frames inbound bytes (StreamFramer), answers keepalives, queues writes (one async_write at
+// a time), closes itself on idle, and reports undelivered sends to their SendFailure callbacks.
+// Owned by ShardState's connection table; handlers find it again by id (see shard_state.hpp).
+
+#include <asio/ip/tcp.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <system_error>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/transport/transport.hpp"
+#include "shard_state.hpp"
+#include "stream_framer.hpp"
+
+namespace portico::transport {
+
+class TcpConnection {
+ public:
+  enum class Phase { Connecting, Open, Closed };
+  enum class CloseReason {
+    PeerClosed, ReadError, WriteError, FramingError, Oversize, Idle, ConnectFailed,
+    ConnectTimeout, Shutdown,
+  };
+
+  /// `local` is the listener address of the realm (the Flow's local endpoint). An accepted
+  /// connection passes its connected socket and `outbound` = false; an outbound one passes a
+  /// fresh socket and `outbound` = true, then calls start_connect().
+  TcpConnection(ShardState& state, std::uint64_t id, std::string realm, Endpoint local,
+                Endpoint remote, asio::ip::tcp::socket socket, bool outbound);
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  /// Accepted connection: starts reading and the idle timer.
+  void start_accepted();
+  /// Outbound connection: binds `local_address`:0 and connects with the connect timeout.
+  /// A synchronous failure is returned; the caller then closes the connection.
+  [[nodiscard]] std::error_code start_connect(const asio::ip::address& local_address);
+  /// Queues one SIP message. Sent once connected; `on_failure` runs if it never goes out.
+  void send(std::string data, SendFailure on_failure);
+  /// Idempotent. Retires the connection from the table; queued sends fail (except Shutdown).
+  void close(CloseReason reason);
+
+  bool is_open() const { return phase_ != Phase::Closed; }
+  std::uint64_t id() const { return id_; }
+  const std::string& realm() const { return realm_; }
+  const Endpoint& remote() const { return remote_; }
+
+ private:
+  struct PendingWrite {
+    std::string data;
+    SendFailure on_failure;
+    bool message = true;  // false for keepalive pongs: not counted as stream_messages_out
+  };
+
+  template <class Fn>
+  auto guarded(Fn fn);
+
+  void on_connected(const std::error_code& ec);
+  void read();
+  void on_read(const std::error_code& ec, std::size_t n);
+  void drain_framer();
+  bool handle_frame(StreamFramer::Result& r);
+  void enqueue(PendingWrite w);
+  void write_next();
+  void on_written(const std::error_code& ec);
+  void arm_idle(Millis delay);
+  void on_idle();
+  void log_close(CloseReason reason);
+  Flow flow() const;
+
+  ShardState& state_;
+  std::uint64_t id_;
+  std::string realm_;
+  Endpoint local_;
+  Endpoint remote_;
+  asio::ip::tcp::socket socket_;
+  Phase phase_;
+  StreamFramer framer_;
+  std::array<char, 8192> read_buf_{};
+  std::deque<PendingWrite> queue_;
+  bool writing_ = false;
+  TimePoint last_activity_;
+  Timer idle_timer_;
+  Timer connect_timer_;
+};
+
+std::string_view to_string(TcpConnection::CloseReason reason);
+
+}  // namespace portico::transport
