@@ -130,6 +130,8 @@ Result<Message> Message::parse(std::string_view bytes) {
 }
 
 Message::Message(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Message Message::clone() const { return Message(std::make_unique<Impl>(*impl_)); }
+
 Message::Message(Message&&) noexcept = default;
 Message& Message::operator=(Message&&) noexcept = default;
 Message::~Message() = default;

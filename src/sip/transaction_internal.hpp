@@ -34,9 +34,20 @@ enum class ClientState {
   Completed,   // final arrived (INVITE: non-2xx, ACK sent); Timer D/K absorbs retransmissions
 };
 
+/// The parts of a client INVITE that its non-2xx ACK repeats (RFC 3261 §17.1.1.3).
+struct AckFields {
+  std::string request_uri;          // as written in the INVITE's start line
+  std::string via;                  // the INVITE's top Via (same branch)
+  std::vector<std::string> routes;  // the INVITE's Route values, in order
+  std::string from;
+  std::string call_id;
+  std::uint32_t cseq = 0;
+};
+
 struct ServerTxn {
   TxnId id = 0;
   bool invite = false;
+  TimerConfig cfg;              // the configuration when the transaction started
   std::string key;              // match key (see server_key())
   std::string ack_key;          // INVITE in Accepted: Call-ID|CSeq|From tag of the 2xx ACK
   Message request;
@@ -57,12 +68,13 @@ struct ServerTxn {
 struct ClientTxn {
   TxnId id = 0;
   bool invite = false;
+  TimerConfig cfg;              // the configuration when the transaction started
   std::string key;              // branch|method
   std::string bytes;            // the request as sent
   transport::Destination dst;
   bool reliable = false;
   ClientState state = ClientState::Trying;
-  std::string ack_prefix;       // ACK for a non-2xx without To (§17.1.1.3), To comes from it
+  AckFields ack_fields;         // what the ACK for a non-2xx copies from the request
   std::string ack;              // the ACK sent for the non-2xx final, re-sent on retransmits
   Millis interval{0};           // current Timer A / E interval
   Timer retransmit;             // Timer A / E

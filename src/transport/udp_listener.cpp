@@ -76,7 +76,9 @@ void UdpListener::on_receive(const std::error_code& ec, std::size_t n) {
   } else {
     handle_datagram(std::string_view(buffer_.data(), n));
   }
-  receive();
+  if (!state_.closed()) {  // the sink may have closed the transport
+    receive();
+  }
 }
 
 void UdpListener::handle_datagram(std::string_view datagram) {

@@ -11,9 +11,10 @@ bool RecordingTransport::send(const transport::Destination& dst, std::string dat
   return true;
 }
 
-bool RecordingTransport::local_address(const std::string&, transport::Protocol, bool,
+bool RecordingTransport::local_address(const std::string& realm, transport::Protocol, bool,
                                        std::string& h, std::uint16_t& p) const {
-  h = host;
+  auto it = realm_hosts.find(realm);
+  h = it == realm_hosts.end() ? host : it->second;
   p = port;
   return true;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // A Transport for unit tests of one class: records every send instead of touching a socket.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,8 @@ class RecordingTransport final : public transport::Transport {
   const transport::TransportStats& stats() const override { return stats_; }
 
   std::vector<Sent> sent;
-  std::string host = "192.0.2.10";   // what local_address() reports
+  std::string host = "192.0.2.10";   // what local_address() reports for unlisted realms
+  std::map<std::string, std::string> realm_hosts;  // realm -> host local_address() reports
   std::uint16_t port = 5060;
   bool accept_sends = true;          // false: send() returns false
 

@@ -67,6 +67,10 @@ class Message {
   /// (it becomes the 400 reason phrase). Accessors of a missing mandatory header return empty.
   std::optional<Error> validate() const;
 
+  /// A deep copy (transactions keep the request while the TU gets the original). Added
+  /// declaration: Message is otherwise move-only.
+  Message clone() const;
+
   Message(Message&&) noexcept;
   Message& operator=(Message&&) noexcept;
   ~Message();

@@ -132,7 +132,7 @@ TEST(PolicyDiagnostics, TwoRealmsCannotBindOneSocket) {
       diagnostics_of({{"p.yaml",
                        "realms:\n  b:\n    listeners: [udp://127.0.0.1:5060]\n"
                        "  a:\n    listeners: [tcp://127.0.0.1:5060, udp://0.0.0.0:5060]\n"}}),
-      ElementsAre("p.yaml:5:38: realms.a.listeners[1]: udp://0.0.0.0:5060 binds the same socket "
+      ElementsAre("p.yaml:5:39: realms.a.listeners[1]: udp://0.0.0.0:5060 binds the same socket "
                   "as realms.b.listeners[0] (udp://127.0.0.1:5060 at p.yaml:3:17)"));
   // TLS runs over TCP: same port space.
   EXPECT_THAT(
@@ -187,24 +187,24 @@ TEST(PolicyDiagnostics, RouteChecks) {
   // base is 8 lines: the routes below start on line 14.
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    match: {user_regex: \"^[0-9\"}\n"
                            "    targets: [{trunk: demo}]\n"),
-              ElementsAre(::testing::StartsWith("p.yaml:16:26: routes[0].match.user_regex: "
+              ElementsAre(::testing::StartsWith("p.yaml:16:25: routes[0].match.user_regex: "
                                                 "invalid regex \"^[0-9\": ")));
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    targets: [{peer: lab}]\n"),
-              ElementsAre("p.yaml:16:24: routes[0].targets[0].peer: access peer \"lab\" has no "
+              ElementsAre("p.yaml:16:22: routes[0].targets[0].peer: access peer \"lab\" has no "
                           "host, so calls cannot be sent to it (access_peers.lab at p.yaml:11:3)"));
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    match: {realm: access, peer: demo}\n"
                            "    targets: [{trunk: demo}]\n"),
-              ElementsAre("p.yaml:16:35: routes[0].match.peer: \"demo\" is in realm \"carrier\" "
+              ElementsAre("p.yaml:16:34: routes[0].match.peer: \"demo\" is in realm \"carrier\" "
                           "but match.realm is \"access\", so this route can never match"));
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    match: {peer: nobody}\n"
                            "    targets: [{trunk: demo}]\n"),
-              ElementsAre("p.yaml:16:20: routes[0].match.peer: unknown trunk or access peer "
+              ElementsAre("p.yaml:16:19: routes[0].match.peer: unknown trunk or access peer "
                           "\"nobody\" (known: demo, lab)"));
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    targets: []\n"),
               ElementsAre("p.yaml:16:14: routes[0].targets: a route needs at least one target"));
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    rewrite: {regex: \"^0\"}\n"
                            "    targets: [{trunk: demo, peer: lab}]\n"),
-              ElementsAre("p.yaml:16:23: routes[0].rewrite.regex: regex needs replace (the text "
+              ElementsAre("p.yaml:16:22: routes[0].rewrite.regex: regex needs replace (the text "
                           "that replaces the match, e.g. \"+$1\")",
                           "p.yaml:17:15: routes[0].targets[0]: a target names exactly one of "
                           "trunk or peer"));
@@ -236,7 +236,7 @@ TEST(PolicyDiagnostics, NamesMustBePlain) {
                           "letters, digits, '-', '_' and '.')"));
   EXPECT_THAT(check("trunks:\n  lab:\n    realm: carrier\n    host: 192.0.2.1\n"
                     "access_peers:\n  lab:\n    realm: access\n    sources: [10.0.0.0/8]\n"),
-              ElementsAre("p.yaml:12:3: access_peers.lab: name \"lab\" is already used by trunk "
+              ElementsAre("p.yaml:11:3: access_peers.lab: name \"lab\" is already used by trunk "
                           "trunks.lab (at p.yaml:7:3); trunks and access peers need distinct "
                           "names"));
 }

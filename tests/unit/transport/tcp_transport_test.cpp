@@ -177,7 +177,8 @@ TEST_F(TcpTransport, ResponseGoesBackOnTheSameConnection) {
   ASSERT_TRUE(wait_peer(peer, response.size()));
   EXPECT_EQ(peer.received, response);
   EXPECT_FALSE(failed);
-  EXPECT_EQ(stats().stream_messages_out, 1u);
+  // The peer may read the bytes before the write completion has run on the shard.
+  EXPECT_TRUE(run_until(shard_.io, [&] { return stats().stream_messages_out == 1; }));
   EXPECT_EQ(stats().connections_opened, 1u);
 }
 
@@ -201,7 +202,7 @@ TEST_F(TcpTransport, OutboundConnectionDeliversAndReadsTheReply) {
   EXPECT_EQ(f.remote, server.endpoint());
   EXPECT_EQ(f.local, bind_);
   EXPECT_TRUE(f.connection.valid());
-  EXPECT_EQ(stats().stream_messages_out, 1u);
+  EXPECT_TRUE(run_until(shard_.io, [&] { return stats().stream_messages_out == 1; }));
   EXPECT_EQ(stats().connections_opened, 1u);
 }
 
@@ -222,7 +223,7 @@ TEST_F(TcpTransport, SecondSendReusesTheOpenConnection) {
   run_for(shard_.io, 20ms);
   EXPECT_FALSE(server.poll_accept(shard_.io));
   EXPECT_EQ(stats().connections_opened, 1u);
-  EXPECT_EQ(stats().stream_messages_out, 3u);
+  EXPECT_TRUE(run_until(shard_.io, [&] { return stats().stream_messages_out == 3; }));
   EXPECT_EQ(shard_.transport->connection_count(), 1u);
 }
 
@@ -240,6 +241,30 @@ TEST_F(TcpTransport, ConnectFailureCallsOnFailureAsynchronously) {
   EXPECT_EQ(stats().send_errors, 1u);
   EXPECT_EQ(stats().connections_closed, 1u);
   EXPECT_EQ(shard_.transport->connection_count(), 0u);
+}
+
+TEST_F(TcpTransport, ConnectTimeoutCallsOnFailure) {
+  TransportLimits limits;
+  limits.tcp_connect_timeout = Millis(200);
+  start(limits);
+  // A listener with a full accept queue drops further SYNs, so a connect to it hangs.
+  asio::ip::tcp::acceptor full(shard_.io);
+  std::error_code ec;
+  full.open(asio::ip::tcp::v4(), ec);
+  full.bind({kLoopback4, 0}, ec);
+  full.listen(0, ec);
+  Endpoint target{kLoopback4, full.local_endpoint(ec).port()};
+  TcpPeer filler(shard_.io);
+  ASSERT_TRUE(filler.connect(target));
+  int failures = 0;
+  auto sent = Clock::now();
+  EXPECT_TRUE(shard_.transport->send(Destination{"access", Protocol::Tcp, target, {}},
+                                     sip_request("hang"), [&] { ++failures; }));
+  ASSERT_TRUE(run_until(shard_.io, [&] { return failures > 0; }));
+  EXPECT_GE(Clock::now() - sent, Millis(150));
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(shard_.transport->connection_count(), 0u);
+  EXPECT_EQ(stats().connections_closed, 1u);
 }
 
 TEST_F(TcpTransport, StreamSendWithoutListenerReturnsFalse) {

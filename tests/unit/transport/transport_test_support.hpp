@@ -57,7 +57,7 @@ inline bool ipv6_loopback_available() {
 
 /// One shard: its own io_context, timers, transport and the messages its sink received.
 struct TestShard {
-  explicit TestShard(std::uint16_t index = 0) : index(index) {}
+  explicit TestShard(std::uint16_t shard_index = 0) : index(shard_index) {}
   ~TestShard() { transport.reset(); }
 
   void start(std::vector<ListenerConfig> listeners, TransportLimits limits = {},
@@ -77,8 +77,12 @@ struct TestShard {
 /// Runs every io_context in small slices until `pred` holds or `timeout` passes.
 template <class Pred>
 bool run_until(std::vector<asio::io_context*> ios, Pred pred, Millis timeout = 3s) {
+  // `pred` is evaluated exactly once per round: it may consume what it checks.
   auto deadline = Clock::now() + timeout;
-  while (!pred() && Clock::now() < deadline) {
+  while (Clock::now() < deadline) {
+    if (pred()) {
+      return true;
+    }
     for (asio::io_context* io : ios) {
       io->run_for(2ms);
       if (io->stopped()) {
