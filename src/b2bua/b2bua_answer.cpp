@@ -55,7 +55,7 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
   parts.status = resp.status();
   parts.reason = resp.reason_phrase();
   parts.to_tag = call.a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers) + "Contact: " + call.a.contact +
+  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) + "Contact: " + call.a.contact +
                         "\r\nServer: " + server_header(self, policy) + "\r\n";
   if (!resp.body().empty()) {
     auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
@@ -135,7 +135,7 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   parts.status = resp.status();
   parts.reason = resp.reason_phrase();
   parts.to_tag = call.a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers) + "Contact: " + call.a.contact +
+  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) + "Contact: " + call.a.contact +
                         "\r\nServer: " + server_header(self, policy) + "\r\n";
   if (!resp.body().empty()) {
     auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());

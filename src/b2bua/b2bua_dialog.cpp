@@ -96,7 +96,7 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
   std::uint16_t port = 0;
   local_address(self, y, host, port);
   const auto& policy = *call.plan.policy;
-  std::string extra = relayed_headers(req, policy.headers);
+  std::string extra = relayed_headers(req, policy.headers, host);
   if (!policy.headers.pass_user_agent) {
     extra += "User-Agent: " + server_header(self, policy) + "\r\n";
   }
@@ -136,7 +136,7 @@ void B2bua::Impl::relayed_response(B2bua& self, Call& call, const PendingRequest
   parts.status = status;
   parts.reason = resp.reason_phrase();
   parts.to_tag = call.leg(back).local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers);
+  parts.extra_headers = relayed_headers(resp, policy.headers, call.leg(back).local_host);
   if (status >= 200 && status < 300 && refreshes_target(m)) {
     parts.extra_headers += "Contact: " + call.leg(back).contact + "\r\n";
   }

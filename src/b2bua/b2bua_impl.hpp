@@ -81,7 +81,12 @@ std::string via_value(transport::Protocol p, const std::string& host, std::uint1
 std::string new_branch();
 /// Header lines of `msg` that may cross to the other leg under `rules`, plus the protocol
 /// headers a dialog needs end to end (Supported, Require without 100rel, Allow, Event...).
-std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules);
+/// URI hosts that are IP literals in pass-listed headers (P-Asserted-Identity, Diversion...)
+/// become `local_host`, Portico's address on the leg the header is sent on.
+std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules,
+                            const std::string& local_host);
+/// Replaces the IP-literal host of every sip:/sips: URI in a header value.
+std::string hide_ip_hosts(std::string_view value, const std::string& local_host);
 /// Contact header value for Portico on a realm/protocol.
 std::string contact_for(const std::string& host, std::uint16_t port, transport::Protocol p);
 /// "sip:user@host:port;transport=tcp" for a target.

@@ -119,10 +119,11 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   std::uint16_t port = 0;
   local_address(self, c.a, host, port);
   c.a.contact = contact_for(host, port, flow.protocol);
+  c.a.local_host = host;
   c.a_invite_txn = txn;
   c.a_invite_body = std::string(req.body());
   c.a_invite_content_type = req.content_type();
-  c.invite_headers = relayed_headers(req, c.plan.policy->headers);
+  c.invite_headers = relayed_headers(req, c.plan.policy->headers, "");  // hidden per target
   c.caller_display = req.from().display;
   auto from_uri = sip::parse_uri(req.from().uri);
   c.caller_user = from_uri ? from_uri->user : "";
@@ -187,6 +188,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     b.remote_target = target_uri(call.plan.ruri_user, t.remote, t.transport);
     b.local_cseq = 1;
     b.contact = contact_for(host, port, t.transport);
+    b.local_host = host;
     b.invite_pending = true;
     call.b = std::move(b);
     call.slot = std::move(slot);
@@ -205,7 +207,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     }
     std::string branch = new_branch();
     const auto& rules = call.plan.policy->headers;
-    std::string extra = call.invite_headers + "Supported: 100rel\r\n";
+    std::string extra = hide_ip_hosts(call.invite_headers, host) + "Supported: 100rel\r\n";
     if (!rules.pass_user_agent) {
       extra += "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
     }
@@ -299,7 +301,7 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
   if (resp != nullptr) {
     parts.reason = resp->reason_phrase();
-    parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers);
+    parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, call.a.local_host);
   }
   self.layer_->respond(call.a_invite_txn, parts);
   log::info("call.failed", {{"call", call.log_id}, {"status", status},

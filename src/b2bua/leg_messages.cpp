@@ -2,6 +2,9 @@
 // what keeps one realm's addresses, tags and Call-IDs off the other realm.
 
 #include <array>
+#include <cctype>
+
+#include <asio/ip/address.hpp>
 
 #include "b2bua_impl.hpp"
 #include "portico/common/strings.hpp"
@@ -11,13 +14,11 @@ namespace portico::b2bua {
 namespace {
 
 // Headers a dialog needs end to end. None of them carries an address of either realm.
-// Credentials and challenges cross too, so a PBX can answer a carrier's digest challenge.
-constexpr std::array<std::string_view, 19> kProtocolHeaders = {
+constexpr std::array<std::string_view, 15> kProtocolHeaders = {
     "Supported",          "Require",           "Allow",         "Accept",
     "Content-Disposition", "Info-Package",     "Recv-Info",     "Event",
     "Allow-Events",       "Subscription-State", "Session-Expires", "Min-SE",
-    "Expires",            "Unsupported",       "Retry-After",   "WWW-Authenticate",
-    "Proxy-Authenticate", "Authorization",     "Proxy-Authorization"};
+    "Expires",            "Unsupported",       "Retry-After"};
 
 bool listed(std::string_view name, const std::vector<std::string>& list) {
   for (const auto& n : list) {
@@ -144,11 +145,62 @@ std::string leg_request(const Leg& leg, std::string_view method, std::uint32_t c
   return b.body(content_type, body).build();
 }
 
-std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules) {
+std::string hide_ip_hosts(std::string_view value, const std::string& local_host) {
+  // Every "sip:"/"sips:" URI whose host is an IP literal gets Portico's own address instead:
+  // identity headers keep their user part (the number) but no longer name a private host.
+  std::string out;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t at = value.find("sip", i);
+    if (at == std::string_view::npos) {
+      break;
+    }
+    size_t colon = value.find(':', at);
+    bool scheme = colon == at + 3 || (colon == at + 4 && (value[at + 3] == 's' || value[at + 3] == 'S'));
+    if (!scheme || (at > 0 && std::isalnum(static_cast<unsigned char>(value[at - 1])))) {
+      out.append(value.substr(i, at + 3 - i));
+      i = at + 3;
+      continue;
+    }
+    size_t end = value.find_first_of(">;?, \t\"", colon + 1);
+    if (end == std::string_view::npos) {
+      end = value.size();
+    }
+    std::string_view uri = value.substr(colon + 1, end - colon - 1);
+    size_t host_at = uri.find('@');
+    host_at = host_at == std::string_view::npos ? 0 : host_at + 1;
+    std::string_view hostport = uri.substr(host_at);
+    std::string_view host = hostport;
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    std::error_code ec;
+    asio::ip::make_address(std::string(host), ec);
+    out.append(value.substr(i, colon + 1 + host_at - i));
+    if (!ec) {
+      out.append(local_host.find(':') != std::string::npos ? "[" + local_host + "]" : local_host);
+    } else {
+      out.append(hostport);
+    }
+    i = end;
+  }
+  out.append(value.substr(std::min(i, value.size())));
+  return out;
+}
+
+std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules,
+                            const std::string& local_host) {
   std::string out;
   for (const auto& [name, value] : msg.headers()) {
     bool ua = iequals(name, "User-Agent") || iequals(name, "Server");
-    if (ua ? rules.pass_user_agent : !(listed(name, rules.pass) || is_protocol_header(name))) {
+    bool keep = ua ? rules.pass_user_agent : (listed(name, rules.pass) || is_protocol_header(name));
+    if (!keep) {
+      continue;
+    }
+    if (!local_host.empty() && listed(name, rules.pass)) {
+      out += name + ": " + hide_ip_hosts(value, local_host) + "\r\n";
       continue;
     }
     if (iequals(name, "Supported") || iequals(name, "Require")) {

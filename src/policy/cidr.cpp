@@ -80,8 +80,8 @@ Result<Cidr> parse_cidr(std::string_view text) {
   if (slash != std::string_view::npos) {
     const auto p = parse_uint(text.substr(slash + 1));
     if (!p || *p > static_cast<std::uint64_t>(max)) {
-      return make_error("bad_cidr", "\"" + whole + "\": the prefix length must be 0.." +
-                                        std::to_string(max));
+      return make_error("bad_cidr",
+                        "\"" + whole + "\": the prefix length must be 0.." + std::to_string(max));
     }
     prefix = static_cast<int>(*p);
   }
@@ -89,11 +89,11 @@ Result<Cidr> parse_cidr(std::string_view text) {
   const bool clear = addr.is_v4() ? host_bits_clear(addr.to_v4().to_bytes(), prefix)
                                   : host_bits_clear(addr.to_v6().to_bytes(), prefix);
   if (!clear) {
-    const Cidr fixed{addr.is_v4() ? asio::ip::address(asio::ip::address_v4(
-                                        network_of(addr.to_v4().to_bytes(), prefix)))
-                                  : asio::ip::address(asio::ip::address_v6(
-                                        network_of(addr.to_v6().to_bytes(), prefix))),
-                     prefix};
+    const Cidr fixed{
+        addr.is_v4()
+            ? asio::ip::address(asio::ip::address_v4(network_of(addr.to_v4().to_bytes(), prefix)))
+            : asio::ip::address(asio::ip::address_v6(network_of(addr.to_v6().to_bytes(), prefix))),
+        prefix};
     return make_error("bad_cidr", "\"" + whole + "\" has host bits set (did you mean \"" +
                                       fixed.to_string() + "\"?)");
   }

@@ -28,9 +28,9 @@ Result<Millis> parse_duration(std::string_view text) {
   const std::string quoted = "\"" + std::string(text) + "\"";
   const std::string_view t = trim(text);
   if (parse_uint(t)) {
-    return make_error("bad_duration",
-                      quoted + " has no unit (write e.g. \"" + std::string(t) + "ms\" or \"" +
-                          std::string(t) + "s\"; units: ms, s, m, h)");
+    return make_error("bad_duration", quoted + " has no unit (write e.g. \"" + std::string(t) +
+                                          "ms\" or \"" + std::string(t) +
+                                          "s\"; units: ms, s, m, h)");
   }
   std::size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) {
@@ -46,9 +46,9 @@ Result<Millis> parse_duration(std::string_view text) {
       return Millis{static_cast<std::int64_t>(*value) * u.millis};
     }
   }
-  return make_error("bad_duration",
-                    quoted + " is not a duration (expected a whole number and a unit: "
-                             "\"500ms\", \"4s\", \"2m\", \"4h\")");
+  return make_error("bad_duration", quoted +
+                                        " is not a duration (expected a whole number and a unit: "
+                                        "\"500ms\", \"4s\", \"2m\", \"4h\")");
 }
 
 }  // namespace portico::policy

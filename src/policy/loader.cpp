@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "portico/common/strings.hpp"
 #include "policy_draft.hpp"
+#include "portico/common/strings.hpp"
 
 namespace portico::policy {
 
@@ -38,8 +38,7 @@ std::string content_hash(const std::vector<SourceText>& files) {
     all.push_back('\0');
   }
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(stable_hash(all)));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(stable_hash(all)));
   return hex;
 }
 
@@ -73,20 +72,35 @@ std::shared_ptr<const PolicySnapshot> compile(std::vector<SourceText> files) {
             [](const SourceText& a, const SourceText& b) { return a.name < b.name; });
   Diagnostics diags;
   PolicyDraft draft;
+  bool all_parsed = true;
   for (const auto& f : files) {
     detail::Reader reader(f.name, diags);
-    YAML::Node doc;
+    std::vector<YAML::Node> docs;
     try {
-      doc = YAML::Load(f.text);
+      docs = YAML::LoadAll(f.text);
     } catch (const YAML::Exception& e) {
-      const SourceLoc loc = e.mark.is_null() ? SourceLoc{f.name, 1, 1}
-                                             : SourceLoc{f.name, e.mark.line + 1, e.mark.column + 1};
+      const SourceLoc loc = e.mark.is_null()
+                                ? SourceLoc{f.name, 1, 1}
+                                : SourceLoc{f.name, e.mark.line + 1, e.mark.column + 1};
       diags.add(loc, "", "YAML syntax error: " + e.msg);
+      all_parsed = false;
       continue;  // the other files are still checked
     }
-    detail::parse_document(reader, doc, draft);
+    if (docs.empty()) {
+      continue;  // an empty file contributes nothing
+    }
+    // YAML::Load would silently drop everything after a "---": refuse it instead.
+    if (docs.size() > 1) {
+      diags.add(reader.loc_of(docs[1], SourceLoc{f.name, 1, 1}), "",
+                "a policy file holds one YAML document; split this one into two files");
+    }
+    detail::parse_document(reader, docs.front(), draft);
   }
-  detail::validate(draft, files.front().name, diags);
+  // Cross-references over a policy with an unreadable file would only report its absence
+  // ("unknown trunk", "no realm") as noise around the one real error.
+  if (all_parsed) {
+    detail::validate(draft, files.front().name, diags);
+  }
   if (!diags.empty()) {
     throw ConfigError(diags.take_sorted());
   }

@@ -18,6 +18,20 @@ bool any_contains(const std::vector<Cidr>& cidrs, const asio::ip::address& a) {
   return false;
 }
 
+// Route regexes run on peer-controlled input on a shard thread, where nothing may throw or
+// crash: bounded input length (see kMaxRegexUserLength) and any regex_error (libstdc++ reports
+// runaway backtracking as error_complexity) count as "no match".
+bool regex_full_match(const std::regex& re, const std::string& user) {
+  if (user.size() > kMaxRegexUserLength) {
+    return false;
+  }
+  try {
+    return std::regex_match(user, re);
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
 bool route_matches(const Route& r, const RequestFacts& facts, const std::string& source) {
   if (r.from_realm && *r.from_realm != facts.realm) {
     return false;
@@ -28,32 +42,44 @@ bool route_matches(const Route& r, const RequestFacts& facts, const std::string&
   if (r.user_prefix && facts.ruri_user.compare(0, r.user_prefix->size(), *r.user_prefix) != 0) {
     return false;
   }
-  return !r.user_regex || std::regex_match(facts.ruri_user, *r.user_regex);
+  return !r.user_regex || regex_full_match(*r.user_regex, facts.ruri_user);
 }
 
-// Hosts were validated as IP literals at load time, so make_address cannot fail here; the
-// error_code overload keeps this path free of exceptions all the same.
-transport::Endpoint endpoint_of(const std::string& host, std::uint16_t port) {
-  asio::error_code ec;
-  return transport::Endpoint{asio::ip::make_address(host, ec), port};
-}
-
-ResolvedTarget resolve(const PolicySnapshot& policy, const RouteTarget& t) {
+// The loader guarantees that every target names an existing trunk, or an access peer with a
+// host, and that hosts are IP literals. A snapshot built by hand (tests, future admin APIs) may
+// not: such a target is left out of the plan rather than dereferenced, and make_address uses
+// the error_code overload, so this shard-side path never throws.
+std::optional<ResolvedTarget> resolve(const PolicySnapshot& policy, const RouteTarget& t) {
   ResolvedTarget out;
   out.kind = t.kind;
   out.name = t.name;
+  std::string host;
+  std::uint16_t port = 0;
   if (t.kind == PeerKind::Trunk) {
     const Trunk* trunk = policy.find_trunk(t.name);
+    if (trunk == nullptr) {
+      return std::nullopt;
+    }
     out.realm = trunk->realm;
-    out.remote = endpoint_of(trunk->host, trunk->port);
+    host = trunk->host;
+    port = trunk->port;
     out.transport = trunk->transport;
     out.max_calls = trunk->max_calls;
   } else {
     const AccessPeer* peer = policy.find_access_peer(t.name);
+    if (peer == nullptr || !peer->host) {
+      return std::nullopt;
+    }
     out.realm = peer->realm;
-    out.remote = endpoint_of(peer->host.value_or(""), peer->port);
+    host = *peer->host;
+    port = peer->port;
     out.transport = peer->transport;
     out.max_calls = peer->max_calls;
+  }
+  asio::error_code ec;
+  out.remote = transport::Endpoint{asio::ip::make_address(host, ec), port};
+  if (ec) {
+    return std::nullopt;
   }
   return out;
 }
@@ -95,7 +121,9 @@ std::variant<CallPlan, Reject> match(const std::shared_ptr<const PolicySnapshot>
     plan.source_peer = source;
     plan.ruri_user = rewrite_user(route.rewrite, facts.ruri_user);
     for (const auto& t : route.targets) {
-      plan.targets.push_back(resolve(*policy, t));
+      if (auto target = resolve(*policy, t)) {
+        plan.targets.push_back(std::move(*target));
+      }
     }
     return plan;
   }
@@ -108,8 +136,15 @@ std::string rewrite_user(const NumberRewrite& rw, const std::string& user) {
   std::string out = user;
   // Order: regex, then strip, then prepend, so "regex: ^00(.*)$ / replace: $1 / prepend: +"
   // reads left to right the way it is applied.
-  if (rw.regex && std::regex_search(out, *rw.regex)) {
-    out = std::regex_replace(out, *rw.regex, rw.replace, std::regex_constants::format_first_only);
+  if (rw.regex && out.size() <= kMaxRegexUserLength) {
+    try {
+      if (std::regex_search(out, *rw.regex)) {
+        out =
+            std::regex_replace(out, *rw.regex, rw.replace, std::regex_constants::format_first_only);
+      }
+    } catch (const std::regex_error&) {
+      // Same rule as matching: a regex that fails at run time leaves the user unchanged.
+    }
   }
   const auto strip = static_cast<std::size_t>(std::max(rw.strip_digits, 0));
   out.erase(0, std::min(strip, out.size()));

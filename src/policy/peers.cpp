@@ -2,8 +2,8 @@
 // Each entry is read as far as it is valid and always recorded, so that a route naming a trunk
 // with one bad field reports only that field, not a cascade of "unknown trunk" errors.
 
-#include "portico/common/strings.hpp"
 #include "policy_draft.hpp"
+#include "portico/common/strings.hpp"
 
 namespace portico::policy::detail {
 
@@ -43,6 +43,30 @@ void for_each_named(const Reader& r, const Field& f, const char* kind, const Dra
   }
 }
 
+struct HostPort {
+  std::string_view host;
+  std::string_view port;  // empty when missing
+  bool unbracketed_v6 = false;
+};
+
+// Splits "address:port" after the scheme. RFC 3986 §3.2.2: an IPv6 literal is bracketed so that
+// its colons are not taken for the port separator.
+HostPort split_host_port(std::string_view rest) {
+  HostPort out;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    out.host = rest.substr(1, close == rest.npos ? rest.npos : close - 1);
+    rest = close == rest.npos ? std::string_view{} : rest.substr(close + 1);
+    out.port = rest.empty() || rest.front() != ':' ? std::string_view{} : rest.substr(1);
+    return out;
+  }
+  const auto colon = rest.find(':');
+  out.host = rest.substr(0, colon);
+  out.port = colon == rest.npos ? std::string_view{} : rest.substr(colon + 1);
+  out.unbracketed_v6 = colon != rest.npos && out.port.find(':') != rest.npos;
+  return out;
+}
+
 std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
   const auto text = r.string(f);
   if (!text) {
@@ -59,23 +83,10 @@ std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
     r.error(f, quote(t.substr(0, scheme_end)) + " is not a transport (expected udp, tcp or tls)");
     return std::nullopt;
   }
-  std::string_view rest = t.substr(scheme_end + 3);
-  std::string_view host;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    // RFC 3986 §3.2.2: an IPv6 literal is bracketed so its colons are not taken for the port's.
-    const auto close = rest.find(']');
-    host = rest.substr(1, close == rest.npos ? rest.npos : close - 1);
-    rest = close == rest.npos ? std::string_view{} : rest.substr(close + 1);
-    port = rest.empty() || rest.front() != ':' ? std::string_view{} : rest.substr(1);
-  } else {
-    const auto colon = rest.find(':');
-    host = rest.substr(0, colon);
-    port = colon == rest.npos ? std::string_view{} : rest.substr(colon + 1);
-    if (colon != rest.npos && port.find(':') != port.npos) {
-      r.error(f, quote(t) + ": an IPv6 address must be in brackets, e.g. udp://[::1]:5060");
-      return std::nullopt;
-    }
+  const auto [host, port, unbracketed_v6] = split_host_port(t.substr(scheme_end + 3));
+  if (unbracketed_v6) {
+    r.error(f, quote(t) + ": an IPv6 address must be in brackets, e.g. udp://[::1]:5060");
+    return std::nullopt;
   }
   asio::error_code ec;
   const auto addr = asio::ip::make_address(std::string(host), ec);
@@ -137,8 +148,9 @@ void parse_reachability(const Reader& r, const FieldMap& m, const Field& entry, 
     peer.transport = r.protocol(*f).value_or(peer.transport);
   }
   if (const Field* f = find(m, "max_calls")) {
-    const auto n = r.integer_in(*f, 0, kMaxCalls, "is not a call limit (0 = unlimited, at most " +
-                                                      std::to_string(kMaxCalls) + ")");
+    const auto n = r.integer_in(
+        *f, 0, kMaxCalls,
+        "is not a call limit (0 = unlimited, at most " + std::to_string(kMaxCalls) + ")");
     peer.max_calls = static_cast<int>(n.value_or(peer.max_calls));
   }
 }

@@ -58,7 +58,7 @@ struct PolicyDraft {
   std::map<std::string, RealmDraft> realms;  // by name: snapshot vectors come out in name order
   std::map<std::string, TrunkDraft> trunks;
   std::map<std::string, PeerDraft> peers;
-  std::vector<RouteDraft> routes;            // file order
+  std::vector<RouteDraft> routes;  // file order
 };
 
 /// Reads one file's top-level document into `draft`.

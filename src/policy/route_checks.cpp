@@ -32,9 +32,9 @@ const std::string* realm_of_source(const PolicyDraft& d, const std::string& name
 void check_match(const PolicyDraft& d, const RouteDraft& r, Diagnostics& diags) {
   const Route& route = r.route;
   if (route.from_realm && d.realms.count(*route.from_realm) == 0) {
-    diags.add(r.realm_loc, r.path + ".match.realm",
-              "unknown realm " + quote(*route.from_realm) + " (known: " +
-                  join(names_of(d.realms)) + ")");
+    diags.add(
+        r.realm_loc, r.path + ".match.realm",
+        "unknown realm " + quote(*route.from_realm) + " (known: " + join(names_of(d.realms)) + ")");
   }
   if (!route.from_peer) {
     return;
@@ -46,8 +46,8 @@ void check_match(const PolicyDraft& d, const RouteDraft& r, Diagnostics& diags) 
       known.push_back(n);
     }
     diags.add(r.peer_loc, r.path + ".match.peer",
-              "unknown trunk or access peer " + quote(*route.from_peer) + " (known: " +
-                  join(known) + ")");
+              "unknown trunk or access peer " + quote(*route.from_peer) +
+                  " (known: " + join(known) + ")");
   } else if (route.from_realm && !realm->empty() && *realm != *route.from_realm) {
     // Both conditions must hold, and a source only ever arrives on its own realm.
     diags.add(r.peer_loc, r.path + ".match.peer",
@@ -68,8 +68,7 @@ void check_target(const PolicyDraft& d, const RouteTarget& t, const std::string&
   const auto p = d.peers.find(t.name);
   if (p == d.peers.end()) {
     diags.add(t.loc, path,
-              "unknown access peer " + quote(t.name) + " (known: " + join(names_of(d.peers)) +
-                  ")");
+              "unknown access peer " + quote(t.name) + " (known: " + join(names_of(d.peers)) + ")");
   } else if (!p->second.peer.host) {
     diags.add(t.loc, path,
               "access peer " + quote(t.name) + " has no host, so calls cannot be sent to it (" +

@@ -9,8 +9,8 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers", "headers", "realms", "trunks", "access_peers",
-                          "routes"};
+const KeyList kTopKeys = {"server", "timers",       "headers", "realms",
+                          "trunks", "access_peers", "routes"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
@@ -60,6 +60,9 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
     return;
   }
   for (const auto& [key, f] : *sections) {
+    if (f.value.IsNull()) {
+      continue;  // "trunks:" with every entry commented out is the same as no section
+    }
     if (key == "server" && claim_section(r, f, draft.server_at)) {
       parse_server(r, f, draft.server);
     } else if (key == "timers" && claim_section(r, f, draft.timers_at)) {
@@ -155,8 +158,9 @@ void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
       if (is_token(*s)) {
         out.server_name = *s;
       } else {
-        r.error(*v, quote(*s) + " is not a valid product name (a SIP token: letters, digits and "
-                                "-.!%*_+`'~, no spaces)");
+        r.error(*v, quote(*s) +
+                        " is not a valid product name (a SIP token: letters, digits and "
+                        "-.!%*_+`'~, no spaces)");
       }
     }
   }

@@ -11,8 +11,9 @@ namespace {
 
 template <class T>
 const T* find_by_name(const std::vector<T>& items, const std::string& name) {
-  const auto it = std::lower_bound(items.begin(), items.end(), name,
-                                   [](const T& item, const std::string& n) { return item.name < n; });
+  const auto it =
+      std::lower_bound(items.begin(), items.end(), name,
+                       [](const T& item, const std::string& n) { return item.name < n; });
   return it != items.end() && it->name == name ? &*it : nullptr;
 }
 

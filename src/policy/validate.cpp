@@ -56,8 +56,8 @@ void check_listeners(const PolicyDraft& d, Diagnostics& diags) {
       if (same_socket(*all[i].listener, *all[j].listener)) {
         diags.add(all[i].listener->loc, *all[i].path,
                   listener_uri(*all[i].listener) + " binds the same socket as " + *all[j].path +
-                      " (" + listener_uri(*all[j].listener) + " at " +
-                      where(all[j].listener->loc) + ")");
+                      " (" + listener_uri(*all[j].listener) + " at " + where(all[j].listener->loc) +
+                      ")");
         break;
       }
     }
@@ -79,8 +79,8 @@ void check_transport(const Realm& realm, transport::Protocol p, bool given, cons
   }
   diags.add(loc, path + ".transport",
             "realm " + quote(realm.name) + " has no " + std::string(transport::to_string(p)) +
-                " listener" + (given ? "" : " (udp is the default)") + "; its listeners: " +
-                join(uris));
+                " listener" + (given ? "" : " (udp is the default)") +
+                "; its listeners: " + join(uris));
 }
 
 const Realm* check_realm_ref(const PolicyDraft& d, const std::string& name, const SourceLoc& loc,
@@ -90,8 +90,8 @@ const Realm* check_realm_ref(const PolicyDraft& d, const std::string& name, cons
   }
   const auto it = d.realms.find(name);
   if (it == d.realms.end()) {
-    diags.add(loc, path, "unknown realm " + quote(name) + " (known: " + join(names_of(d.realms)) +
-                             ")");
+    diags.add(loc, path,
+              "unknown realm " + quote(name) + " (known: " + join(names_of(d.realms)) + ")");
     return nullptr;
   }
   return &it->second.realm;
@@ -101,8 +101,7 @@ void check_peers(const PolicyDraft& d, Diagnostics& diags) {
   for (const auto& [name, t] : d.trunks) {
     const Realm* realm = check_realm_ref(d, t.trunk.realm, t.realm_loc, t.path + ".realm", diags);
     if (realm != nullptr) {
-      check_transport(*realm, t.trunk.transport, t.transport_given, t.transport_loc, t.path,
-                      diags);
+      check_transport(*realm, t.trunk.transport, t.transport_given, t.transport_loc, t.path, diags);
     }
   }
   for (const auto& [name, p] : d.peers) {
@@ -110,8 +109,7 @@ void check_peers(const PolicyDraft& d, Diagnostics& diags) {
     // Without a host Portico never opens a call toward the peer, so only a stated transport
     // (or a host) needs a matching listener.
     if (realm != nullptr && (p.peer.host || p.transport_given)) {
-      check_transport(*realm, p.peer.transport, p.transport_given, p.transport_loc, p.path,
-                      diags);
+      check_transport(*realm, p.peer.transport, p.transport_given, p.transport_loc, p.path, diags);
     }
     // Routes match on the source's name, so one name must not mean two things.
     if (const auto t = d.trunks.find(name); t != d.trunks.end()) {

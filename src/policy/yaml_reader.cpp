@@ -238,8 +238,7 @@ bool Reader::check_name(const std::string& name, const SourceLoc& loc,
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
   });
   if (!ok) {
-    error(loc, path,
-          quote(name) + " is not a valid name (use letters, digits, '-', '_' and '.')");
+    error(loc, path, quote(name) + " is not a valid name (use letters, digits, '-', '_' and '.')");
   }
   return ok;
 }

@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <asio/ip/address.hpp>
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -54,7 +53,9 @@ class Reader {
   const std::string& file() const { return file_; }
   SourceLoc loc_of(const YAML::Node& node, const SourceLoc& fallback) const;
   void error(const SourceLoc& loc, const std::string& path, std::string message) const;
-  void error(const Field& f, std::string message) const { error(f.loc, f.path, std::move(message)); }
+  void error(const Field& f, std::string message) const {
+    error(f.loc, f.path, std::move(message));
+  }
 
   /// The top-level document as a field with an empty path.
   Field root(const YAML::Node& doc) const;

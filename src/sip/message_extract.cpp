@@ -25,6 +25,10 @@ NameAddr to_name_addr(const osip_from_t* h) {
   if (h == nullptr) {
     return out;
   }
+  if (h->url == nullptr && osip::str(h->displayname) == "*") {
+    out.raw = "*";  // REGISTER "Contact: *" (§10.2.2); osip keeps the star as display name
+    return out;
+  }
   out.display = unquote(osip::str(h->displayname));
   out.uri = osip::uri_to_string(h->url);
   if (const auto* tag = osip::find_param(&h->gen_params, "tag"); tag != nullptr) {

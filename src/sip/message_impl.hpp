@@ -87,4 +87,7 @@ std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max
 /// stripped). Liberal about IPv6 digit groups (RFC 5118 §4.8).
 bool valid_host(std::string_view host, bool ipv6_allowed);
 
+/// True if a SIP URI carries a headers component ("?Subject=x" after the host, §19.1.1).
+bool uri_has_headers(std::string_view uri);
+
 }  // namespace portico::sip

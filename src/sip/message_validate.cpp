@@ -23,7 +23,7 @@ Check check_start_line(const MessageData& m) {
     return fail("bad_sip_version", "Unsupported SIP version");
   }
   if (m.request) {
-    if (m.request_uri_raw.find('?') != std::string::npos) {
+    if (uri_has_headers(m.request_uri_raw)) {
       // §19.1.5 table: headers are not allowed in a Request-URI.
       return fail("bad_request_uri", "Request-URI must not contain headers");
     }
@@ -126,7 +126,7 @@ Check check_name_addrs(const MessageData& m) {
     if (h.name != "Contact" && h.name != "From" && h.name != "To") {
       continue;
     }
-    if (h.value.find('<') == std::string::npos && h.value.find('?') != std::string::npos) {
+    if (h.value.find('<') == std::string::npos && uri_has_headers(h.value)) {
       const char* reason = h.name == "Contact" ? "bad_contact"
                            : h.name == "From"  ? "bad_from"
                                                : "bad_to";

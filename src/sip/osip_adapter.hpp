@@ -33,13 +33,14 @@ inline std::string str(const char* s) { return s != nullptr ? std::string(s) : s
 
 /// Takes ownership of a string osip allocated (the *_to_str family) and frees it with osip's
 /// own allocator. Returns empty on a negative return code.
-inline std::string take(int rc, char* s) {
+inline std::string take(int rc, char*& s) {  // by reference: read after the call
   std::string out;
   if (rc >= 0 && s != nullptr) {
     out = s;
   }
   if (s != nullptr) {
     osip_free(s);
+    s = nullptr;
   }
   return out;
 }

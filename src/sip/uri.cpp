@@ -12,14 +12,17 @@
 namespace portico::sip {
 namespace {
 
-/// "user@host:port;params?headers" → "host:port" as written.
-std::string_view hostport_text(std::string_view rest) {
-  rest = rest.substr(0, rest.find('?'));
+/// The part of "user@host:port;params?headers" after the userinfo. '@' is legal in neither
+/// uri-parameters nor hvalues (§25.1), so the last '@' ends the userinfo, which itself may
+/// contain '?', ';' and ',' (RFC 4475 §3.1.1.2, intmeth).
+std::string_view after_userinfo(std::string_view rest) {
   auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    rest = rest.substr(at + 1);
-  }
-  return rest.substr(0, rest.find(';'));
+  return at == std::string_view::npos ? rest : rest.substr(at + 1);
+}
+
+std::string_view hostport_text(std::string_view rest) {
+  rest = after_userinfo(rest);
+  return rest.substr(0, rest.find_first_of(";?"));
 }
 
 bool valid_hostport_text(std::string_view hp) {
@@ -105,6 +108,10 @@ Result<Uri> parse_sip(std::string_view text, std::string_view scheme) {
 }
 
 }  // namespace
+
+bool uri_has_headers(std::string_view uri) {
+  return after_userinfo(uri).find('?') != std::string_view::npos;
+}
 
 Result<Uri> parse_uri(std::string_view text) {
   text = trim(text);

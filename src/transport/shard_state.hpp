@@ -55,7 +55,8 @@ class ShardState {
   /// True if a packet-path warning may be logged now.
   bool should_log() { return log_limiter_.allow(timers_.now()); }
 
-  /// Hands one framed message to the sink (same thread, synchronously).
+  /// Hands one framed message to the sink (same thread, synchronously). The sink may send or
+  /// close the transport, but must not destroy it.
   void deliver(std::string data, Flow flow);
   /// Runs the failure callbacks later on this shard, never inside the caller's frame.
   void post_failures(std::vector<SendFailure> failures);

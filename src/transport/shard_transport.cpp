@@ -105,7 +105,7 @@ bool ShardTransport::Impl::send_stream(const Destination& dst, std::string data,
 // travel, so a failure over there is counted and logged there only.
 void ShardTransport::Impl::post_to_owner(const Destination& dst, std::string data) {
   std::uint16_t from = state.shard();
-  post_to_shard(dst.connection.shard, [dst, data = std::move(data), from](ShardTransport& t) mutable {
+  auto task = [dst, data = std::move(data), from](ShardTransport& t) mutable {
     auto report = [dst, from] {
       log::warn("transport.forwarded_send_failed",
                 {{"realm", dst.realm}, {"remote", dst.remote.to_string()}, {"from_shard", from},
@@ -114,7 +114,8 @@ void ShardTransport::Impl::post_to_owner(const Destination& dst, std::string dat
     if (!t.send(dst, std::move(data), report)) {
       report();
     }
-  });
+  };
+  post_to_shard(dst.connection.shard, std::move(task));
 }
 
 bool ShardTransport::Impl::open_connection(const Destination& dst, std::string data,

@@ -109,7 +109,9 @@ void TcpConnection::on_connected(const std::error_code& ec) {
 void TcpConnection::read() {
   socket_.async_read_some(
       asio::buffer(read_buf_),
-      guarded([](TcpConnection& c, const std::error_code& ec, std::size_t n) { c.on_read(ec, n); }));
+      guarded([](TcpConnection& c, const std::error_code& ec, std::size_t n) {
+        c.on_read(ec, n);
+      }));
 }
 
 void TcpConnection::on_read(const std::error_code& ec, std::size_t n) {
@@ -186,6 +188,22 @@ void TcpConnection::send(std::string data, SendFailure on_failure) {
 }
 
 void TcpConnection::enqueue(PendingWrite w) {
+  std::size_t cap = kMaxQueuedMessages * state_.limits().max_message_size;
+  if (queued_bytes_ + w.data.size() > cap) {
+    // The peer is not reading (or not connecting): refuse instead of buffering without bound.
+    ++state_.stats().send_errors;
+    if (state_.should_log()) {
+      log::warn("transport.send_queue_full", {{"realm", realm_}, {"remote", remote_.to_string()},
+                                              {"queued", queued_bytes_}});
+    }
+    std::vector<SendFailure> failures;
+    if (w.on_failure) {
+      failures.push_back(std::move(w.on_failure));
+    }
+    state_.post_failures(std::move(failures));
+    return;
+  }
+  queued_bytes_ += w.data.size();
   queue_.push_back(std::move(w));
   if (phase_ == Phase::Open && !writing_) {
     write_next();
@@ -212,6 +230,7 @@ void TcpConnection::on_written(const std::error_code& ec) {
   if (queue_.front().message) {
     ++state_.stats().stream_messages_out;
   }
+  queued_bytes_ -= queue_.front().data.size();
   queue_.pop_front();
   last_activity_ = state_.timers().now();
   write_next();
@@ -264,6 +283,7 @@ void TcpConnection::close(CloseReason reason) {
     }
   }
   queue_.clear();
+  queued_bytes_ = 0;
   ++state_.stats().connections_closed;
   log_close(reason);
   state_.post_failures(std::move(failures));

@@ -21,6 +21,9 @@ namespace portico::transport {
 
 class TcpConnection {
  public:
+  /// Queue cap, in units of limits.max_message_size.
+  static constexpr std::size_t kMaxQueuedMessages = 32;
+
   enum class Phase { Connecting, Open, Closed };
   enum class CloseReason {
     PeerClosed, ReadError, WriteError, FramingError, Oversize, Idle, ConnectFailed,
@@ -40,7 +43,9 @@ class TcpConnection {
   /// Outbound connection: binds `local_address`:0 and connects with the connect timeout.
   /// A synchronous failure is returned; the caller then closes the connection.
   [[nodiscard]] std::error_code start_connect(const asio::ip::address& local_address);
-  /// Queues one SIP message. Sent once connected; `on_failure` runs if it never goes out.
+  /// Queues one SIP message. Sent once connected; `on_failure` runs if it never goes out,
+  /// including when the peer does not read and the queue is over kMaxQueuedMessages' worth
+  /// of bytes (backpressure: the new message is refused, the connection is kept).
   void send(std::string data, SendFailure on_failure);
   /// Idempotent. Retires the connection from the table; queued sends fail (except Shutdown).
   void close(CloseReason reason);
@@ -83,6 +88,7 @@ class TcpConnection {
   StreamFramer framer_;
   std::array<char, 8192> read_buf_{};
   std::deque<PendingWrite> queue_;
+  std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   TimePoint last_activity_;
   Timer idle_timer_;

@@ -35,6 +35,7 @@ struct Leg {
   std::uint32_t remote_cseq = 0;       // last CSeq received
   transport::Destination dst;          // where requests on this leg go
   std::string contact;                 // our Contact header value on this leg
+  std::string local_host;              // our address on this leg (Via, Contact, hidden URIs)
   bool peer_supports_100rel = false;
   bool peer_requires_100rel = false;
   bool invite_pending = false;         // an INVITE transaction is open in either direction

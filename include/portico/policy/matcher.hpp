@@ -2,6 +2,7 @@
 // Policy decides, the B2BUA executes: match() turns an inbound dialog-creating request into a
 // CallPlan (a plain value) or a Reject. Pure function of (snapshot, request facts).
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ struct Reject {
   std::string reason;                // stable token: "unknown_source", "no_route"
   std::string detail;                // human sentence, logged
 };
+
+/// Longest Request-URI user a route regex (match.user_regex, rewrite.regex) is run on. libstdc++'s
+/// std::regex recurses once per character and overflows the stack on user parts tens of
+/// kilobytes long, which a peer controls; real numbers and user names are far shorter. A longer
+/// user never matches a user_regex and is not regex-rewritten.
+inline constexpr std::size_t kMaxRegexUserLength = 256;
 
 /// Which trunk or access peer on `realm` the address belongs to (first match), or empty.
 std::string identify_source(const PolicySnapshot& policy, const std::string& realm,

@@ -69,13 +69,14 @@ TEST(PolicyDiagnostics, UnknownReferencesListTheKnownNames) {
   EXPECT_THAT(check("trunks:\n  demo:\n    realm: carier\n    host: 192.0.2.1\n"),
               ElementsAre("p.yaml:8:12: trunks.demo.realm: unknown realm \"carier\" "
                           "(known: access, carrier)"));
-  EXPECT_THAT(diagnostics_of({{"p.yaml", std::string(kBaseRealms) +
-                                             "trunks:\n  demo:\n    realm: carrier\n"
-                                             "    host: 192.0.2.1\n"},
-                              {"routes.yaml", "routes:\n  - name: r\n    targets:\n"
-                                              "      - trunk: acme\n"}}),
-              ElementsAre("routes.yaml:4:16: routes[0].targets[0].trunk: unknown trunk \"acme\" "
-                          "(known: demo)"));
+  EXPECT_THAT(
+      diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "trunks:\n  demo:\n    realm: carrier\n"
+                                                            "    host: 192.0.2.1\n"},
+                      {"routes.yaml",
+                       "routes:\n  - name: r\n    targets:\n"
+                       "      - trunk: acme\n"}}),
+      ElementsAre("routes.yaml:4:16: routes[0].targets[0].trunk: unknown trunk \"acme\" "
+                  "(known: demo)"));
 }
 
 TEST(PolicyDiagnostics, TransportNeedsAListenerInTheRealm) {
@@ -84,8 +85,9 @@ TEST(PolicyDiagnostics, TransportNeedsAListenerInTheRealm) {
               ElementsAre("p.yaml:10:16: trunks.demo.transport: realm \"carrier\" has no tls "
                           "listener; its listeners: udp://127.0.0.2:5060, tcp://127.0.0.2:5060"));
   // Defaulted transport: reported at the trunk, saying where udp came from.
-  EXPECT_THAT(diagnostics_of({{"p.yaml", "realms:\n  c:\n    listeners: [tcp://127.0.0.2:5060]\n"
-                                         "trunks:\n  demo:\n    realm: c\n    host: 192.0.2.1\n"}}),
+  EXPECT_THAT(diagnostics_of({{"p.yaml",
+                               "realms:\n  c:\n    listeners: [tcp://127.0.0.2:5060]\n"
+                               "trunks:\n  demo:\n    realm: c\n    host: 192.0.2.1\n"}}),
               ElementsAre("p.yaml:5:3: trunks.demo.transport: realm \"c\" has no udp listener "
                           "(udp is the default); its listeners: tcp://127.0.0.2:5060"));
 }
@@ -135,11 +137,11 @@ TEST(PolicyDiagnostics, TwoRealmsCannotBindOneSocket) {
       ElementsAre("p.yaml:5:39: realms.a.listeners[1]: udp://0.0.0.0:5060 binds the same socket "
                   "as realms.b.listeners[0] (udp://127.0.0.1:5060 at p.yaml:3:17)"));
   // TLS runs over TCP: same port space.
-  EXPECT_THAT(
-      diagnostics_of({{"p.yaml", "realms:\n  a:\n    listeners: [tcp://127.0.0.1:5060]\n"
-                                 "  b:\n    listeners: [tls://127.0.0.1:5060]\n"}}),
-      ElementsAre("p.yaml:5:17: realms.b.listeners[0]: tls://127.0.0.1:5060 binds the same "
-                  "socket as realms.a.listeners[0] (tcp://127.0.0.1:5060 at p.yaml:3:17)"));
+  EXPECT_THAT(diagnostics_of({{"p.yaml",
+                               "realms:\n  a:\n    listeners: [tcp://127.0.0.1:5060]\n"
+                               "  b:\n    listeners: [tls://127.0.0.1:5060]\n"}}),
+              ElementsAre("p.yaml:5:17: realms.b.listeners[0]: tls://127.0.0.1:5060 binds the same "
+                          "socket as realms.a.listeners[0] (tcp://127.0.0.1:5060 at p.yaml:3:17)"));
 }
 
 TEST(PolicyDiagnostics, NoRealmsIsAnError) {
@@ -149,8 +151,8 @@ TEST(PolicyDiagnostics, NoRealmsIsAnError) {
 }
 
 TEST(PolicyDiagnostics, YamlSyntaxErrorHasAPosition) {
-  const auto d = diagnostics_of({{"p.yaml", "realms:\n  a:\n    listeners: [udp://1.2.3.4:5\n"},
-                                 {"q.yaml", kBaseRealms}});
+  const auto d = diagnostics_of(
+      {{"p.yaml", "realms:\n  a:\n    listeners: [udp://1.2.3.4:5\n"}, {"q.yaml", kBaseRealms}});
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].rfind("p.yaml:", 0), 0u);
   EXPECT_NE(d[0].find(": YAML syntax error: "), std::string::npos) << d[0];
@@ -158,20 +160,21 @@ TEST(PolicyDiagnostics, YamlSyntaxErrorHasAPosition) {
 
 TEST(PolicyDiagnostics, DuplicateNamesAcrossFilesNameBothPlaces) {
   const std::string trunk = "trunks:\n  demo:\n    realm: carrier\n    host: 192.0.2.1\n";
-  EXPECT_THAT(diagnostics_of({{"a.yaml", kBaseRealms}, {"trunks/1.yaml", trunk},
-                              {"trunks/2.yaml", "\n" + trunk}}),
-              ElementsAre("trunks/2.yaml:3:3: trunks.demo: trunk \"demo\" is defined twice "
-                          "(first at trunks/1.yaml:2:3)"));
+  EXPECT_THAT(
+      diagnostics_of(
+          {{"a.yaml", kBaseRealms}, {"trunks/1.yaml", trunk}, {"trunks/2.yaml", "\n" + trunk}}),
+      ElementsAre("trunks/2.yaml:3:3: trunks.demo: trunk \"demo\" is defined twice "
+                  "(first at trunks/1.yaml:2:3)"));
   EXPECT_THAT(diagnostics_of({{"a.yaml", kBaseRealms}, {"b.yaml", kBaseRealms}}),
               ElementsAre("b.yaml:2:3: realms.access: realm \"access\" is defined twice (first at "
                           "a.yaml:2:3)",
                           "b.yaml:4:3: realms.carrier: realm \"carrier\" is defined twice (first "
                           "at a.yaml:4:3)"));
   const std::string route = "routes:\n  - name: out\n    targets: [{trunk: demo}]\n";
-  EXPECT_THAT(diagnostics_of({{"a.yaml", kBaseRealms + trunk}, {"r1.yaml", route},
-                              {"r2.yaml", route}}),
-              ElementsAre("r2.yaml:2:11: routes[1].name: route \"out\" is defined twice (first as "
-                          "routes[0] at r1.yaml:2:11)"));
+  EXPECT_THAT(
+      diagnostics_of({{"a.yaml", kBaseRealms + trunk}, {"r1.yaml", route}, {"r2.yaml", route}}),
+      ElementsAre("r2.yaml:2:11: routes[1].name: route \"out\" is defined twice (first as "
+                  "routes[0] at r1.yaml:2:11)"));
 }
 
 TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
@@ -182,8 +185,9 @@ TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
 }
 
 TEST(PolicyDiagnostics, RouteChecks) {
-  const std::string base = "trunks:\n  demo:\n    realm: carrier\n    host: 192.0.2.1\n"
-                           "access_peers:\n  lab:\n    realm: access\n    sources: [10.0.0.0/8]\n";
+  const std::string base =
+      "trunks:\n  demo:\n    realm: carrier\n    host: 192.0.2.1\n"
+      "access_peers:\n  lab:\n    realm: access\n    sources: [10.0.0.0/8]\n";
   // base is 8 lines: the routes below start on line 14.
   EXPECT_THAT(check(base + "routes:\n  - name: r\n    match: {user_regex: \"^[0-9\"}\n"
                            "    targets: [{trunk: demo}]\n"),
@@ -212,10 +216,12 @@ TEST(PolicyDiagnostics, RouteChecks) {
 
 TEST(PolicyDiagnostics, CollectsEveryErrorInOneRun) {
   const Files files = {
-      {"a.yaml", "server:\n  shards: 99\n  log_level: loud\n"
-                 "realms:\n  access:\n    listeners: [udp://127.0.0.1:5060]\n"},
-      {"b.yaml", "trunks:\n  demo:\n    realm: access\n    host: not-an-ip\n    port: 0\n"
-                 "    sources: [10.0.0.1/8]\n"},
+      {"a.yaml",
+       "server:\n  shards: 99\n  log_level: loud\n"
+       "realms:\n  access:\n    listeners: [udp://127.0.0.1:5060]\n"},
+      {"b.yaml",
+       "trunks:\n  demo:\n    realm: access\n    host: not-an-ip\n    port: 0\n"
+       "    sources: [10.0.0.1/8]\n"},
   };
   EXPECT_THAT(
       diagnostics_of(files),

@@ -3,11 +3,10 @@
 #include "portico/policy/loader.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "policy_test_util.hpp"
 
@@ -193,9 +192,10 @@ TEST(PolicyLoader, MergesFilesInPathOrder) {
   const Files files = {
       {"z.yaml", "trunks:\n  zed:\n    realm: carrier\n    host: 192.0.2.2\n"},
       {"b.yaml", "routes:\n  - name: second\n    targets: [{trunk: zed}]\n"},
-      {"a.yaml", std::string(kBaseRealms) + "routes:\n  - name: first\n    targets: [{trunk: zed}]\n"
-                                            "trunks:\n  alpha:\n    realm: carrier\n"
-                                            "    host: 192.0.2.1\n"},
+      {"a.yaml", std::string(kBaseRealms) +
+                     "routes:\n  - name: first\n    targets: [{trunk: zed}]\n"
+                     "trunks:\n  alpha:\n    realm: carrier\n"
+                     "    host: 192.0.2.1\n"},
   };
   const auto p = load_policy_texts(files);
   ASSERT_EQ(p->routes.size(), 2u);
@@ -217,9 +217,13 @@ TEST(PolicyLoader, HashIsStableAndFollowsContent) {
   EXPECT_EQ(h1.find_first_not_of("0123456789abcdef"), std::string::npos);
 }
 
-TEST(PolicyLoader, EmptyFilesContributeNothing) {
-  const auto p = load_policy_texts({{"a.yaml", kBaseRealms}, {"b.yaml", "# nothing yet\n"}});
+TEST(PolicyLoader, EmptyFilesAndSectionsContributeNothing) {
+  const auto p = load_policy_texts({{"a.yaml", kBaseRealms},
+                                    {"b.yaml", "# nothing yet\n"},
+                                    {"c.yaml", "trunks:\n  # demo: {realm: carrier}\nroutes:\n"}});
   EXPECT_EQ(p->realms.size(), 2u);
+  EXPECT_TRUE(p->trunks.empty());
+  EXPECT_TRUE(p->routes.empty());
 }
 
 class PolicyDirectory : public ::testing::Test {
@@ -230,17 +234,15 @@ class PolicyDirectory : public ::testing::Test {
     std::filesystem::create_directories(dir_ / "trunks");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void write(const std::string& rel, const std::string& text) {
-    std::ofstream(dir_ / rel) << text;
-  }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
   std::filesystem::path dir_;
 };
 
 TEST_F(PolicyDirectory, LoadsYamlFilesRecursively) {
   write("portico.yaml", kBaseRealms);
   write("trunks/demo.yaml", "trunks:\n  demo:\n    realm: carrier\n    host: 192.0.2.1\n");
-  write("notes.txt", "not: [policy");     // not *.yaml: ignored
-  write(".draft.yaml", "not: [policy");   // hidden: ignored
+  write("notes.txt", "not: [policy");    // not *.yaml: ignored
+  write(".draft.yaml", "not: [policy");  // hidden: ignored
   const auto p = load_policy(dir_.string());
   EXPECT_EQ(p->realms.size(), 2u);
   ASSERT_EQ(p->trunks.size(), 1u);

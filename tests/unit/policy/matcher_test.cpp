@@ -78,8 +78,8 @@ Case plan(const char* name, const char* realm, const char* source, const char* u
   return Case{name, realm, source, user, route, peer, rewritten, target, 0, nullptr};
 }
 
-Case reject(const char* name, const char* realm, const char* source, const char* user,
-            int status, const char* reason) {
+Case reject(const char* name, const char* realm, const char* source, const char* user, int status,
+            const char* reason) {
   return Case{name, realm, source, user, nullptr, nullptr, nullptr, nullptr, status, reason};
 }
 
@@ -95,10 +95,8 @@ TEST(Matcher, Table) {
            "+442079460000", "acme"),
       plan("inbound from trunk", "carrier", "198.51.100.20", "442079460000", "inbound", "acme",
            "442079460000", "pbx"),
-      plan("trunks win over peers", "carrier", "198.51.100.99", "1", "inbound", "acme", "1",
-           "pbx"),
-      plan("same address, other realm", "carrier", "10.9.9.9", "1", "inbound", "inner", "1",
-           "pbx"),
+      plan("trunks win over peers", "carrier", "198.51.100.99", "1", "inbound", "acme", "1", "pbx"),
+      plan("same address, other realm", "carrier", "10.9.9.9", "1", "inbound", "inner", "1", "pbx"),
       plan("v4-mapped source", "access", "::ffff:10.1.0.5", "911", "emergency", "pbx", "911",
            "acme"),
       reject("unknown source", "access", "203.0.113.1", "112", 403, "unknown_source"),
@@ -167,7 +165,7 @@ TEST(Matcher, IdentifySource) {
   EXPECT_EQ(id("carrier", "198.51.100.1"), "acme");
   EXPECT_EQ(id("carrier", "2001:db8::5"), "backup");  // default source: host/128
   EXPECT_EQ(id("carrier", "2001:db8::6"), "");
-  EXPECT_EQ(id("access", "10.9.9.9"), "pbx");         // inner is on the other realm
+  EXPECT_EQ(id("access", "10.9.9.9"), "pbx");  // inner is on the other realm
   EXPECT_EQ(id("carrier", "10.9.9.9"), "inner");
   EXPECT_EQ(id("access", "198.51.100.1"), "");
 }
@@ -184,6 +182,56 @@ TEST(Matcher, ShippedPolicyRoutesBothWays) {
   EXPECT_EQ(std::get<CallPlan>(in).targets.at(0).remote.to_string(), "127.0.0.1:5070");
 }
 
+// A peer controls the user part; a huge one must not reach std::regex (which recurses per
+// character) and must not crash the shard.
+TEST(Matcher, HugeUserSkipsRegexConditions) {
+  const auto policy = load_policy_texts({{"p.yaml", kPolicy}});
+  const std::string huge(100000, '1');
+  const auto r = match(policy, {"access", asio::ip::make_address("10.1.0.5"), huge});
+  ASSERT_TRUE(std::holds_alternative<Reject>(r));
+  EXPECT_EQ(std::get<Reject>(r).reason, "no_route");
+  // A prefix condition still works; the regex rewrite is skipped.
+  const std::string intl = "00" + huge;
+  const auto p = match(policy, {"access", asio::ip::make_address("10.1.0.5"), intl});
+  ASSERT_TRUE(std::holds_alternative<CallPlan>(p));
+  EXPECT_EQ(std::get<CallPlan>(p).route, "intl");
+  EXPECT_EQ(std::get<CallPlan>(p).ruri_user, intl);
+  const std::string edge(kMaxRegexUserLength, '1');
+  NumberRewrite rw;
+  rw.regex.emplace("^1");
+  rw.replace = "+";
+  EXPECT_EQ(rewrite_user(rw, edge), "+" + edge.substr(1));
+  EXPECT_EQ(rewrite_user(rw, edge + "1"), edge + "1");
+}
+
+// Snapshots built by hand (not through the loader) may name targets that do not exist: they are
+// left out of the plan instead of crashing the shard.
+TEST(Matcher, HandBuiltSnapshotSkipsUnresolvableTargets) {
+  auto snap = std::make_shared<PolicySnapshot>();
+  Trunk t;
+  t.name = "t";
+  t.realm = "r";
+  t.host = "192.0.2.1";
+  t.sources = {*parse_cidr("192.0.2.0/24")};
+  snap->trunks = {t};
+  AccessPeer hostless;
+  hostless.name = "p";
+  hostless.realm = "r";
+  snap->access_peers = {hostless};
+  Route route;
+  route.name = "any";
+  route.targets = {{PeerKind::Trunk, "missing", {}},
+                   {PeerKind::AccessPeer, "p", {}},
+                   {PeerKind::Trunk, "t", {}}};
+  snap->routes = {route};
+  const auto r = match(snap, {"r", asio::ip::make_address("192.0.2.9"), "1"});
+  ASSERT_TRUE(std::holds_alternative<CallPlan>(r));
+  const auto& targets = std::get<CallPlan>(r).targets;
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].name, "t");
+  EXPECT_EQ(targets[0].remote.to_string(), "192.0.2.1:5060");
+}
+
 struct RewriteCase {
   int strip;
   const char* prepend;
@@ -195,17 +243,17 @@ struct RewriteCase {
 
 TEST(RewriteUser, Cases) {
   const RewriteCase cases[] = {
-      {0, "", nullptr, "", "12345", "12345"},          // no rewrite
-      {2, "", nullptr, "", "0012345", "12345"},        // strip
-      {0, "+", nullptr, "", "4420", "+4420"},          // prepend
-      {1, "+44", nullptr, "", "02079", "+442079"},     // strip, then prepend
-      {5, "", nullptr, "", "123", ""},                 // strip more than there is
-      {5, "9", nullptr, "", "", "9"},                  // empty user
+      {0, "", nullptr, "", "12345", "12345"},           // no rewrite
+      {2, "", nullptr, "", "0012345", "12345"},         // strip
+      {0, "+", nullptr, "", "4420", "+4420"},           // prepend
+      {1, "+44", nullptr, "", "02079", "+442079"},      // strip, then prepend
+      {5, "", nullptr, "", "123", ""},                  // strip more than there is
+      {5, "9", nullptr, "", "", "9"},                   // empty user
       {0, "", "^00(.*)$", "+$1", "0049301", "+49301"},  // regex
       {0, "", "^00(.*)$", "+$1", "+49301", "+49301"},   // regex does not match: unchanged
       {0, "", "0", "x", "1000", "1x00"},                // only the first match is replaced
       {0, "", "^(\\d{3})(\\d+)$", "$2-$1", "1234567", "4567-123"},
-      {1, "+", "^00", "", "00441", "+41"},              // regex, then strip, then prepend
+      {1, "+", "^00", "", "00441", "+41"},  // regex, then strip, then prepend
   };
   for (const auto& c : cases) {
     NumberRewrite rw;

@@ -27,19 +27,19 @@ TEST(Cidr, Contains) {
       {"10.0.0.0/8", "11.0.0.0", false},
       {"192.0.2.7/32", "192.0.2.7", true},
       {"192.0.2.7/32", "192.0.2.8", false},
-      {"192.0.2.7", "192.0.2.7", true},          // bare address = /32
-      {"0.0.0.0/0", "203.0.113.9", true},        // everything IPv4...
-      {"0.0.0.0/0", "2001:db8::1", false},       // ...but not IPv6
+      {"192.0.2.7", "192.0.2.7", true},           // bare address = /32
+      {"0.0.0.0/0", "203.0.113.9", true},         // everything IPv4...
+      {"0.0.0.0/0", "2001:db8::1", false},        // ...but not IPv6
       {"192.168.4.0/22", "192.168.7.255", true},  // prefix not on a byte boundary
       {"192.168.4.0/22", "192.168.8.0", false},
-      {"10.0.0.0/8", "::ffff:10.1.2.3", true},   // v4-mapped, as a dual-stack socket reports it
+      {"10.0.0.0/8", "::ffff:10.1.2.3", true},  // v4-mapped, as a dual-stack socket reports it
       {"2001:db8::/32", "2001:db8:ffff::1", true},
       {"2001:db8::/32", "2001:db9::1", false},
       {"2001:db8::/32", "10.0.0.1", false},
       {"::/0", "2001:db8::1", true},
       {"::/0", "10.0.0.1", false},
       {"::1/128", "::1", true},
-      {"::1", "::2", false},                     // bare address = /128
+      {"::1", "::2", false},  // bare address = /128
       {"fe80::/10", "febf::1", true},
       {"fe80::/10", "fec0::1", false},
   };

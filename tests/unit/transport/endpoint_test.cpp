@@ -14,7 +14,8 @@ TEST(Protocol, NamesAndViaTokens) {
     std::string_view via;
     bool reliable;
   };
-  for (const Row& r : {Row{Protocol::Udp, "udp", "UDP", false}, Row{Protocol::Tcp, "tcp", "TCP", true},
+  for (const Row& r : {Row{Protocol::Udp, "udp", "UDP", false},
+                       Row{Protocol::Tcp, "tcp", "TCP", true},
                        Row{Protocol::Tls, "tls", "TLS", true}}) {
     EXPECT_EQ(to_string(r.p), r.name);
     EXPECT_EQ(via_token(r.p), r.via);
@@ -55,8 +56,8 @@ TEST(Endpoint, FormatsForLogsAndUris) {
 }
 
 TEST(Endpoint, ParseRejectsNonLiterals) {
-  for (const char* bad : {"", "[]", "example.com", "1.2.3", "1.2.3.4.5", "[::1", "::1]", "256.1.1.1",
-                          "1.2.3.4:5060", "::g"}) {
+  for (const char* bad : {"", "[]", "example.com", "1.2.3", "1.2.3.4.5", "[::1", "::1]",
+                          "256.1.1.1", "1.2.3.4:5060", "::g"}) {
     EXPECT_FALSE(parse_endpoint(bad, 5060).has_value()) << bad;
   }
 }

@@ -8,6 +8,9 @@
 namespace portico::transport::testing {
 namespace {
 
+// Mirrors TcpConnection::kMaxQueuedMessages (a private header of the module).
+constexpr std::size_t kMaxQueuedMessages = 32;
+
 class TcpTransport : public ::testing::Test {
  protected:
   void start(TransportLimits limits = {}, asio::ip::address addr = kLoopback4) {
@@ -265,6 +268,28 @@ TEST_F(TcpTransport, ConnectTimeoutCallsOnFailure) {
   EXPECT_EQ(failures, 1);
   EXPECT_EQ(shard_.transport->connection_count(), 0u);
   EXPECT_EQ(stats().connections_closed, 1u);
+}
+
+TEST_F(TcpTransport, FullSendQueueRefusesNewMessagesButKeepsTheConnection) {
+  TransportLimits limits;
+  limits.max_message_size = 1000;
+  start(limits);
+  TestServer server(shard_.io);
+  Destination dst{"access", Protocol::Tcp, server.endpoint(), {}};
+  const std::size_t fits = kMaxQueuedMessages;
+  std::vector<int> failed(fits + 3, 0);
+  for (std::size_t i = 0; i < failed.size(); ++i) {  // no I/O runs in between: all queue up
+    EXPECT_TRUE(shard_.transport->send(dst, std::string(1000, 'q'), [&failed, i] { ++failed[i]; }));
+  }
+  ASSERT_TRUE(run_until(shard_.io, [&] { return server.poll_accept(shard_.io); }));
+  ASSERT_TRUE(wait_peer(*server.peers[0], fits * 1000));
+  run_for(shard_.io, 20ms);
+  EXPECT_EQ(server.peers[0]->received.size(), fits * 1000);
+  for (std::size_t i = 0; i < failed.size(); ++i) {
+    EXPECT_EQ(failed[i], i < fits ? 0 : 1) << i;
+  }
+  EXPECT_EQ(stats().send_errors, 3u);
+  EXPECT_EQ(shard_.transport->connection_count(), 1u);
 }
 
 TEST_F(TcpTransport, StreamSendWithoutListenerReturnsFalse) {
