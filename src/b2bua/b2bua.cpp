@@ -284,6 +284,11 @@ sip::TxnId B2bua::Impl::send_on_leg(B2bua& self, Call& call, Side side, std::str
 void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
                                 const transport::Flow& flow) {
   const std::string& m = req.method();
+  std::string unsupported;
+  if (m != "CANCEL" && !supported_extensions_only(req, unsupported)) {
+    respond(self, txn, 420, {}, "Unsupported: " + unsupported + "\r\n");  // RFC 3261 §8.2.2.3
+    return;
+  }
   if (m == "INVITE") {
     initial_invite(self, txn, std::move(req), flow);
     return;

@@ -60,6 +60,12 @@ struct B2bua::Impl {
   static void client_done(B2bua& self, sip::TxnId txn);
 };
 
+/// True if every option in the request's Require headers is one Portico supports
+/// (100rel, timer); the others are listed in `unsupported`. (b2bua_invite.cpp)
+bool supported_extensions_only(const sip::Message& req, std::string& unsupported);
+/// Session bodies an INVITE may carry through Portico. (b2bua_invite.cpp)
+bool relayable_body(std::string_view content_type);
+
 // leg_messages.cpp ---------------------------------------------------------------------------
 
 /// `"Display" <uri>` or `<uri>`.

@@ -13,6 +13,8 @@
 namespace portico::b2bua {
 namespace {
 
+}  // namespace
+
 bool supported_extensions_only(const sip::Message& req, std::string& unsupported) {
   for (const auto& v : req.header_values("Require")) {
     size_t start = 0;
@@ -31,6 +33,8 @@ bool supported_extensions_only(const sip::Message& req, std::string& unsupported
   }
   return unsupported.empty();
 }
+
+namespace {
 
 std::vector<std::string> route_set(const sip::Message& msg, bool reverse) {
   std::vector<std::string> out;
@@ -78,6 +82,11 @@ void fill_a_leg(Call& call, const sip::Message& req, const transport::Flow& flow
 
 }  // namespace
 
+bool relayable_body(std::string_view content_type) {
+  std::string ct = to_lower(trim(content_type.substr(0, content_type.find(';'))));
+  return ct == "application/sdp" || ct == "multipart/mixed" || ct == "multipart/alternative";
+}
+
 bool B2bua::Impl::local_address(B2bua& self, const Leg& leg, std::string& host,
                                 std::uint16_t& port) {
   return self.transport_.local_address(leg.realm, leg.dst.protocol,
@@ -92,9 +101,9 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
     respond(self, txn, 483);
     return;
   }
-  std::string unsupported;
-  if (!supported_extensions_only(req, unsupported)) {
-    respond(self, txn, 420, {}, "Unsupported: " + unsupported + "\r\n");
+  if (!req.body().empty() && !relayable_body(req.content_type())) {
+    // RFC 3261 §21.4.16: a session description Portico cannot hand to the media layer.
+    respond(self, txn, 415, {}, "Accept: application/sdp, multipart/mixed\r\n");
     return;
   }
   auto ruri = req.request_uri_parts();

@@ -5,6 +5,7 @@
 
 #include "portico/common/log.hpp"
 #include "portico/sip/message.hpp"
+#include "portico/sip/status_map.hpp"
 #include "tracing_transport.hpp"
 
 namespace portico::runtime {
@@ -133,14 +134,15 @@ void Shard::deliver(transport::Inbound&& in) {
   if (auto err = msg.validate()) {
     ++stats_.invalid;
     bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();
+    int status = sip::rejection_status(err->reason);
     log::warn("sip.invalid", {{"reason", err->reason}, {"detail", err->detail},
-                              {"action", answer ? "400" : "drop"}, {"realm", flow.realm},
-                              {"remote", flow.remote.to_string()}});
+                              {"action", answer ? std::to_string(status) : "drop"},
+                              {"realm", flow.realm}, {"remote", flow.remote.to_string()}});
     if (answer) {
       ++stats_.answered_400;
       sip::ResponseParts parts;
-      parts.status = 400;
-      parts.reason = err->detail;
+      parts.status = status;
+      parts.reason = status == 400 ? err->detail : "";
       b2bua_->layer().respond_stateless(msg, flow, parts);
     } else {
       ++stats_.dropped;

@@ -1,10 +1,14 @@
 // Builds Message::headers(): every header osip parsed, one (name, value) pair per value, with
 // the value as osip serializes it. osip keeps the headers it understands in typed lists and
-// the rest in a generic list with lower-cased names, so the order is osip's own serialization
-// order (Via, Record-Route, Route, From, To, Call-ID, CSeq, Contact, typed lists, then the
-// others) and names are restored to their canonical or as-received spelling.
+// the rest in a generic list with lower-cased names, so names are restored to their canonical
+// or as-received spelling, and the pairs are put back in wire order: header names in the
+// order they first appear on the wire, all values of one name together, in their own order
+// (RFC 3261 §7.3.1: only the relative order of same-name values is significant).
 
 #include <strings.h>
+
+#include <algorithm>
+#include <unordered_map>
 
 #include "message_extract.hpp"
 #include "portico/common/strings.hpp"
@@ -93,6 +97,30 @@ void append_typed_lists(osip_message_t& m, HeaderList& out) {
                                        osip_www_authenticate_to_str, out);
 }
 
+void sort_by_wire_order(const MessageData& impl, HeaderList& out) {
+  std::unordered_map<std::string, std::size_t> first_seen;
+  for (std::size_t i = 0; i < impl.raw_headers.size(); ++i) {
+    first_seen.emplace(to_lower(impl.raw_headers[i].name), i);
+  }
+  auto rank = [&](const std::string& name) {
+    auto it = first_seen.find(to_lower(name));
+    return it == first_seen.end() ? impl.raw_headers.size() : it->second;
+  };
+  std::vector<std::pair<std::size_t, std::size_t>> order;  // (rank, osip position)
+  order.reserve(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    order.emplace_back(rank(out[i].first), i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  HeaderList sorted;
+  sorted.reserve(out.size());
+  for (const auto& [r, i] : order) {
+    sorted.push_back(std::move(out[i]));
+  }
+  out = std::move(sorted);
+}
+
 }  // namespace
 
 void extract_header_list(osip_message_t& m, MessageData& impl) {
@@ -124,6 +152,7 @@ void extract_header_list(osip_message_t& m, MessageData& impl) {
   if (!impl.content_type.empty()) {
     out.emplace_back("Content-Type", impl.content_type);
   }
+  sort_by_wire_order(impl, out);
   impl.headers = std::move(out);
 }
 

@@ -88,56 +88,70 @@ void locate_body(MessageData& impl) {
   impl.body_length = impl.body_available;
 }
 
+namespace {
+
+/// "METHOD uri SIP/2.0" or "SIP/2.0 code reason": keeps the raw Request-URI / status token.
+void split_start_line(MessageData& impl) {
+  std::string_view sl(impl.start_line);
+  bool response = sl.substr(0, 4) == "SIP/";
+  auto sp1 = sl.find(' ');
+  if (sp1 == std::string_view::npos) {
+    return;
+  }
+  auto sp2 = sl.find(' ', sp1 + 1);
+  std::string_view second =
+      sl.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1);
+  if (response) {
+    impl.status_token = std::string(second);
+  } else if (sp2 != std::string_view::npos) {
+    impl.request_uri_raw = std::string(second);
+  }
+}
+
+void add_header_line(MessageData& impl, std::string_view line) {
+  if (is_wsp(line[0])) {
+    // §7.3.1: a continuation line folds into the previous header value.
+    if (!impl.raw_headers.empty()) {
+      auto& v = impl.raw_headers.back().value;
+      v += v.empty() ? "" : " ";
+      v += trim(line);
+    }
+    return;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    return;  // osip rejects the message; nothing to record
+  }
+  std::string_view name = trim(line.substr(0, colon));
+  impl.raw_headers.push_back(RawHeader{canonical_header_name(name), std::string(name),
+                                       std::string(trim(line.substr(colon + 1)))});
+}
+
+}  // namespace
+
 void scan_raw_headers(MessageData& impl) {
   std::string_view head = std::string_view(impl.raw).substr(0, impl.header_end);
   std::size_t pos = 0;
   bool first = true;
   while (pos < head.size()) {
     std::size_t nl = head.find('\n', pos);
-    std::size_t end = nl == std::string_view::npos ? head.size() : nl + 1;
-    std::string_view line = strip_cr(head.substr(pos, end - pos - (nl == std::string_view::npos ? 0 : 1)));
-    pos = end;
+    std::size_t end = nl == std::string_view::npos ? head.size() : nl;
+    std::string_view line = strip_cr(head.substr(pos, end - pos));
+    pos = end + 1;
     if (first) {
       impl.start_line = std::string(line);
       first = false;
-      continue;
-    }
-    if (line.empty()) {
+    } else if (line.empty()) {
       break;
-    }
-    if (is_wsp(line[0])) {
-      if (!impl.raw_headers.empty()) {
-        auto& v = impl.raw_headers.back().value;
-        v += (v.empty() ? "" : " ");
-        v += trim(line);
-      }
-      continue;
-    }
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      continue;
-    }
-    std::string_view name = trim(line.substr(0, colon));
-    impl.raw_headers.push_back(
-        RawHeader{canonical_header_name(name), std::string(name),
-                  std::string(trim(line.substr(colon + 1)))});
-  }
-  // The start line's elements, for validate() and for the exact Request-URI.
-  std::string_view sl(impl.start_line);
-  auto sp1 = sl.find(' ');
-  auto sp2 = sl.find(' ', sp1 == std::string_view::npos ? sl.size() : sp1 + 1);
-  if (sp1 != std::string_view::npos && sp2 != std::string_view::npos) {
-    if (sl.substr(0, 4) == "SIP/") {
-      impl.status_token = std::string(sl.substr(sp1 + 1, sp2 - sp1 - 1));
     } else {
-      impl.request_uri_raw = std::string(sl.substr(sp1 + 1, sp2 - sp1 - 1));
+      add_header_line(impl, line);
     }
-  } else if (sp1 != std::string_view::npos && sl.substr(0, 4) == "SIP/") {
-    impl.status_token = std::string(sl.substr(sp1 + 1));
   }
+  split_start_line(impl);
   auto lengths = raw_values(impl, "Content-Length");
-  if (lengths.size() >= 1) {
-    if (auto n = parse_decimal(lengths.front(), 0xFFFFFFFFULL); n && *n < impl.body_available) {
+  if (!lengths.empty()) {
+    auto n = parse_decimal(lengths.front(), 0xFFFFFFFFULL);
+    if (n && *n < impl.body_available) {
       impl.body_length = static_cast<std::size_t>(*n);  // RFC 4475 §3.1.1.8: extra octets
     }
   }
@@ -235,7 +249,8 @@ std::string_view find_call_id(std::string_view bytes) {
   while (pos != std::string_view::npos && pos + 1 < bytes.size()) {
     std::size_t start = pos + 1;
     std::size_t nl = bytes.find('\n', start);
-    std::string_view line = strip_cr(bytes.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    std::size_t len = nl == std::string_view::npos ? std::string_view::npos : nl - start;
+    std::string_view line = strip_cr(bytes.substr(start, len));
     if (line.empty()) {
       return {};  // end of headers
     }

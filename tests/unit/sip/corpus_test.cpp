@@ -151,6 +151,50 @@ TEST(CorpusTest, TableCoversEveryCorpusFile) {
   }
 }
 
+Message parse_corpus(const char* dir, const char* file) {
+  auto r = Message::parse(read_file(corpus_dir(dir) / file));
+  EXPECT_TRUE(r.ok()) << file;
+  return std::move(r).value();
+}
+
+TEST(CorpusTest, AccessorsOnTortureMessages) {
+  Message intmeth = parse_corpus("rfc4475", "intmeth.dat");
+  EXPECT_EQ(intmeth.method(), "!interesting-Method0123456789_*+`.%indeed'~");
+  EXPECT_EQ(intmeth.call_id(), "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+  EXPECT_EQ(intmeth.cseq(), 139122385u);
+  EXPECT_EQ(intmeth.from().tag, "_token~1'+`*%!-.");
+
+  Message dblreq = parse_corpus("rfc4475", "dblreq.dat");
+  EXPECT_EQ(dblreq.body(), "");  // Content-Length 0: the trailing INVITE is not a body
+
+  Message mpart = parse_corpus("rfc4475", "mpart01.dat");
+  EXPECT_EQ(mpart.body().size(), 553u);
+  EXPECT_EQ(mpart.content_type(), "multipart/mixed; boundary=7a9cbec02ceef655");  // osip spelling
+
+  Message wsinv = parse_corpus("rfc4475", "wsinv.dat");
+  EXPECT_EQ(wsinv.vias().size(), 3u);
+  EXPECT_EQ(wsinv.max_forwards(), 68);
+  EXPECT_EQ(wsinv.cseq(), 9u);
+
+  Message amb = parse_corpus("rfc5118", "port-ambiguous.dat");
+  auto uri = amb.request_uri_parts();
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->host, "2001:db8::10:5070");
+  EXPECT_FALSE(uri->port.has_value());
+
+  Message unamb = parse_corpus("rfc5118", "port-unambiguous.dat");
+  auto uri2 = unamb.request_uri_parts();
+  ASSERT_TRUE(uri2.ok());
+  EXPECT_EQ(uri2->host, "2001:db8::10");
+  EXPECT_EQ(uri2->port, 5070);
+
+  Message good = parse_corpus("rfc5118", "ipv6-good.dat");
+  EXPECT_EQ(good.top_via().host, "2001:db8::9:1");
+
+  Message nodelim = parse_corpus("rfc5118", "via-received-param-no-delim.dat");
+  EXPECT_EQ(nodelim.top_via().received, "2001:db8::9:255");
+}
+
 /// Touches everything a caller could read from a parsed message.
 std::size_t exercise(const std::string& bytes) {
   std::size_t sink = find_call_id(bytes).size();

@@ -97,18 +97,19 @@ TEST(MessageTest, HeadersListingCanonicalAndWithoutContentLength) {
   auto r = Message::parse(kInvite);
   ASSERT_TRUE(r.ok());
   using H = std::pair<std::string, std::string>;
+  // Wire order of first appearance; the values of one name stay together in their order.
   std::vector<H> expected{
       {"Via", "SIP/2.0/UDP pc33.atlanta.example.com:5066;branch=z9hG4bK776asdhds;rport"},
       {"Via", "SIP/2.0/TCP [2001:db8::9]:5070;branch=z9hG4bKold;received=192.0.2.4"},
-      {"Record-Route", "<sip:rr.example.com;lr>"},
-      {"Route", "<sip:p1.example.com;lr>"},
-      {"Route", "<sip:p2.example.com;lr>"},
-      {"From", "\"Alice A\" <sip:alice@atlanta.example.com>;tag=1928301774"},
+      {"Max-Forwards", "70"},
       {"To", "Bob <sip:bob@biloxi.example.com>"},
+      {"From", "\"Alice A\" <sip:alice@atlanta.example.com>;tag=1928301774"},
       {"Call-ID", "a84b4c76e66710@pc33.atlanta.example.com"},
       {"CSeq", "314159 INVITE"},
       {"Contact", "<sip:alice@pc33.atlanta.example.com;transport=tcp>"},
-      {"Max-Forwards", "70"},
+      {"Route", "<sip:p1.example.com;lr>"},
+      {"Route", "<sip:p2.example.com;lr>"},
+      {"Record-Route", "<sip:rr.example.com;lr>"},
       {"Supported", "100rel"},
       {"Supported", "timer"},
       {"P-Asserted-Identity", "<sip:alice@atlanta.example.com>"},
@@ -154,7 +155,7 @@ TEST(MessageTest, CompactFormsExpanded) {
   for (const auto& [n, v] : r->headers()) {
     names.push_back(n);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"Via", "From", "To", "Call-ID", "CSeq", "Contact",
+  EXPECT_EQ(names, (std::vector<std::string>{"Via", "To", "From", "Call-ID", "CSeq", "Contact",
                                              "Supported", "Subject", "Event"}));
   EXPECT_EQ(r->body(), "");
 }

@@ -43,6 +43,8 @@ std::string expected_response(std::string_view status_line, std::string_view to,
          "Content-Length: 0\r\n\r\n";
 }
 
+class ServerTransactionTest : public TransactionFixture {};
+
 ResponseParts parts(int status, std::string to_tag = "b1") {
   ResponseParts p;
   p.status = status;
@@ -50,7 +52,7 @@ ResponseParts parts(int status, std::string to_tag = "b1") {
   return p;
 }
 
-TEST_F(TransactionFixture, InviteSends100TryingAtOnceAndReportsRequest) {
+TEST_F(ServerTransactionTest, InviteSends100TryingAtOnceAndReportsRequest) {
   deliver(request("INVITE"), udp);
   ASSERT_EQ(transport.sent.size(), 1u);
   EXPECT_EQ(transport.sent[0].data,
@@ -70,7 +72,7 @@ TEST_F(TransactionFixture, InviteSends100TryingAtOnceAndReportsRequest) {
   EXPECT_EQ(timers.armed(), 0u);  // Proceeding runs no timer
 }
 
-TEST_F(TransactionFixture, RetransmittedInviteGetsLastResponse) {
+TEST_F(ServerTransactionTest, RetransmittedInviteGetsLastResponse) {
   deliver(request("INVITE"), udp);
   deliver(request("INVITE"), udp);
   ASSERT_EQ(transport.sent.size(), 2u);
@@ -85,7 +87,7 @@ TEST_F(TransactionFixture, RetransmittedInviteGetsLastResponse) {
   EXPECT_EQ(layer.stats().retransmissions_absorbed, 2u);
 }
 
-TEST_F(TransactionFixture, Invite2xxRetransmittedUntilAckThenTimerL) {
+TEST_F(ServerTransactionTest, Invite2xxRetransmittedUntilAckThenTimerL) {
   deliver(request("INVITE"), udp);
   TxnId id = tu.events[0].txn;
   transport.take();
@@ -110,13 +112,34 @@ TEST_F(TransactionFixture, Invite2xxRetransmittedUntilAckThenTimerL) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, Invite2xxWithoutAckEndsAtTimerL) {
+TEST_F(ServerTransactionTest, AcceptedResends2xxForInviteRetransmissionsUntilAcked) {
+  deliver(request("INVITE"), udp);
+  TxnId id = tu.events[0].txn;
+  layer.respond(id, parts(200));
+  transport.take();
+  std::string ok = expected_response("SIP/2.0 200 OK", "<sip:bob@example.com>;tag=b1");
+  deliver(request("INVITE"), udp);  // the UAC missed the 2xx
+  ASSERT_EQ(transport.sent.size(), 1u);
+  EXPECT_EQ(transport.sent[0].data, ok);
+  layer.respond(id, parts(200));  // RFC 6026 §7.1: a TU retransmission goes out too
+  ASSERT_EQ(transport.sent.size(), 2u);
+  EXPECT_EQ(transport.sent[1].data, ok);
+  layer.respond(id, parts(486));  // but no non-2xx after a 2xx
+  EXPECT_EQ(transport.sent.size(), 2u);
+  deliver(request("ACK", "z9hG4bKack2", "", "b1"), udp);
+  deliver(request("INVITE"), udp);  // after the ACK: absorbed silently
+  EXPECT_EQ(transport.sent.size(), 2u);
+  EXPECT_EQ(layer.stats().retransmissions_absorbed, 2u);
+  EXPECT_EQ(tu.events.size(), 2u);  // request, ack
+}
+
+TEST_F(ServerTransactionTest, Invite2xxWithoutAckEndsAtTimerL) {
   deliver(request("INVITE"), udp);
   TxnId id = tu.events[0].txn;
   transport.take();
   layer.respond(id, parts(200));
   EXPECT_EQ(sends_during(Millis{32000}),
-            (std::vector<long>{0 + 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500,
+            (std::vector<long>{500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500,
                                31500}));
   // (the initial 2xx was sent before stepping; it is transport.sent[0])
   ASSERT_EQ(tu.events.size(), 2u);
@@ -127,7 +150,7 @@ TEST_F(TransactionFixture, Invite2xxWithoutAckEndsAtTimerL) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, InviteNon2xxTimerGThenAckThenTimerI) {
+TEST_F(ServerTransactionTest, InviteNon2xxTimerGThenAckThenTimerI) {
   deliver(request("INVITE"), udp);
   TxnId id = tu.events[0].txn;
   transport.take();
@@ -148,7 +171,7 @@ TEST_F(TransactionFixture, InviteNon2xxTimerGThenAckThenTimerI) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, InviteNon2xxWithoutAckEndsAtTimerH) {
+TEST_F(ServerTransactionTest, InviteNon2xxWithoutAckEndsAtTimerH) {
   deliver(request("INVITE"), udp);
   TxnId id = tu.events[0].txn;
   transport.take();
@@ -162,7 +185,7 @@ TEST_F(TransactionFixture, InviteNon2xxWithoutAckEndsAtTimerH) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, NonInviteTryingAbsorbsThenCompletedResendsUntilTimerJ) {
+TEST_F(ServerTransactionTest, NonInviteTryingAbsorbsThenCompletedResendsUntilTimerJ) {
   deliver(request("OPTIONS"), udp);
   EXPECT_TRUE(transport.sent.empty());  // no 100 for non-INVITE
   deliver(request("OPTIONS"), udp);
@@ -185,7 +208,7 @@ TEST_F(TransactionFixture, NonInviteTryingAbsorbsThenCompletedResendsUntilTimerJ
   expect_idle();
 }
 
-TEST_F(TransactionFixture, CancelMatchesInviteAnd200IsSentByTheLayer) {
+TEST_F(ServerTransactionTest, CancelMatchesInviteAnd200IsSentByTheLayer) {
   deliver(request("INVITE"), udp);
   TxnId invite = tu.events[0].txn;
   transport.take();
@@ -209,7 +232,7 @@ TEST_F(TransactionFixture, CancelMatchesInviteAnd200IsSentByTheLayer) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, CancelAfterFinalIsAnsweredButNotReported) {
+TEST_F(ServerTransactionTest, CancelAfterFinalIsAnsweredButNotReported) {
   deliver(request("INVITE"), udp);
   layer.respond(tu.events[0].txn, parts(200));
   transport.take();
@@ -219,7 +242,7 @@ TEST_F(TransactionFixture, CancelAfterFinalIsAnsweredButNotReported) {
   EXPECT_EQ(kinds(), (std::vector<std::string>{"request"}));
 }
 
-TEST_F(TransactionFixture, CancelMatchingNothingGoesToTheTu) {
+TEST_F(ServerTransactionTest, CancelMatchingNothingGoesToTheTu) {
   deliver(request("CANCEL", "z9hG4bKnone"), udp);
   EXPECT_TRUE(transport.sent.empty());
   ASSERT_EQ(tu.events.size(), 1u);
@@ -231,13 +254,13 @@ TEST_F(TransactionFixture, CancelMatchingNothingGoesToTheTu) {
             "SIP/2.0 481 Call/Transaction Does Not Exist");
 }
 
-TEST_F(TransactionFixture, StrayAckGoesToTheTu) {
+TEST_F(ServerTransactionTest, StrayAckGoesToTheTu) {
   deliver(request("ACK", "z9hG4bKstray", "", "x"), udp);
   EXPECT_EQ(kinds(), (std::vector<std::string>{"ack"}));
   expect_idle();
 }
 
-TEST_F(TransactionFixture, Rfc2543RequestsMatchWithoutMagicCookie) {
+TEST_F(ServerTransactionTest, Rfc2543RequestsMatchWithoutMagicCookie) {
   deliver(request("INVITE", "old-branch"), udp);
   deliver(request("INVITE", "old-branch"), udp);
   EXPECT_EQ(tu.events.size(), 1u);
@@ -251,7 +274,7 @@ TEST_F(TransactionFixture, Rfc2543RequestsMatchWithoutMagicCookie) {
   EXPECT_EQ(tu.events.size(), 2u);
 }
 
-TEST_F(TransactionFixture, ReliableTransportRunsNoRetransmissionTimers) {
+TEST_F(ServerTransactionTest, ReliableTransportRunsNoRetransmissionTimers) {
   auto tcp = make_flow(transport::Protocol::Tcp, "198.51.100.7", 40000, 9);
   deliver(request("INVITE", "z9hG4bKsrv1", "", "", "TCP"), tcp);
   TxnId id = tu.events[0].txn;
@@ -267,7 +290,7 @@ TEST_F(TransactionFixture, ReliableTransportRunsNoRetransmissionTimers) {
   expect_idle();  // Timer J = 0
 }
 
-TEST_F(TransactionFixture, RespondFromInsideOnRequestIsSafe) {
+TEST_F(ServerTransactionTest, RespondFromInsideOnRequestIsSafe) {
   auto tcp = make_flow(transport::Protocol::Tcp, "198.51.100.7", 40000, 9);
   tu.request_hook = [this](TxnId txn, const Message&) { layer.respond(txn, parts(200)); };
   deliver(request("OPTIONS", "z9hG4bKin", "", "", "TCP"), tcp);
@@ -276,7 +299,7 @@ TEST_F(TransactionFixture, RespondFromInsideOnRequestIsSafe) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, RespondToUnknownOrEndedTransactionIsIgnored) {
+TEST_F(ServerTransactionTest, RespondToUnknownOrEndedTransactionIsIgnored) {
   layer.respond(12345, parts(200));
   EXPECT_EQ(layer.request(12345), nullptr);
   EXPECT_EQ(layer.flow(12345), nullptr);
@@ -288,7 +311,7 @@ TEST_F(TransactionFixture, RespondToUnknownOrEndedTransactionIsIgnored) {
   EXPECT_TRUE(transport.sent.empty());
 }
 
-TEST_F(TransactionFixture, RespondStatelessRoutesLikeAResponse) {
+TEST_F(ServerTransactionTest, RespondStatelessRoutesLikeAResponse) {
   auto req = Message::parse(request("BYE", "z9hG4bKbye"));
   ASSERT_TRUE(req.ok());
   ResponseParts p;
@@ -309,7 +332,7 @@ TEST_F(TransactionFixture, RespondStatelessRoutesLikeAResponse) {
   expect_idle();
 }
 
-TEST_F(TransactionFixture, ServerSendFailuresAreCounted) {
+TEST_F(ServerTransactionTest, ServerSendFailuresAreCounted) {
   transport.accept_sends = false;
   deliver(request("INVITE"), udp);
   EXPECT_EQ(layer.stats().transport_errors, 1u);
