@@ -71,7 +71,13 @@ void format_header(std::string& out, Level lvl, std::string_view event,
     out.push_back(' ');
     out.append(f.key);
     out.push_back('=');
-    append_value(out, f.value);
+    if (f.is_number) {
+      char buf[24];
+      int n = std::snprintf(buf, sizeof buf, "%lld", f.number);
+      out.append(buf, static_cast<size_t>(n));
+    } else {
+      append_value(out, f.text);
+    }
   }
 }
 

@@ -6,21 +6,25 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace portico::log {
 
 enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 
-/// A key=value field. Values with spaces or quotes are quoted on output.
+/// A key=value field. Holds a view or a number, never a copy: building the fields of a
+/// disabled log line costs no allocation. Views must outlive the log call (temporaries do).
 struct Field {
   std::string_view key;
-  std::string value;
-  Field(std::string_view k, std::string_view v) : key(k), value(v) {}
-  Field(std::string_view k, const std::string& v) : key(k), value(v) {}
-  Field(std::string_view k, const char* v) : key(k), value(v) {}
+  std::string_view text;
+  long long number = 0;
+  bool is_number = false;
+  Field(std::string_view k, std::string_view v) : key(k), text(v) {}
+  Field(std::string_view k, const std::string& v) : key(k), text(v) {}
+  Field(std::string_view k, const char* v) : key(k), text(v) {}
   template <class N>
-    requires std::is_arithmetic_v<N>
-  Field(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
+    requires std::is_integral_v<N>
+  Field(std::string_view k, N n) : key(k), number(static_cast<long long>(n)), is_number(true) {}
 };
 
 /// Control thread only, before shards start.
