@@ -5,6 +5,7 @@
 
 #include "portico/common/log.hpp"
 #include "portico/sip/message.hpp"
+#include "portico/sip/message_builder.hpp"
 #include "portico/sip/status_map.hpp"
 #include "tracing_transport.hpp"
 
@@ -123,11 +124,21 @@ void Shard::deliver(transport::Inbound&& in) {
   auto parsed = sip::Message::parse(in.data);
   if (!parsed.ok()) {
     ++stats_.unparseable;
-    ++stats_.dropped;
-    log::warn("sip.dropped", {{"reason", parsed.error().reason},
-                              {"detail", parsed.error().detail}, {"realm", flow.realm},
-                              {"transport", transport::to_string(flow.protocol)},
-                              {"remote", flow.remote.to_string()}, {"bytes", in.data.size()}});
+    std::string reason = parsed.error().reason;
+    auto answer = sip::reject_unparseable(in.data, reason);
+    log::warn("sip.unparseable", {{"reason", reason}, {"detail", parsed.error().detail},
+                                  {"action", answer ? answer->substr(8, 3) : "drop"},
+                                  {"realm", flow.realm},
+                                  {"transport", transport::to_string(flow.protocol)},
+                                  {"remote", flow.remote.to_string()}, {"bytes", in.data.size()}});
+    if (answer) {
+      ++stats_.answered_400;
+      // Straight back to where it came from: the Via could not be trusted to say otherwise.
+      traced_->send(transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection},
+                    std::move(*answer));
+    } else {
+      ++stats_.dropped;
+    }
     return;
   }
   sip::Message msg = std::move(parsed.value());

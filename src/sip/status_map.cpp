@@ -4,7 +4,10 @@ namespace portico::sip {
 
 int rejection_status(std::string_view reason) {
   if (reason == "unsupported_uri_scheme") {
-    return 416;
+    return 416;  // RFC 3261 §8.2.2.1
+  }
+  if (reason == "bad_sip_version") {
+    return 505;  // RFC 3261 §21.5.7, RFC 4475 §3.1.2.16
   }
   return 400;
 }

@@ -50,21 +50,21 @@ transport::Destination response_destination(const Via& via, const transport::Flo
   transport::Destination d;
   d.realm = flow.realm;
   d.protocol = flow.protocol;
+  // §18.2.2 sends to the `received` address, which is the address the request came from
+  // (Portico writes it from the socket). A `received` already present in the incoming Via is
+  // some earlier hop's claim and is never used as a destination.
   d.remote.address = flow.remote.address;
-  if (via.received) {
-    if (auto ep = transport::parse_endpoint(*via.received, 0)) {
-      d.remote.address = ep->address;
-    }
+  if (transport::is_reliable(flow.protocol)) {
+    d.remote.port = flow.remote.port;
+    d.connection = flow.connection;  // §18.2.2: reuse the request's connection while open
+    return d;
   }
   // RFC 3581 §4: with rport, answer to the port the request came from. Otherwise §18.2.2:
   // the sent-by port, or the protocol's default.
   if (via.has_rport) {
-    d.remote.port = via.rport.value_or(flow.remote.port);
+    d.remote.port = flow.remote.port;
   } else {
     d.remote.port = via.port.value_or(default_port(flow.protocol));
-  }
-  if (transport::is_reliable(flow.protocol)) {
-    d.connection = flow.connection;  // §18.2.2: reuse the request's connection while open
   }
   return d;
 }

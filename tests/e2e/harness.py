@@ -616,33 +616,56 @@ def find_leaks(tokens: dict[str, str], messages: Iterable[tuple[str, str]]) -> l
     return leaks
 
 
+def _split_sdp(text: str) -> tuple[str, str]:
+    head, sep, body = text.partition("\n\n")
+    return head, body
+
+
 def assert_topology_hidden(portico: Portico | None, access_sipp: Sipp, access_ip: str,
-                           carrier_sipp: Sipp, carrier_ip: str) -> None:
+                           carrier_sipp: Sipp, carrier_ip: str, check_sdp: bool = False,
+                           ctx: "Ctx | None" = None) -> None:
     """Nothing that the access-side sipp put in its messages reaches the carrier-side sipp, and the
-    reverse; Portico's own trace of what it sent on each realm is checked the same way."""
+    reverse; Portico's own trace of what it sent on each realm is checked the same way.
+
+    The start line and headers are always checked. SDP bodies are only checked with check_sdp=True:
+    until media anchoring exists, Portico relays SDP unchanged by design (README, "next
+    milestones"), so the media addresses in c=/o= are reported as notes instead."""
     a_tok = leg_identity(access_sipp, access_ip, "PorticoE2E-UAC", "E2Euac")
     c_tok = leg_identity(carrier_sipp, carrier_ip, "PorticoE2E-UAS", "E2Euas")
     check(any(w == "Call-ID" for w in a_tok.values()), "no Call-ID found in the caller's log")
     check(any(w == "tag" for w in c_tok.values()), "no callee tag found in the callee's log")
-    leaks = find_leaks(a_tok, [(f"{carrier_sipp.name} received {m.first_line!r}", m.text)
-                               for m in carrier_sipp.received()])
-    leaks += find_leaks(c_tok, [(f"{access_sipp.name} received {m.first_line!r}", m.text)
-                                for m in access_sipp.received()])
+    groups = [(a_tok, [(f"{carrier_sipp.name} received {m.first_line!r}", m.text)
+                       for m in carrier_sipp.received()]),
+              (c_tok, [(f"{access_sipp.name} received {m.first_line!r}", m.text)
+                       for m in access_sipp.received()])]
     if portico is not None:
         tr = portico.trace()
         check(any(t.dir == "out" for t in tr), "no event=sip.trace dir=out in the portico log "
                                                "(server.trace: true is set)")
-        leaks += find_leaks(a_tok, [(f"portico trace out realm=carrier {t.first_line!r}", t.text)
-                                    for t in tr if t.dir == "out" and t.realm == "carrier"])
-        leaks += find_leaks(c_tok, [(f"portico trace out realm=access {t.first_line!r}", t.text)
-                                    for t in tr if t.dir == "out" and t.realm == "access"])
-    # de-duplicate, keep order
-    seen, uniq = set(), []
-    for l in leaks:
-        if l not in seen:
-            seen.add(l)
-            uniq.append(l)
-    check(not uniq, "topology hiding: %d leak(s):\n  %s" % (len(uniq), "\n  ".join(uniq[:25])))
+        groups.append((a_tok, [(f"portico trace out realm=carrier {t.first_line!r}", t.text)
+                               for t in tr if t.dir == "out" and t.realm == "carrier"]))
+        groups.append((c_tok, [(f"portico trace out realm=access {t.first_line!r}", t.text)
+                               for t in tr if t.dir == "out" and t.realm == "access"]))
+    leaks: list[str] = []
+    sdp_leaks: list[str] = []
+    for toks, msgs in groups:
+        split = [(label,) + _split_sdp(text) for label, text in msgs]
+        leaks += find_leaks(toks, [(label, head) for label, head, _ in split])
+        found = find_leaks(toks, [(label + " (SDP body)", body) for label, _, body in split])
+        (leaks if check_sdp else sdp_leaks).extend(found)
+
+    def uniq(items: list[str]) -> list[str]:
+        seen: set[str] = set()
+        return [x for x in items if not (x in seen or seen.add(x))]
+    leaks, sdp_leaks = uniq(leaks), uniq(sdp_leaks)
+    if sdp_leaks:
+        msg = (f"SDP relayed unchanged (no media anchoring yet): {len(sdp_leaks)} address "
+               f"occurrence(s), e.g. {sdp_leaks[0]}")
+        if ctx is not None:
+            ctx.note(msg)
+        else:
+            print(f"    note: {msg}")
+    check(not leaks, "topology hiding: %d leak(s):\n  %s" % (len(leaks), "\n  ".join(leaks[:25])))
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,6 +798,7 @@ def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace
     signal.signal(signal.SIGALRM, _on_alarm)
     selected = [t for t in _TESTS if not args.only or t.name in args.only]
     passed = failed = skipped = 0
+    interrupted = False
     t_all = time.monotonic()
     for spec in selected:
         if args.direct and spec.portico_only:
@@ -796,6 +820,9 @@ def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace
         except Exception:  # a bug in the test itself
             print("    ERROR:\n" + "\n".join("    " + l for l in
                                               traceback.format_exc().splitlines()), flush=True)
+        except (SystemExit, KeyboardInterrupt) as e:  # SIGTERM from ctest/the netns parent, ^C
+            print(f"    FAIL: interrupted ({type(e).__name__} {getattr(e, 'code', '')})", flush=True)
+            interrupted = True
         finally:
             signal.alarm(0)
             ctx.cleanup()
@@ -807,6 +834,8 @@ def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace
             failed += 1
             ctx.dump_on_failure()
             print(f"[FAIL] {spec.name} ({dt:.1f} s)", flush=True)
+        if interrupted:
+            break
     stop_all()
     extra = f", {skipped} skipped" if skipped else ""
     print(f"total {time.monotonic() - t_all:.1f} s{extra}")

@@ -6,6 +6,8 @@
 
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
 from harness import assert_sipp, assert_topology_hidden, e2e_test, run_tests
 
 
@@ -26,7 +28,7 @@ def test_inbound_carrier_to_access(ctx):
     assert_sipp(uas, 1)
     if not ctx.direct:
         # Here the "access" side of the call is the carrier: the UAC is on 127.0.k.20.
-        assert_topology_hidden(None, uac, net.primary, uas, net.uac)
+        assert_topology_hidden(None, uac, net.primary, uas, net.uac, ctx=ctx)
     ctx.finish_portico()
 
 

@@ -6,6 +6,8 @@
 
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
 from calls import one_call
 from harness import check, e2e_test, run_tests
 

@@ -4,6 +4,7 @@
 // the headers the B2BUA chooses leave Portico (topology hiding by construction).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,12 @@ struct ResponseParts {
 /// Builds a response to `req` per RFC 3261 §8.2.6: copies all Via (the top one replaced by
 /// `top_via`, which carries received/rport), From, To, Call-ID and CSeq, then `parts`.
 std::string build_response(const Message& req, std::string_view top_via, const ResponseParts& parts);
+
+/// For a request libosip2 could not parse: a 400 (416 when the Request-URI scheme is not
+/// sip/sips/tel) built from its raw Via, From, To, Call-ID and CSeq lines. nullopt for a
+/// response, an ACK, or a request without a Via (then it is dropped). `reason` gets the stable
+/// token for logs: "unparseable" or "unsupported_uri_scheme".
+std::optional<std::string> reject_unparseable(std::string_view bytes, std::string& reason);
 
 /// Via value for the top Via of `req` with `received` and `rport` filled in per RFC 3581 /
 /// RFC 3261 §18.2.1 for a request that arrived from `source_ip`:`source_port`.

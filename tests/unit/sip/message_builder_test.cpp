@@ -208,11 +208,13 @@ TEST(ResponseDestinationTest, RportGoesToSourcePort) {
   EXPECT_EQ(d.remote.to_string(), "192.0.2.1:9988");
 }
 
-TEST(ResponseDestinationTest, ReceivedParameterWins) {
+TEST(ResponseDestinationTest, ReceivedAlreadyInTheViaIsNeverADestination) {
+  // RFC 5118 via-received-param-*: an earlier hop's `received` must not redirect the answer
+  // away from the host that actually sent the request.
   auto d = response_destination(
       via_of("SIP/2.0/UDP h.example.com:5080;received=203.0.113.5;branch=z9hG4bK1"),
       flow_of(transport::Protocol::Udp, "192.0.2.1", 9988));
-  EXPECT_EQ(d.remote.to_string(), "203.0.113.5:5080");
+  EXPECT_EQ(d.remote.to_string(), "192.0.2.1:5080");
 }
 
 TEST(ResponseDestinationTest, ReliableReusesConnection) {
@@ -220,10 +222,10 @@ TEST(ResponseDestinationTest, ReliableReusesConnection) {
                                 flow_of(transport::Protocol::Tcp, "192.0.2.1", 40001, 17));
   EXPECT_EQ(d.protocol, transport::Protocol::Tcp);
   EXPECT_EQ(d.connection, (transport::ConnectionRef{0, 17}));
-  EXPECT_EQ(d.remote.to_string(), "192.0.2.1:5060");  // if the connection is gone: sent-by
+  EXPECT_EQ(d.remote.to_string(), "192.0.2.1:40001");  // the connection's peer
   auto tls = response_destination(via_of("SIP/2.0/TLS h.example.com;branch=z9hG4bK1"),
                                   flow_of(transport::Protocol::Tls, "2001:db8::5", 40002, 18));
-  EXPECT_EQ(tls.remote.to_string(), "[2001:db8::5]:5061");
+  EXPECT_EQ(tls.remote.to_string(), "[2001:db8::5]:40002");
   EXPECT_EQ(tls.connection.id, 18u);
 }
 
