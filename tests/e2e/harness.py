@@ -157,6 +157,13 @@ def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> 
 
 
 def _proc_net_hex(ip: str, port: int) -> str:
+    """The local_address column of /proc/net/{udp,tcp}[6]: the address in 32-bit host-order
+    words (little-endian here), then the port."""
+    if ":" in ip:
+        a = socket.inet_pton(socket.AF_INET6, ip)
+        words = "".join("%02X%02X%02X%02X" % (a[i + 3], a[i + 2], a[i + 1], a[i])
+                        for i in range(0, 16, 4))
+        return "%s:%04X" % (words, port)
     a = socket.inet_aton(ip)
     return "%02X%02X%02X%02X:%04X" % (a[3], a[2], a[1], a[0], port)
 
@@ -165,6 +172,8 @@ def is_bound(ip: str, port: int, proto: str) -> bool:
     """True when something is bound on ip:port (UDP) or listening there (TCP), from /proc/net."""
     want = _proc_net_hex(ip, port)
     path = "/proc/net/udp" if proto == "udp" else "/proc/net/tcp"
+    if ":" in ip:
+        path += "6"
     try:
         with open(path) as f:
             next(f)
@@ -444,8 +453,12 @@ class Sipp:
         self.out_path = d / f"{name}.stdout.log"
         self.screen_path = d / f"{name}.screen.log"
         scen = SCENARIOS / scenario if not os.path.isabs(scenario) else Path(scenario)
+        # sipp's remote-control socket is IPv4 only: IPv6 peers put it on 127.0.0.1 with a port
+        # of their own.
+        ctl_ip, ctl_port = (("127.0.0.1", 10000 + local_port) if ":" in local_ip
+                            else (local_ip, 8888))
         argv = [SIPP, "-sf", scen, "-i", local_ip, "-p", local_port, "-mi", local_ip,
-                "-ci", local_ip, "-cp", 8888, "-t", transport, "-m", calls, "-s", service,
+                "-ci", ctl_ip, "-cp", ctl_port, "-t", transport, "-m", calls, "-s", service,
                 "-nostdin", "-trace_msg", "-message_file", self.msg_path,
                 "-trace_err", "-error_file", self.err_path,
                 "-trace_stat", "-stf", self.stat_path, "-fd", 1,
