@@ -49,21 +49,35 @@ bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) 
   return true;
 }
 
-void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message& resp) {
+std::optional<Error> B2bua::Impl::a_response_parts(B2bua& self, Call& call,
+                                                   const sip::Message& resp,
+                                                   sip::ResponseParts& parts) {
   const auto& policy = *call.plan.policy;
-  sip::ResponseParts parts;
   parts.status = resp.status();
   parts.reason = resp.reason_phrase();
   parts.to_tag = call.a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) + "Contact: " + call.a.contact +
-                        "\r\nServer: " + server_header(self, policy) + "\r\n";
-  if (!resp.body().empty()) {
-    auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
-    if (r.ok()) {
-      parts.content_type = resp.content_type();
-      parts.body = std::move(r.value());
-      call.b_early_sdp = true;
-    }
+  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) +
+                        "Contact: " + call.a.contact + "\r\nServer: " +
+                        server_header(self, policy) + "\r\n";
+  if (resp.body().empty()) {
+    return std::nullopt;
+  }
+  auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
+  if (!r.ok()) {
+    return r.error();
+  }
+  parts.content_type = resp.content_type();
+  parts.body = std::move(r.value());
+  return std::nullopt;
+}
+
+void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message& resp) {
+  sip::ResponseParts parts;
+  if (auto err = a_response_parts(self, call, resp, parts)) {
+    // Early media refused by the media layer: ringing still reaches the caller, without SDP.
+    log::warn("call.media_refused", {{"call", call.log_id}, {"reason", err->reason}});
+  } else if (!parts.body.empty()) {
+    call.b_early_sdp = true;
   }
   if (call.state == CallState::Routing) {
     call.state = CallState::Early;
@@ -130,24 +144,13 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
 }
 
 void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp) {
-  const auto& policy = *call.plan.policy;
   sip::ResponseParts parts;
-  parts.status = resp.status();
-  parts.reason = resp.reason_phrase();
-  parts.to_tag = call.a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) + "Contact: " + call.a.contact +
-                        "\r\nServer: " + server_header(self, policy) + "\r\n";
-  if (!resp.body().empty()) {
-    auto r = call.media->relay_body(Side::B, answer_role(call), resp.content_type(), resp.body());
-    if (!r.ok()) {
-      log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason}});
-      send_ack(self, call, Side::B, resp.cseq(), "", "");
-      send_bye(self, call, Side::B);
-      end_call(self, call, r.error().reason, Side::B, 488);
-      return;
-    }
-    parts.content_type = resp.content_type();
-    parts.body = std::move(r.value());
+  if (auto err = a_response_parts(self, call, resp, parts)) {
+    log::warn("call.media_refused", {{"call", call.log_id}, {"reason", err->reason}});
+    send_ack(self, call, Side::B, resp.cseq(), "", "");
+    send_bye(self, call, Side::B);
+    end_call(self, call, err->reason, Side::B, 488);
+    return;
   }
   call.state = CallState::Confirmed;
   call.answered = self.timers_.now();

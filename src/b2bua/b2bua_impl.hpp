@@ -34,6 +34,10 @@ struct B2bua::Impl {
   static void invite_response(B2bua& self, Call& call, sip::TxnId txn, sip::Message&& resp);
   static void invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
                             const sip::Message* resp);
+  /// The response to A for B's `resp`: status, A's tag, allowed headers, Portico's Contact and
+  /// Server, and the body once the media session has seen it (its error if it refused).
+  static std::optional<Error> a_response_parts(B2bua& self, Call& call, const sip::Message& resp,
+                                               sip::ResponseParts& parts);
   static void relay_provisional(B2bua& self, Call& call, const sip::Message& resp);
   static void relay_answer(B2bua& self, Call& call, const sip::Message& resp);
   static bool send_prack(B2bua& self, Call& call, const sip::Message& resp);

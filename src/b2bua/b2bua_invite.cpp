@@ -47,21 +47,6 @@ std::vector<std::string> route_set(const sip::Message& msg, bool reverse) {
   return out;
 }
 
-std::optional<std::uint32_t> rseq_of(const sip::Message& resp) {
-  if (!resp.has_option("Require", "100rel")) {
-    return std::nullopt;
-  }
-  auto v = resp.header("RSeq");
-  if (!v) {
-    return std::nullopt;
-  }
-  auto n = parse_uint(trim(*v));
-  if (!n || *n == 0 || *n > 0xffffffffu) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint32_t>(*n);
-}
-
 void fill_a_leg(Call& call, const sip::Message& req, const transport::Flow& flow) {
   Leg& a = call.a;
   a.realm = flow.realm;

@@ -62,6 +62,16 @@ struct PolicyDraft {
 };
 
 /// Reads one file's top-level document into `draft`.
+/// The keys of a name-keyed map, for "(known: a, b)" hints in diagnostics.
+template <class Map>
+std::vector<std::string> names_of(const Map& m) {
+  std::vector<std::string> out;
+  for (const auto& [name, unused] : m) {
+    out.push_back(name);
+  }
+  return out;
+}
+
 void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
 
 // Section readers (sections.cpp, peers.cpp, routes.cpp).

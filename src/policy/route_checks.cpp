@@ -9,15 +9,6 @@ namespace portico::policy::detail {
 
 namespace {
 
-template <class Map>
-std::vector<std::string> names_of(const Map& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, unused] : m) {
-    out.push_back(name);
-  }
-  return out;
-}
-
 // The realm a trunk or access peer named `name` belongs to, or nullptr if there is none.
 const std::string* realm_of_source(const PolicyDraft& d, const std::string& name) {
   if (const auto t = d.trunks.find(name); t != d.trunks.end()) {

@@ -11,15 +11,6 @@ namespace portico::policy::detail {
 
 namespace {
 
-template <class Map>
-std::vector<std::string> names_of(const Map& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, unused] : m) {
-    out.push_back(name);
-  }
-  return out;
-}
-
 struct BoundListener {
   const Listener* listener;
   const std::string* path;
