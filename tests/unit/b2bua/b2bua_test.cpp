@@ -32,6 +32,9 @@ routes:
     match: {realm: access, user_prefix: "0"}
     rewrite: {strip: 1, prepend: "+44"}
     targets: [{trunk: primary}, {trunk: backup}]
+  - name: capped
+    match: {realm: access, user_prefix: "7"}
+    targets: [{trunk: primary}]
   - name: in
     match: {realm: carrier}
     targets: [{peer: pbx}]
@@ -154,6 +157,7 @@ class B2buaTest : public ::testing::Test {
       if (m.is_response() && m.status() == 200) a_tag = m.to().tag;
     }
     EXPECT_FALSE(a_tag.empty());
+    a_tag_ = a_tag;
     inject(request_in_dialog("ACK", "sip:x@198.51.100.1", "\"Alice\" <sip:1001@10.1.1.5>;tag=atag1",
                              "<sip:02079460000@198.51.100.1>;tag=" + a_tag, "a-call-1@10.1.1.5", 1,
                              "SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKack1"),
@@ -162,6 +166,7 @@ class B2buaTest : public ::testing::Test {
     return inv;
   }
 
+  std::string a_tag_;  // Portico's To tag on the A leg of answered_call()
   ManualTimerService timers_;
   test::RecordingTransport transport_;
   TrunkUsage usage_;
@@ -407,6 +412,90 @@ TEST_F(B2buaTest, MaxCallDurationHangsUpBothLegs) {
   timers_.advance(Millis(64 * 500 + 100));  // BYEs unanswered: Timer F ends them
   EXPECT_EQ(b2b_.call_count(), 0u);
   EXPECT_EQ(b2b_.layer().client_count(), 0u);
+}
+
+TEST_F(B2buaTest, EveryTargetAtItsLimitGives503) {
+  inject(invite("7001", "cap1"), from_pbx());
+  inject(invite("7002", "cap2"), from_pbx());
+  EXPECT_EQ(sent_to(kPrimary).size(), 2u);
+  sent_to(kPbx);
+  inject(invite("7003", "cap3"), from_pbx());
+  EXPECT_TRUE(sent_to(kPrimary).empty());
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 503), nullptr);
+  EXPECT_EQ(b2b_.call_count(), 2u);
+}
+
+TEST_F(B2buaTest, CancelBeforeAnyProvisionalThenCrossing200IsAckedAndHungUp) {
+  inject(invite(), from_pbx());
+  auto inv = std::move(sent_to(kPrimary).front());
+  sent_to(kPbx);
+  inject("CANCEL sip:02079460000@198.51.100.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKaaa1;rport\r\nMax-Forwards: 70\r\n"
+         "From: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1\r\nTo: <sip:02079460000@198.51.100.1>\r\n"
+         "Call-ID: a-call-1@10.1.1.5\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n",
+         from_pbx());
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 487), nullptr);
+  // RFC 3261 §9.1: no CANCEL before B has sent a provisional.
+  EXPECT_EQ(find(sent_to(kPrimary), "CANCEL"), nullptr);
+  // B answers 200 straight away: the answer crossed our pending CANCEL.
+  inject(response_to(inv, 200, "btag1", "", "v=0\r\n"), from_trunk(kPrimary));
+  auto to_trunk = sent_to(kPrimary);
+  EXPECT_NE(find(to_trunk, "ACK"), nullptr);
+  const sip::Message* bye = find(to_trunk, "BYE");
+  ASSERT_NE(bye, nullptr);
+  EXPECT_TRUE(sent_to(kPbx).empty());  // the caller already has its 487
+  inject(response_to(*bye, 200, ""), from_trunk(kPrimary));
+  EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
+TEST_F(B2buaTest, InDialogInfoAndUpdateAreRelayedBothWays) {
+  sip::Message inv = answered_call();
+  // INFO from A (DTMF relay body) reaches B inside B's dialog, and B's 200 comes back.
+  std::string info = request_in_dialog("INFO", "sip:x@198.51.100.1",
+                                       "\"Alice\" <sip:1001@10.1.1.5>;tag=atag1", "", "a-call-1@10.1.1.5",
+                                       2, "SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKinfo1");
+  std::string body = "Signal=5\r\nDuration=160\r\n";
+  info.replace(info.find("To: \r\n"), 6, "To: <sip:02079460000@198.51.100.1>;tag=" + a_tag_ + "\r\n");
+  info.replace(info.find("Content-Length: 0\r\n\r\n"), 21,
+               "Content-Type: application/dtmf-relay\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
+  inject(info, from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  const sip::Message* b_info = find(to_trunk, "INFO");
+  ASSERT_NE(b_info, nullptr);
+  EXPECT_EQ(b_info->call_id(), inv.call_id());
+  EXPECT_EQ(b_info->to().tag, "btag1");
+  EXPECT_EQ(b_info->body(), body);
+  EXPECT_EQ(b_info->content_type(), "application/dtmf-relay");
+  inject(response_to(*b_info, 200, ""), from_trunk(kPrimary));
+  EXPECT_NE(find(sent_to(kPbx), "INFO", 200), nullptr);
+
+  // UPDATE from B reaches A inside A's dialog, and A's 200 goes back to B.
+  std::string upd = request_in_dialog("UPDATE", inv.contacts()[0].uri, inv.to().raw + ";tag=btag1",
+                                      inv.from().raw, inv.call_id(), 3,
+                                      "SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKupd1");
+  upd.insert(upd.find("Content-Length"), "Contact: <sip:carrier-core@203.0.113.50:5060>\r\n");
+  inject(upd, from_trunk(kPrimary));
+  auto to_pbx = sent_to(kPbx);
+  const sip::Message* a_upd = find(to_pbx, "UPDATE");
+  ASSERT_NE(a_upd, nullptr);
+  EXPECT_EQ(a_upd->call_id(), "a-call-1@10.1.1.5");
+  EXPECT_EQ(a_upd->request_uri(), "sip:1001@10.1.1.5:5060");
+  inject(response_to(*a_upd, 200, ""), from_pbx());
+  auto back_to_trunk = sent_to(kPrimary);
+  const sip::Message* upd_ok = find(back_to_trunk, "UPDATE", 200);
+  ASSERT_NE(upd_ok, nullptr);
+  ASSERT_EQ(upd_ok->contacts().size(), 1u);
+  EXPECT_NE(upd_ok->contacts()[0].uri.find("203.0.113.1"), std::string::npos);
+}
+
+TEST_F(B2buaTest, TaggedRequestForUnknownDialogGets481) {
+  inject(request_in_dialog("BYE", "sip:x@198.51.100.1", "<sip:1001@10.1.1.5>;tag=a9",
+                           "<sip:x@198.51.100.1>;tag=gone", "no-such-call", 5,
+                           "SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKgone"),
+         from_pbx());
+  EXPECT_NE(find(sent_to(kPbx), "BYE", 481), nullptr);
+  EXPECT_EQ(b2b_.stats().unknown_dialog, 1u);
 }
 
 TEST_F(B2buaTest, ShardIsEncodedInGeneratedCallIds) {
