@@ -3,10 +3,11 @@
 #   make test  - install dependencies, build, run the whole test suite (unit + end-to-end)
 BUILD_DIR   ?= build
 RELEASE_DIR ?= build-release
+ASAN_DIR    ?= build-asan
 POLICIES    ?= policies
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build release run test check clean
+.PHONY: all deps build release run test check sanitize clean
 
 all: build
 
@@ -30,5 +31,12 @@ check: release
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 
+# The whole suite (unit and end-to-end) on an ASan + UBSan build; leaks fail the e2e exit check.
+sanitize: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DPORTICO_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --timeout 600
+
 clean:
-	rm -rf $(BUILD_DIR) $(RELEASE_DIR)
+	rm -rf $(BUILD_DIR) $(RELEASE_DIR) $(ASAN_DIR)
