@@ -128,12 +128,12 @@ std::optional<RtcpAttribute> Media::rtcp() const {
     return std::nullopt;
   }
   auto f = detail::split_fields(*a->value);
-  auto port = parse_uint(f.empty() ? std::string_view{} : f[0]);
-  if (!port || *port > std::numeric_limits<std::uint16_t>::max() ||
+  auto rtcp_port = parse_uint(f.empty() ? std::string_view{} : f[0]);
+  if (!rtcp_port || *rtcp_port > std::numeric_limits<std::uint16_t>::max() ||
       (f.size() != 1 && f.size() != 4)) {
     return std::nullopt;
   }
-  RtcpAttribute r{static_cast<std::uint16_t>(*port), std::nullopt};
+  RtcpAttribute r{static_cast<std::uint16_t>(*rtcp_port), std::nullopt};
   if (f.size() == 4) {
     r.connection = Connection{std::string(f[1]), std::string(f[2]), std::string(f[3])};
   }
