@@ -52,6 +52,8 @@ struct PolicyDraft {
   std::optional<SourceLoc> server_at;
   std::optional<SourceLoc> timers_at;
   std::optional<SourceLoc> headers_at;
+  std::optional<SourceLoc> metrics_at;
+  MetricsConfig metrics;
   Server server;
   Timers timers;
   HeaderRules headers;
@@ -78,6 +80,7 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
 void parse_server(const Reader& r, const Field& f, Server& out);
 void parse_timers(const Reader& r, const Field& f, Timers& out);
 void parse_headers(const Reader& r, const Field& f, HeaderRules& out);
+void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out);
 void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);

@@ -9,11 +9,12 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers",       "headers", "realms",
-                          "trunks", "access_peers", "routes"};
+const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",
+                          "realms", "trunks",       "access_peers", "routes"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
+const KeyList kMetricsKeys = {"address", "port"};
 
 // RFC 3261 §25.1 token characters: what a header name (and a User-Agent product) may contain.
 bool is_token(std::string_view s) {
@@ -29,7 +30,7 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers and headers may each appear in one file only");
+                "); server, timers, headers and metrics may each appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -69,6 +70,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_timers(r, f, draft.timers);
     } else if (key == "headers" && claim_section(r, f, draft.headers_at)) {
       parse_headers(r, f, draft.headers);
+    } else if (key == "metrics" && claim_section(r, f, draft.metrics_at)) {
+      parse_metrics(r, f, draft.metrics);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {
@@ -166,6 +169,25 @@ void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
   }
   if (const Field* v = find(*m, "expose_version")) {
     out.expose_version = r.boolean(*v).value_or(out.expose_version);
+  }
+}
+
+void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out) {
+  const auto m = r.map(f, kMetricsKeys);
+  if (!m) {
+    return;
+  }
+  out.enabled = true;
+  out.loc = f.key_loc;
+  if (const Field* v = find(*m, "address")) {
+    if (auto a = r.ip(*v)) {
+      out.address = *a;
+    }
+  }
+  if (const Field* v = find(*m, "port")) {
+    if (auto p = r.port(*v)) {
+      out.port = *p;
+    }
   }
 }
 

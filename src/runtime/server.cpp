@@ -15,7 +15,8 @@ namespace portico::runtime {
 namespace {
 
 bool same_listeners(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
-  if (a.realms.size() != b.realms.size()) {
+  if (a.realms.size() != b.realms.size() || a.metrics.enabled != b.metrics.enabled ||
+      a.metrics.address != b.metrics.address || a.metrics.port != b.metrics.port) {
     return false;
   }
   for (std::size_t i = 0; i < a.realms.size(); ++i) {
@@ -52,6 +53,9 @@ Server::Server(std::string policy_path, std::shared_ptr<const policy::PolicySnap
 Server::~Server() = default;
 
 int Server::run() {
+  start_time_ = std::chrono::duration<double>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  policy_hash_.store(std::make_shared<const std::string>(policy_->hash));
   std::uint16_t n = shard_count(*policy_);
   for (std::uint16_t i = 0; i < n; ++i) {
     shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_));
@@ -65,6 +69,22 @@ int Server::run() {
       listeners += (listeners.empty() ? "" : ",") + r.name + "=" +
                    std::string(transport::to_string(l.protocol)) + "://" + l.bind.to_string();
     }
+  }
+  std::unique_ptr<metrics::Exposer> exposer;
+  if (policy_->metrics.enabled) {
+    const auto& m = policy_->metrics;
+    try {
+      exposer = std::make_unique<metrics::Exposer>(m.address.to_string(), m.port,
+                                                   [this] { return collect_samples(); });
+    } catch (const std::exception& e) {
+      for (auto& s : shards_) {
+        s->stop();
+      }
+      throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                              "metrics listener " + m.address.to_string() + ":" +
+                                  std::to_string(m.port) + ": " + e.what());
+    }
+    log::info("metrics.listening", {{"address", m.address.to_string()}, {"port", exposer->port()}});
   }
   log::info("portico.ready", {{"version", version_}, {"shards", n}, {"listeners", listeners},
                               {"policy", policy_->hash.substr(0, 12)}});
@@ -97,6 +117,7 @@ int Server::run() {
     control.run_one();
   }
 
+  exposer.reset();  // no scrape may reach a stopping shard
   // End calls with BYE/CANCEL and give those requests a moment to leave before closing.
   for (auto& s : shards_) {
     Shard* sp = s.get();
@@ -115,22 +136,27 @@ void Server::reload() {
   try {
     auto next = policy::load_policy(policy_path_);
     if (!same_listeners(*policy_, *next) || shard_count(*next) != shards_.size()) {
+      ++reloads_failed_;
       log::error("policy.reload_failed",
                  {{"reason", "listeners_changed"},
-                  {"detail", "listeners, advertised addresses and shard count need a restart"}});
+                  {"detail", "listeners, advertised addresses, the metrics endpoint and the shard count need a restart"}});
       return;
     }
     policy_ = next;
+    ++reloads_ok_;
+    policy_hash_.store(std::make_shared<const std::string>(next->hash));
     for (auto& s : shards_) {
       Shard* sp = s.get();
       sp->post([sp, next] { sp->set_policy(next); });
     }
     log::info("policy.reloaded", {{"policy", next->hash.substr(0, 12)}});
   } catch (const policy::ConfigError& e) {
+    ++reloads_failed_;
     for (const auto& d : e.diagnostics()) {
       log::error("policy.reload_failed", {{"reason", "invalid"}, {"diagnostic", d.to_string()}});
     }
   } catch (const std::exception& e) {
+    ++reloads_failed_;
     log::error("policy.reload_failed", {{"reason", "error"}, {"detail", e.what()}});
   }
 }

@@ -195,6 +195,19 @@ void Shard::log_status() {
              {"policy", policy_->hash.substr(0, 12)}});
 }
 
+ShardSnapshot Shard::snapshot() const {
+  ShardSnapshot s;
+  s.inbound = stats_;
+  s.transport = transport_->stats();
+  s.transactions = b2bua_->layer().stats();
+  s.calls = b2bua_->stats();
+  s.calls_active = b2bua_->call_count();
+  s.server_txns = b2bua_->layer().server_count();
+  s.client_txns = b2bua_->layer().client_count();
+  s.connections = transport_->connection_count();
+  return s;
+}
+
 void Shard::end_all_calls(const std::string& reason) { b2bua_->end_all_calls(reason); }
 
 std::size_t Shard::call_count() const { return b2bua_ ? b2bua_->call_count() : 0; }

@@ -18,10 +18,9 @@ namespace {
 // RFC 3551 §6, Table 4 and 5: static payload types that need no a=rtpmap.
 std::string_view static_encoding_name(std::string_view pt) {
   static constexpr std::array<std::string_view, 35> kStatic = {
-      "PCMU", "",     "",     "GSM",  "G723", "DVI4", "DVI4", "LPC",  "PCMA",
-      "G722", "L16",  "L16",  "QCELP", "CN",  "MPA",  "G728", "DVI4", "DVI4",
-      "G729", "",     "",     "",     "",     "",     "",     "CelB", "JPEG",
-      "",     "nv",   "",     "",     "H261", "MPV",  "MP2T", "H263"};
+      "PCMU",  "",     "",     "GSM",  "G723", "DVI4", "DVI4", "LPC",  "PCMA", "G722", "L16", "L16",
+      "QCELP", "CN",   "MPA",  "G728", "DVI4", "DVI4", "G729", "",     "",     "",     "",    "",
+      "",      "CelB", "JPEG", "",     "nv",   "",     "",     "H261", "MPV",  "MP2T", "H263"};
   auto n = parse_uint(pt);
   return n && *n < kStatic.size() ? kStatic[*n] : std::string_view{};
 }
@@ -55,26 +54,32 @@ std::string_view rtx_apt(const Media& m, std::string_view pt) {
 }
 
 std::vector<std::string> chosen_formats(const Media& m, const std::vector<std::string>& allowed) {
+  // Names are looked up once per format: each lookup scans the attribute list.
+  std::vector<std::string> names;
+  names.reserve(m.formats.size());
+  for (const auto& pt : m.formats) {
+    names.push_back(encoding_name(m, pt));
+  }
+  auto is_kept = [](const std::vector<std::string>& kept, std::string_view pt) {
+    return std::find(kept.begin(), kept.end(), pt) != kept.end();
+  };
   std::vector<std::string> kept;
   for (const auto& want : allowed) {
-    for (const auto& pt : m.formats) {
-      std::string name = encoding_name(m, pt);
-      if (iequals(name, want) && !is_auxiliary(name) &&
-          std::find(kept.begin(), kept.end(), pt) == kept.end()) {
-        kept.push_back(pt);
+    for (std::size_t i = 0; i < m.formats.size(); ++i) {
+      if (iequals(names[i], want) && !is_auxiliary(names[i]) && !is_kept(kept, m.formats[i])) {
+        kept.push_back(m.formats[i]);
       }
     }
   }
   if (kept.empty()) {
     return kept;
   }
-  for (const auto& pt : m.formats) {
-    std::string name = encoding_name(m, pt);
-    if (!is_auxiliary(name) || !allowed_name(allowed, name)) {
+  for (std::size_t i = 0; i < m.formats.size(); ++i) {
+    const std::string& pt = m.formats[i];
+    if (!is_auxiliary(names[i]) || !allowed_name(allowed, names[i]) || is_kept(kept, pt)) {
       continue;
     }
-    if (iequals(name, "rtx") &&
-        std::find(kept.begin(), kept.end(), rtx_apt(m, pt)) == kept.end()) {
+    if (iequals(names[i], "rtx") && !is_kept(kept, rtx_apt(m, pt))) {
       continue;
     }
     kept.push_back(pt);

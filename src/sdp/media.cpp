@@ -13,6 +13,7 @@ namespace portico::sdp {
 namespace {
 
 // The first attribute named `name` whose value starts with "<pt>" followed by SP or the end.
+// The boundary check matters: "a=rtpmap:101 ..." must not answer a lookup for PT 10.
 const Attribute* find_for_pt(const std::vector<Attribute>& attrs, std::string_view name,
                              std::string_view pt) {
   for (const auto& a : attrs) {
@@ -39,17 +40,21 @@ std::optional<std::uint32_t> parse_u32(std::string_view s) {
 
 std::string_view to_string(Direction d) {
   switch (d) {
-    case Direction::SendOnly: return "sendonly";
-    case Direction::RecvOnly: return "recvonly";
-    case Direction::Inactive: return "inactive";
-    case Direction::SendRecv: break;
+    case Direction::SendOnly:
+      return "sendonly";
+    case Direction::RecvOnly:
+      return "recvonly";
+    case Direction::Inactive:
+      return "inactive";
+    case Direction::SendRecv:
+      break;
   }
   return "sendrecv";
 }
 
 std::optional<Direction> direction_from_name(std::string_view name) {
-  for (auto d : {Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly,
-                 Direction::Inactive}) {
+  for (auto d :
+       {Direction::SendRecv, Direction::SendOnly, Direction::RecvOnly, Direction::Inactive}) {
     if (iequals(name, to_string(d))) {
       return d;
     }
@@ -79,11 +84,12 @@ std::optional<RtpMap> Media::rtpmap(std::string_view pt) const {
   if (a == nullptr) {
     return std::nullopt;
   }
+  // RFC 4566 §6: a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>];
+  // for audio the parameters are the channel count (RFC 3551 §4.1: absent means one).
   auto f = detail::split_fields(*a->value);
   if (f.size() < 2) {
     return std::nullopt;
   }
-  // <encoding name>/<clock rate>[/<encoding parameters>]
   std::string_view enc = f[1];
   auto s1 = enc.find('/');
   if (s1 == 0 || s1 == std::string_view::npos) {
@@ -114,6 +120,9 @@ std::optional<std::string_view> Media::fmtp(std::string_view pt) const {
 }
 
 std::optional<Direction> Media::own_direction() const {
+  // RFC 4566 §6 defines the four as property attributes (no value); "a=sendonly:x" is some
+  // other attribute and is left alone. If a peer sends two, the first wins, as set_direction()
+  // collapses them to one anyway.
   for (const auto& a : attributes) {
     if (auto d = direction_from_name(a.name); d && !a.value) {
       return d;
@@ -127,6 +136,8 @@ std::optional<RtcpAttribute> Media::rtcp() const {
   if (a == nullptr || !a->value) {
     return std::nullopt;
   }
+  // Only the two forms RFC 3605 §2.1 allows: the port alone, or the port with a full
+  // <nettype> <addrtype> <address> triple.
   auto f = detail::split_fields(*a->value);
   auto rtcp_port = parse_uint(f.empty() ? std::string_view{} : f[0]);
   if (!rtcp_port || *rtcp_port > std::numeric_limits<std::uint16_t>::max() ||

@@ -50,6 +50,7 @@ class Parser {
   MaybeError line(char type, std::string_view value);
   MaybeError session_line(char type, std::string_view value);
   MaybeError session_header_line(char type, std::string_view value);
+  MaybeError session_text_line(char type, std::string_view value);
   MaybeError media_line(char type, std::string_view value);
   MaybeError start_media(std::string_view value);
   MaybeError set_once(std::optional<std::string>& field, char type, std::string_view value);
@@ -68,8 +69,7 @@ class Parser {
 Result<Session> Parser::run(std::string_view text) {
   if (text.size() > kMaxSdpBytes) {
     return make_error("sdp_limit", "SDP body is " + std::to_string(text.size()) +
-                                       " bytes, over the limit of " +
-                                       std::to_string(kMaxSdpBytes));
+                                       " bytes, over the limit of " + std::to_string(kMaxSdpBytes));
   }
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -129,8 +129,7 @@ MaybeError Parser::line(char type, std::string_view value) {
   return s_.media.empty() ? session_line(type, value) : media_line(type, value);
 }
 
-MaybeError Parser::set_once(std::optional<std::string>& field, char type,
-                            std::string_view value) {
+MaybeError Parser::set_once(std::optional<std::string>& field, char type, std::string_view value) {
   if (field) {
     return syntax_error(line_no_, std::string(1, type) + "= appears twice in this section");
   }
@@ -169,20 +168,53 @@ MaybeError Parser::session_header_line(char type, std::string_view value) {
   return std::nullopt;
 }
 
+// i, u, e, p, z, k: kept as text; Portico neither reads nor changes them (RFC 4566 §5.4-§5.6,
+// §5.11, §5.12), but e= and p= may repeat while the others appear at most once.
+MaybeError Parser::session_text_line(char type, std::string_view value) {
+  switch (type) {
+    case 'e':
+      s_.emails.emplace_back(value);
+      return std::nullopt;
+    case 'p':
+      s_.phones.emplace_back(value);
+      return std::nullopt;
+    case 'i':
+      return set_once(s_.information, type, value);
+    case 'u':
+      return set_once(s_.uri, type, value);
+    case 'z':
+      return set_once(s_.time_zones, type, value);
+    default:
+      return set_once(s_.key, type, value);
+  }
+}
+
 MaybeError Parser::session_line(char type, std::string_view value) {
   MaybeError err;
   char known = type;
   switch (type) {
-    case 'v': case 'o': case 's': err = session_header_line(type, value); break;
-    case 'i': err = set_once(s_.information, type, value); break;
-    case 'u': err = set_once(s_.uri, type, value); break;
-    case 'e': s_.emails.emplace_back(value); break;
-    case 'p': s_.phones.emplace_back(value); break;
+    case 'v':
+    case 'o':
+    case 's':
+      err = session_header_line(type, value);
+      break;
+    case 'i':
+    case 'u':
+    case 'e':
+    case 'p':
+    case 'z':
+    case 'k':
+      err = session_text_line(type, value);
+      break;
     case 'c':
       err = set_once(s_.connection, detail::parse_connection(value, line_no_), type);
       break;
-    case 'b': err = push(s_.bandwidths, detail::parse_bandwidth(value, line_no_)); break;
-    case 't': err = push(s_.timings, detail::parse_timing(value, line_no_)); break;
+    case 'b':
+      err = push(s_.bandwidths, detail::parse_bandwidth(value, line_no_));
+      break;
+    case 't':
+      err = push(s_.timings, detail::parse_timing(value, line_no_));
+      break;
     case 'r':
       // RFC 4566 §5.10: repeat times apply to the t= line just before them.
       if (s_.timings.empty()) {
@@ -191,10 +223,11 @@ MaybeError Parser::session_line(char type, std::string_view value) {
       s_.timings.back().repeats.emplace_back(value);
       known = 't';
       break;
-    case 'z': err = set_once(s_.time_zones, type, value); break;
-    case 'k': err = set_once(s_.key, type, value); break;
-    case 'a': err = push(s_.attributes, detail::parse_attribute(value, line_no_)); break;
-    case 'm': return start_media(value);
+    case 'a':
+      err = push(s_.attributes, detail::parse_attribute(value, line_no_));
+      break;
+    case 'm':
+      return start_media(value);
     default:
       s_.extra_lines.push_back(ExtraLine{last_, type, std::string(value)});
       return std::nullopt;
@@ -225,13 +258,32 @@ MaybeError Parser::media_line(char type, std::string_view value) {
   Media& m = s_.media.back();
   MaybeError err;
   switch (type) {
-    case 'm': return start_media(value);
-    case 'i': err = set_once(m.title, type, value); break;
-    case 'c': err = set_once(m.connection, detail::parse_connection(value, line_no_), type); break;
-    case 'k': err = set_once(m.key, type, value); break;
-    case 'b': err = push(m.bandwidths, detail::parse_bandwidth(value, line_no_)); break;
-    case 'a': err = push(m.attributes, detail::parse_attribute(value, line_no_)); break;
-    case 'v': case 'o': case 's': case 'u': case 'e': case 'p': case 't': case 'r': case 'z':
+    case 'm':
+      return start_media(value);
+    case 'i':
+      err = set_once(m.title, type, value);
+      break;
+    case 'c':
+      err = set_once(m.connection, detail::parse_connection(value, line_no_), type);
+      break;
+    case 'k':
+      err = set_once(m.key, type, value);
+      break;
+    case 'b':
+      err = push(m.bandwidths, detail::parse_bandwidth(value, line_no_));
+      break;
+    case 'a':
+      err = push(m.attributes, detail::parse_attribute(value, line_no_));
+      break;
+    case 'v':
+    case 'o':
+    case 's':
+    case 'u':
+    case 'e':
+    case 'p':
+    case 't':
+    case 'r':
+    case 'z':
       return syntax_error(line_no_, std::string(1, type) + "= is not allowed in a media section");
     default:
       m.extra_lines.push_back(ExtraLine{last_, type, std::string(value)});

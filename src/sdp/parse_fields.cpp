@@ -63,8 +63,8 @@ Result<Origin> parse_origin(std::string_view value, std::size_t line_no) {
   if (!version) {
     return syntax_error(line_no, "o= sess-version is not a number");
   }
-  return Origin{std::string(f[0]), *id,           *version,
-                std::string(f[3]), std::string(f[4]), std::string(f[5])};
+  return Origin{std::string(f[0]), *id, *version, std::string(f[3]), std::string(f[4]),
+                std::string(f[5])};
 }
 
 Result<Connection> parse_connection(std::string_view value, std::size_t line_no) {
@@ -120,11 +120,17 @@ Result<Attribute> parse_attribute(std::string_view value, std::size_t line_no) {
   return a;
 }
 
+// The format count is bounded (kMaxFormatsPerMedia) because codec filtering looks each format
+// up in the attribute list; without a bound one 64 KiB m= line would cost millions of lookups.
 Result<Media> parse_media_line(std::string_view value, std::size_t line_no) {
   // RFC 4566 §5.14: m=<media> <port>[/<number of ports>] <proto> <fmt> ...
   auto f = split_fields(value);
   if (f.size() < 4) {
     return syntax_error(line_no, "m= needs <media> <port> <proto> <fmt>...");
+  }
+  if (f.size() - 3 > kMaxFormatsPerMedia) {
+    return make_error("sdp_limit", "line " + std::to_string(line_no) + ": m= has more than " +
+                                       std::to_string(kMaxFormatsPerMedia) + " formats");
   }
   Media m;
   m.type = std::string(f[0]);

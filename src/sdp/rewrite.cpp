@@ -37,7 +37,16 @@ void rewrite_rtcp_address(Media& m, const Connection& c) {
 
 }  // namespace
 
-void set_connection(Session& s, std::string_view address) {
+// The o= address is rewritten too: RFC 4566 §5.2 says it is the address of the machine the
+// session was created from, and the peer's address is exactly what topology hiding keeps from
+// the other realm.
+bool set_connection(Session& s, std::string_view address) {
+  bool bad_char = std::any_of(address.begin(), address.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) <= ' ' || ch == '\x7f';
+  });
+  if (address.empty() || bad_char) {
+    return false;
+  }
   Connection c{"IN", detail::addr_type_for(address), std::string(address)};
   // RFC 4566 §5.7: every media section needs a c=, its own or the session's. Keep the shape
   // the peer used (session-level, per-media or both) and add a session c= only when needed.
@@ -55,10 +64,13 @@ void set_connection(Session& s, std::string_view address) {
   s.origin.net_type = c.net_type;
   s.origin.addr_type = c.addr_type;
   s.origin.address = c.address;
+  return true;
 }
 
 void set_media_port(Media& m, std::uint16_t rtp_port, std::optional<std::uint16_t> rtcp_port) {
   m.port = rtp_port;
+  // RFC 5761 §5.1.1: with rtcp-mux, RTCP shares the RTP port, so an a=rtcp naming another port
+  // would only mislead a peer that does not support mux into sending RTCP where nobody listens.
   if (!rtcp_port || m.rtcp_mux()) {
     remove_attributes(m.attributes, "rtcp");
     return;
@@ -85,7 +97,7 @@ void set_media_port(Media& m, std::uint16_t rtp_port, std::optional<std::uint16_
 
 std::size_t strip_ice(Session& s) {
   static constexpr std::array<std::string_view, 8> kIce = {
-      "ice-ufrag", "ice-pwd",           "ice-options",      "ice-lite",
+      "ice-ufrag",    "ice-pwd",   "ice-options",       "ice-lite",
       "ice-mismatch", "candidate", "remote-candidates", "end-of-candidates"};
   std::size_t removed = 0;
   for (auto name : kIce) {
@@ -97,6 +109,8 @@ std::size_t strip_ice(Session& s) {
   return removed;
 }
 
+// Replacing in place keeps the attribute order the peer used, so an unchanged direction yields
+// byte-identical SDP (and OriginVersioner keeps the version).
 void set_direction(Media& m, Direction d) {
   auto is_direction = [](const Attribute& a) {
     return !a.value && direction_from_name(a.name).has_value();
@@ -115,10 +129,14 @@ void set_direction(Media& m, Direction d) {
 
 Direction reverse(Direction offered) {
   switch (offered) {
-    case Direction::SendOnly: return Direction::RecvOnly;
-    case Direction::RecvOnly: return Direction::SendOnly;
-    case Direction::Inactive: return Direction::Inactive;
-    case Direction::SendRecv: break;
+    case Direction::SendOnly:
+      return Direction::RecvOnly;
+    case Direction::RecvOnly:
+      return Direction::SendOnly;
+    case Direction::Inactive:
+      return Direction::Inactive;
+    case Direction::SendRecv:
+      break;
   }
   return Direction::SendRecv;
 }

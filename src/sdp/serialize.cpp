@@ -62,10 +62,11 @@ class Writer {
   std::string out_;
 };
 
+// Numbers are written in canonical decimal; a peer's leading zeros ("o=x 007 ...") are not
+// kept, which no receiver can tell apart (RFC 4566 §5.2 compares them as numbers).
 std::string origin_text(const Origin& o) {
-  return o.username + ' ' + std::to_string(o.session_id) + ' ' +
-         std::to_string(o.session_version) + ' ' + o.net_type + ' ' + o.addr_type + ' ' +
-         o.address;
+  return o.username + ' ' + std::to_string(o.session_id) + ' ' + std::to_string(o.session_version) +
+         ' ' + o.net_type + ' ' + o.addr_type + ' ' + o.address;
 }
 
 std::string media_text(const Media& m) {
@@ -97,6 +98,7 @@ void write_media(Writer& w, const Media& m) {
   w.stray_extras(x, kMediaOrder);
 }
 
+// RFC 4566 §5.10: each r= belongs to the t= before it, so they are written together.
 void write_timings(Writer& w, const Session& s) {
   for (const auto& t : s.timings) {
     w.line('t', std::to_string(t.start) + ' ' + std::to_string(t.stop));
@@ -108,6 +110,8 @@ void write_timings(Writer& w, const Session& s) {
 
 }  // namespace
 
+// Session level, in the RFC 4566 §5 order, each field followed by the unknown lines that
+// followed it in the parsed text.
 std::string serialize(const Session& s) {
   Writer w;
   const auto& x = s.extra_lines;

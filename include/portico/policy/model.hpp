@@ -135,11 +135,20 @@ struct Server {
   std::size_t max_message_size = 65535;
 };
 
+/// Where Prometheus scrapes /metrics. Absent section = no metrics endpoint.
+struct MetricsConfig {
+  bool enabled = false;
+  asio::ip::address address = asio::ip::make_address("127.0.0.1");
+  std::uint16_t port = 9090;
+  SourceLoc loc;
+};
+
 /// The whole validated policy. Immutable once built.
 struct PolicySnapshot {
   Server server;
   Timers timers;
   HeaderRules headers;
+  MetricsConfig metrics;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;
   std::vector<AccessPeer> access_peers;

@@ -2,11 +2,13 @@
 // The running Portico: N shards plus the control thread, which owns signals (SIGTERM/SIGINT
 // stop, SIGHUP reloads the policy all-or-nothing, SIGUSR1 logs every shard's state).
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/metrics/exposer.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/runtime/shard.hpp"
 
@@ -22,11 +24,18 @@ class Server {
 
  private:
   void reload();
+  /// Every shard's counters, summed, as metric samples. Runs on the exposer's HTTP thread:
+  /// it posts to each shard and waits (bounded) for the copies.
+  std::vector<metrics::Sample> collect_samples();
   std::string policy_path_;
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   std::string version_;
   b2bua::TrunkUsage trunk_usage_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<std::uint64_t> reloads_ok_{0};
+  std::atomic<std::uint64_t> reloads_failed_{0};
+  std::atomic<std::shared_ptr<const std::string>> policy_hash_;  // read by the exposer thread
+  double start_time_ = 0;  // seconds since the epoch
 };
 
 /// Number of shards the policy asks for (0 = one per CPU).

@@ -34,6 +34,18 @@ struct InboundStats {
   std::uint64_t dropped = 0;
 };
 
+/// A copy of one shard's counters and live-state sizes, taken on the shard's own thread.
+struct ShardSnapshot {
+  InboundStats inbound;
+  transport::TransportStats transport;
+  sip::TransactionStats transactions;
+  b2bua::B2buaStats calls;
+  std::size_t calls_active = 0;
+  std::size_t server_txns = 0;
+  std::size_t client_txns = 0;
+  std::size_t connections = 0;
+};
+
 class Shard {
  public:
   /// `shards` is the full set (for cross-shard posts); it must outlive this shard.
@@ -56,6 +68,7 @@ class Shard {
   void deliver(transport::Inbound&& in);
   void set_policy(std::shared_ptr<const policy::PolicySnapshot> policy);
   void log_status();
+  ShardSnapshot snapshot() const;
   void end_all_calls(const std::string& reason);
   std::size_t call_count() const;
   transport::ShardTransport& transport() { return *transport_; }

@@ -19,7 +19,9 @@ namespace portico::sdp {
 /// Points the session at `address` (IPv4 or IPv6 literal; addrtype picked from it):
 /// the session c= (added when some media section has no c= of its own), every media-level c=
 /// that exists, the address in any a=rtcp that carries one (RFC 3605), and the o= address.
-void set_connection(Session& s, std::string_view address);
+/// Returns false, changing nothing, when `address` is empty or holds a space or control
+/// character (it would produce an unparseable c= line).
+bool set_connection(Session& s, std::string_view address);
 
 /// Sets the m= port and the RTCP port (RFC 3605). With rtcp-mux (RFC 5761) or no `rtcp_port`,
 /// a=rtcp is removed. Otherwise an existing a=rtcp gets the new port (its address, if any, is

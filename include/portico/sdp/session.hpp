@@ -99,15 +99,15 @@ std::size_t remove_attributes(std::vector<Attribute>& attrs, std::string_view na
 
 /// One media description: m= line plus its i,c,b,k,a lines (RFC 4566 §5.14).
 struct Media {
-  std::string type;                  // "audio", "video", "application", ...
+  std::string type;  // "audio", "video", "application", ...
   std::uint16_t port = 0;
   std::optional<std::uint16_t> port_count;  // m=<port>/<count>
-  std::string proto;                 // "RTP/AVP", "RTP/SAVP", "UDP/TLS/RTP/SAVPF", ...
-  std::vector<std::string> formats;  // payload types for RTP protos
-  std::optional<std::string> title;  // i=
+  std::string proto;                        // "RTP/AVP", "RTP/SAVP", "UDP/TLS/RTP/SAVPF", ...
+  std::vector<std::string> formats;         // payload types for RTP protos
+  std::optional<std::string> title;         // i=
   std::optional<Connection> connection;
   std::vector<Bandwidth> bandwidths;
-  std::optional<std::string> key;    // k=
+  std::optional<std::string> key;  // k=
   std::vector<Attribute> attributes;
   std::vector<ExtraLine> extra_lines;
 
@@ -133,7 +133,7 @@ struct Media {
 struct Session {
   std::uint32_t version = 0;  // v= (always 0, RFC 4566 §5.1)
   Origin origin;
-  std::string name = "-";     // s=
+  std::string name = "-";                  // s=
   std::optional<std::string> information;  // i=
   std::optional<std::string> uri;          // u=
   std::vector<std::string> emails;         // e=
@@ -141,8 +141,8 @@ struct Session {
   std::optional<Connection> connection;
   std::vector<Bandwidth> bandwidths;
   std::vector<Timing> timings;
-  std::optional<std::string> time_zones;   // z=
-  std::optional<std::string> key;          // k=
+  std::optional<std::string> time_zones;  // z=
+  std::optional<std::string> key;         // k=
   std::vector<Attribute> attributes;
   std::vector<ExtraLine> extra_lines;
   std::vector<Media> media;
@@ -158,6 +158,7 @@ Direction direction(const Session& s, const Media& m);
 inline constexpr std::size_t kMaxSdpBytes = 64 * 1024;
 inline constexpr std::size_t kMaxSdpLines = 1000;
 inline constexpr std::size_t kMaxMediaSections = 64;
+inline constexpr std::size_t kMaxFormatsPerMedia = 128;  // the RTP payload type space is 0-127
 
 /// Parses an SDP body (CRLF or bare LF, trailing whitespace and blank lines tolerated).
 /// Errors: reason "sdp_syntax" or "sdp_limit", detail naming the line ("line 4: ...").

@@ -26,8 +26,7 @@ std::vector<ErrorCase> error_cases() {
       {"NotStartingWithV", "o=a 1 1 IN IP4 192.0.2.1\r\n", "sdp_syntax",
        "line 1: SDP must start with v=0"},
       {"WrongVersion", "v=1\r\n", "sdp_syntax", "line 1: v= must be 0"},
-      {"NotTypeEqualsValue", "v=0\r\nhello\r\n", "sdp_syntax",
-       "line 2: expected <type>=<value>"},
+      {"NotTypeEqualsValue", "v=0\r\nhello\r\n", "sdp_syntax", "line 2: expected <type>=<value>"},
       {"DigitType", "v=0\r\n1=x\r\n", "sdp_syntax", "line 2: expected <type>=<value>"},
       {"LeadingSpace", "v=0\r\n o=a 1 1 IN IP4 192.0.2.1\r\n", "sdp_syntax",
        "line 2: expected <type>=<value>"},
@@ -44,8 +43,8 @@ std::vector<ErrorCase> error_cases() {
        "line 2: o= sess-id is not a number"},
       {"OriginVersion", "v=0\r\no=a 1 -1 IN IP4 192.0.2.1\r\n", "sdp_syntax",
        "line 2: o= sess-version is not a number"},
-      {"OriginIdTooLong", "v=0\r\no=a 123456789012345678901 1 IN IP4 192.0.2.1\r\n",
-       "sdp_syntax", "line 2: o= sess-id is not a number"},
+      {"OriginIdTooLong", "v=0\r\no=a 123456789012345678901 1 IN IP4 192.0.2.1\r\n", "sdp_syntax",
+       "line 2: o= sess-id is not a number"},
       {"MissingO", "v=0\r\ns=-\r\nt=0 0\r\n", "sdp_syntax", "missing o= line (RFC 4566 §5.2)"},
       {"MissingS", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\nt=0 0\r\n", "sdp_syntax",
        "missing s= line (RFC 4566 §5.3)"},
@@ -68,10 +67,10 @@ std::vector<ErrorCase> error_cases() {
        "line 6: b= bandwidth is not a number"},
       {"TimingFieldCount", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0\r\n", "sdp_syntax",
        "line 4: t= needs <start> <stop>"},
-      {"TimingNotNumber", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=now 0\r\n",
-       "sdp_syntax", "line 4: t= times are not numbers"},
-      {"RepeatWithoutTiming", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nr=1 2 3\r\n",
-       "sdp_syntax", "line 4: r= without a preceding t="},
+      {"TimingNotNumber", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=now 0\r\n", "sdp_syntax",
+       "line 4: t= times are not numbers"},
+      {"RepeatWithoutTiming", "v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nr=1 2 3\r\n", "sdp_syntax",
+       "line 4: r= without a preceding t="},
       {"MediaFieldCount", head_plus("m=audio 49170 RTP/AVP\r\n"), "sdp_syntax",
        "line 5: m= needs <media> <port> <proto> <fmt>..."},
       {"MediaPortNotNumber", head_plus("m=audio x RTP/AVP 0\r\n"), "sdp_syntax",
@@ -105,7 +104,7 @@ TEST_P(ParseErrorTest, ReportsReasonAndExactDetail) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ParseErrorTest, ::testing::ValuesIn(error_cases()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& p) { return p.param.name; });
 
 TEST(ParseLimits, BodyOverMaxBytesIsRejectedBeforeParsing) {
   std::string big = head_plus("");
@@ -113,8 +112,8 @@ TEST(ParseLimits, BodyOverMaxBytesIsRejectedBeforeParsing) {
   auto r = parse(big);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().reason, "sdp_limit");
-  EXPECT_EQ(r.error().detail, "SDP body is " + std::to_string(big.size()) +
-                                  " bytes, over the limit of 65536");
+  EXPECT_EQ(r.error().detail,
+            "SDP body is " + std::to_string(big.size()) + " bytes, over the limit of 65536");
 }
 
 TEST(ParseLimits, ExactlyMaxLinesIsAccepted) {
@@ -136,6 +135,20 @@ TEST(ParseLimits, OneLineOverMaxLinesIsRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().reason, "sdp_limit");
   EXPECT_EQ(r.error().detail, "line 1001: more than 1000 lines");
+}
+
+TEST(ParseLimits, MaxFormatsPerMediaAcceptedOneMoreRejected) {
+  std::string m = "m=audio 1000 RTP/AVP";
+  for (std::size_t i = 0; i < kMaxFormatsPerMedia; ++i) {
+    m += " " + std::to_string(i);
+  }
+  auto ok = parse(head_plus(m + "\r\n"));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->media[0].formats.size(), kMaxFormatsPerMedia);
+  auto r = parse(head_plus(m + " 0\r\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, "sdp_limit");
+  EXPECT_EQ(r.error().detail, "line 5: m= has more than 128 formats");
 }
 
 TEST(ParseLimits, MaxMediaSectionsAcceptedOneMoreRejected) {

@@ -1,12 +1,12 @@
 #pragma once
 // Shared by the sdp unit tests: the fixture list and a reader for tests/fixtures/sdp/.
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "portico/sdp/session.hpp"
 
@@ -14,10 +14,16 @@ namespace portico::sdp::test {
 
 inline const std::vector<std::string>& fixture_names() {
   static const std::vector<std::string> kNames = {
-      "pbx_g711.sdp",     "webrtc_opus_g722.sdp",          "srtp_sdes.sdp",
-      "ipv6.sdp",         "hold_sendonly.sdp",             "two_media_one_disabled.sdp",
+      "pbx_g711.sdp",          "webrtc_opus_g722.sdp",
+      "srtp_sdes.sdp",         "ipv6.sdp",
+      "hold_sendonly.sdp",     "two_media_one_disabled.sdp",
       "session_direction.sdp", "unknown_lines.sdp"};
   return kNames;
+}
+
+/// Test name for a fixture parameter: the file name without ".sdp".
+inline std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& p) {
+  return p.param.substr(0, p.param.find('.'));
 }
 
 /// The bytes of tests/fixtures/sdp/<name>; fails the test when the file cannot be read.

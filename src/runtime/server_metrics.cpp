@@ -1,0 +1,168 @@
+// Metrics at scrape time: the exposer's HTTP thread asks every shard for a copy of its
+// counters by posting to it (shards stay single-writer and lock-free), waits a bounded time,
+// sums the copies and names them. A shard that does not answer within the bound is left out of
+// that scrape and counted in portico_metrics_shards_missing.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "portico/runtime/server.hpp"
+
+namespace portico::runtime {
+namespace {
+
+using metrics::Sample;
+using metrics::Type;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+constexpr auto kScrapeWait = std::chrono::milliseconds(1000);
+
+void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
+  t.inbound.messages += s.inbound.messages;
+  t.inbound.unparseable += s.inbound.unparseable;
+  t.inbound.invalid += s.inbound.invalid;
+  t.inbound.answered_400 += s.inbound.answered_400;
+  t.inbound.dropped += s.inbound.dropped;
+  t.transport.datagrams_in += s.transport.datagrams_in;
+  t.transport.datagrams_out += s.transport.datagrams_out;
+  t.transport.stream_messages_in += s.transport.stream_messages_in;
+  t.transport.stream_messages_out += s.transport.stream_messages_out;
+  t.transport.oversize_dropped += s.transport.oversize_dropped;
+  t.transport.framing_errors += s.transport.framing_errors;
+  t.transport.send_errors += s.transport.send_errors;
+  t.transport.connections_opened += s.transport.connections_opened;
+  t.transport.keepalives += s.transport.keepalives;
+  t.transactions.retransmissions_sent += s.transactions.retransmissions_sent;
+  t.transactions.retransmissions_absorbed += s.transactions.retransmissions_absorbed;
+  t.transactions.client_timeouts += s.transactions.client_timeouts;
+  t.transactions.server_timeouts += s.transactions.server_timeouts;
+  t.transactions.transport_errors += s.transactions.transport_errors;
+  t.calls.calls_attempted += s.calls.calls_attempted;
+  t.calls.calls_answered += s.calls.calls_answered;
+  t.calls.calls_failed += s.calls.calls_failed;
+  t.calls.calls_rejected += s.calls.calls_rejected;
+  t.calls.failovers += s.calls.failovers;
+  t.calls.calls_timed_out += s.calls.calls_timed_out;
+  t.calls.unknown_dialog += s.calls.unknown_dialog;
+  t.calls_active += s.calls_active;
+  t.server_txns += s.server_txns;
+  t.client_txns += s.client_txns;
+  t.connections += s.connections;
+}
+
+void add(std::vector<Sample>& out, std::string name, std::string help, Type type, double v,
+         Labels labels = {}) {
+  out.push_back(Sample{std::move(name), std::move(help), type, std::move(labels), v});
+}
+
+void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  add(o, "portico_calls_active", "Calls in progress", Type::Gauge, t.calls_active);
+  add(o, "portico_calls_attempted_total", "Dialog-creating INVITEs received", Type::Counter,
+      t.calls.calls_attempted);
+  add(o, "portico_calls_answered_total", "Calls answered (2xx relayed)", Type::Counter,
+      t.calls.calls_answered);
+  add(o, "portico_calls_failed_total", "Calls that ended with a final error response",
+      Type::Counter, t.calls.calls_failed);
+  add(o, "portico_calls_rejected_total", "Calls refused by policy before any target",
+      Type::Counter, t.calls.calls_rejected);
+  add(o, "portico_call_failovers_total", "Route targets abandoned for the next one",
+      Type::Counter, t.calls.failovers);
+  add(o, "portico_calls_timed_out_total", "Calls ended at max_call_duration", Type::Counter,
+      t.calls.calls_timed_out);
+}
+
+void sip_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  add(o, "portico_sip_messages_received_total", "SIP messages received", Type::Counter,
+      t.inbound.messages);
+  add(o, "portico_sip_parse_errors_total", "Inbound messages rejected", Type::Counter,
+      t.inbound.unparseable, {{"reason", "unparseable"}});
+  add(o, "portico_sip_parse_errors_total", "Inbound messages rejected", Type::Counter,
+      t.inbound.invalid, {{"reason", "invalid"}});
+  add(o, "portico_sip_dropped_total", "Inbound messages dropped without an answer",
+      Type::Counter, t.inbound.dropped + t.transport.oversize_dropped +
+                         t.transport.framing_errors);
+  add(o, "portico_sip_unknown_dialog_total", "In-dialog requests answered 481", Type::Counter,
+      t.calls.unknown_dialog);
+  add(o, "portico_sip_retransmissions_total", "Retransmissions", Type::Counter,
+      t.transactions.retransmissions_sent, {{"direction", "out"}});
+  add(o, "portico_sip_retransmissions_total", "Retransmissions", Type::Counter,
+      t.transactions.retransmissions_absorbed, {{"direction", "in"}});
+  add(o, "portico_sip_transaction_timeouts_total", "Transactions ended by timer",
+      Type::Counter, t.transactions.client_timeouts, {{"side", "client"}});
+  add(o, "portico_sip_transaction_timeouts_total", "Transactions ended by timer",
+      Type::Counter, t.transactions.server_timeouts, {{"side", "server"}});
+  add(o, "portico_sip_transactions_active", "Open transactions", Type::Gauge, t.server_txns,
+      {{"side", "server"}});
+  add(o, "portico_sip_transactions_active", "Open transactions", Type::Gauge, t.client_txns,
+      {{"side", "client"}});
+}
+
+void transport_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  const char* help = "SIP messages carried";
+  add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_in,
+      {{"transport", "udp"}, {"direction", "in"}});
+  add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_out,
+      {{"transport", "udp"}, {"direction", "out"}});
+  add(o, "portico_transport_messages_total", help, Type::Counter,
+      t.transport.stream_messages_in, {{"transport", "tcp"}, {"direction", "in"}});
+  add(o, "portico_transport_messages_total", help, Type::Counter,
+      t.transport.stream_messages_out, {{"transport", "tcp"}, {"direction", "out"}});
+  add(o, "portico_transport_dropped_total", "Bytes refused by the transport", Type::Counter,
+      t.transport.oversize_dropped, {{"reason", "oversize"}});
+  add(o, "portico_transport_dropped_total", "Bytes refused by the transport", Type::Counter,
+      t.transport.framing_errors, {{"reason", "framing"}});
+  add(o, "portico_transport_send_errors_total", "Sends that failed", Type::Counter,
+      t.transport.send_errors);
+  add(o, "portico_transport_connections_active", "Open TCP connections", Type::Gauge,
+      t.connections);
+  add(o, "portico_transport_keepalives_total", "CRLF keepalives answered", Type::Counter,
+      t.transport.keepalives);
+}
+
+}  // namespace
+
+std::vector<metrics::Sample> Server::collect_samples() {
+  struct Gather {
+    std::mutex mu;  // scrape path only: the control plane, never a shard's hot path
+    std::condition_variable cv;
+    std::vector<ShardSnapshot> snaps;
+    std::size_t done = 0;
+  };
+  auto g = std::make_shared<Gather>();
+  g->snaps.resize(shards_.size());
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard* s = shards_[i].get();
+    s->post([g, s, i] {
+      ShardSnapshot snap = s->snapshot();
+      std::lock_guard<std::mutex> lock(g->mu);
+      g->snaps[i] = snap;
+      ++g->done;
+      g->cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(g->mu);
+  g->cv.wait_for(lock, kScrapeWait, [&] { return g->done == g->snaps.size(); });
+  ShardSnapshot total;
+  for (const auto& s : g->snaps) {
+    sum_into(total, s);
+  }
+  std::vector<Sample> out;
+  call_samples(out, total);
+  sip_samples(out, total);
+  transport_samples(out, total);
+  add(out, "portico_metrics_shards_missing", "Shards that did not answer this scrape in time",
+      Type::Gauge, static_cast<double>(g->snaps.size() - g->done));
+  add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,
+      static_cast<double>(reloads_ok_.load()), {{"result", "ok"}});
+  add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,
+      static_cast<double>(reloads_failed_.load()), {{"result", "failed"}});
+  auto hash = policy_hash_.load();
+  add(out, "portico_policy_info", "The policy in force (hash of its files)", Type::Gauge, 1,
+      {{"hash", hash ? *hash : ""}});
+  add(out, "portico_process_start_time_seconds", "Start time since the Unix epoch", Type::Gauge,
+      start_time_);
+  return out;
+}
+
+}  // namespace portico::runtime
