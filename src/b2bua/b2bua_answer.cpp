@@ -158,6 +158,8 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   call.reliable_retransmit.cancel();
   call.a.unacked_rseq.reset();
   ++self.stats_.calls_answered;
+  call.wall_answered = std::chrono::system_clock::now();
+  call.a_final_status = parts.status;
   self.layer_->respond(call.a_invite_txn, parts);
   if (!call.a_invite_body.empty()) {
     send_ack(self, call, Side::B, resp.cseq(), "", "");

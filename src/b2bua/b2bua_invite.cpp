@@ -108,6 +108,7 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   c.log_id = random_token(10);
   c.plan = std::move(std::get<policy::CallPlan>(decision));
   c.started = self.timers_.now();
+  c.wall_started = std::chrono::system_clock::now();
   fill_a_leg(c, req, flow);
   std::string host;
   std::uint16_t port = 0;
@@ -214,6 +215,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     std::string bytes = leg_request(call.b, "INVITE", 1, host, port, branch, extra,
                                     body.empty() ? "" : call.a_invite_content_type, body,
                                     call.max_forwards);
+    ++call.attempts;
     call.b_invite_txn = send_on_leg(self, call, Side::B, std::move(bytes),
                                     PendingRequest{PendingRequest::Kind::InitialInvite});
     log::info("call.attempt", {{"call", call.log_id}, {"target", t.name},
@@ -297,6 +299,7 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
     parts.reason = resp->reason_phrase();
     parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, call.a.local_host);
   }
+  call.a_final_status = status;
   self.layer_->respond(call.a_invite_txn, parts);
   log::info("call.failed", {{"call", call.log_id}, {"status", status},
                             {"reason", reason.empty() ? "remote_status" : reason}});

@@ -29,7 +29,8 @@ void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
     // Not answered yet: answer A's INVITE, and stop B's (CANCEL once B has sent a 1xx,
     // RFC 3261 §9.1; before that the CANCEL waits for the first provisional).
     if (call.a.invite_pending) {
-      respond(self, call.a_invite_txn, a_status != 0 ? a_status : 487);
+      call.a_final_status = a_status != 0 ? a_status : 487;
+      respond(self, call.a_invite_txn, call.a_final_status);
       call.a.invite_pending = false;
     }
     if (call.b.invite_pending) {

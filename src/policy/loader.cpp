@@ -58,6 +58,7 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   snap->timers = d.timers;
   snap->headers = std::move(d.headers);
   snap->metrics = d.metrics;
+  snap->cdr = d.cdr;
   snap->realms = take_sorted(d.realms, &detail::RealmDraft::realm);
   snap->trunks = take_sorted(d.trunks, &detail::TrunkDraft::trunk);
   snap->access_peers = take_sorted(d.peers, &detail::PeerDraft::peer);

@@ -54,6 +54,8 @@ struct PolicyDraft {
   std::optional<SourceLoc> headers_at;
   std::optional<SourceLoc> metrics_at;
   MetricsConfig metrics;
+  std::optional<SourceLoc> cdr_at;
+  CdrConfig cdr;
   Server server;
   Timers timers;
   HeaderRules headers;
@@ -81,6 +83,7 @@ void parse_server(const Reader& r, const Field& f, Server& out);
 void parse_timers(const Reader& r, const Field& f, Timers& out);
 void parse_headers(const Reader& r, const Field& f, HeaderRules& out);
 void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out);
+void parse_cdr(const Reader& r, const Field& f, CdrConfig& out);
 void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);

@@ -9,12 +9,13 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",
-                          "realms", "trunks",       "access_peers", "routes"};
+const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
+                          "realms", "trunks", "access_peers", "routes"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
+const KeyList kCdrKeys = {"path"};
 
 // RFC 3261 §25.1 token characters: what a header name (and a User-Agent product) may contain.
 bool is_token(std::string_view s) {
@@ -30,7 +31,7 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers, headers and metrics may each appear in one file only");
+                "); server, timers, headers, metrics and cdr may each appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -72,6 +73,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_headers(r, f, draft.headers);
     } else if (key == "metrics" && claim_section(r, f, draft.metrics_at)) {
       parse_metrics(r, f, draft.metrics);
+    } else if (key == "cdr" && claim_section(r, f, draft.cdr_at)) {
+      parse_cdr(r, f, draft.cdr);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {
@@ -188,6 +191,27 @@ void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out) {
     if (auto p = r.port(*v)) {
       out.port = *p;
     }
+  }
+}
+
+void parse_cdr(const Reader& r, const Field& f, CdrConfig& out) {
+  const auto m = r.map(f, kCdrKeys);
+  if (!m) {
+    return;
+  }
+  const Field* p = find(*m, "path");
+  if (p == nullptr) {
+    r.error(f.key_loc, f.path, "needs a path (e.g. path: /var/log/portico/cdr.jsonl)");
+    return;
+  }
+  if (auto s = r.string(*p)) {
+    if (s->empty()) {
+      r.error(*p, "must not be empty");
+      return;
+    }
+    out.enabled = true;
+    out.path = *s;
+    out.loc = p->loc;
   }
 }
 

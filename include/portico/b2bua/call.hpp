@@ -72,6 +72,10 @@ struct Call {
   TrunkUsage::Slot slot;       // concurrent-call slot on the current target
   TimePoint started{};
   TimePoint answered{};
+  std::chrono::system_clock::time_point wall_started{};   // for the CDR
+  std::chrono::system_clock::time_point wall_answered{};
+  int a_final_status = 0;       // final status sent to the caller (0: none yet)
+  int attempts = 0;             // route targets tried
 
   Leg a;                       // caller side (UAS role for the initial INVITE)
   Leg b;                       // callee side (UAC role)

@@ -143,12 +143,20 @@ struct MetricsConfig {
   SourceLoc loc;
 };
 
+/// Where Call Detail Records go (one JSON object per line). Absent section = no CDRs.
+struct CdrConfig {
+  bool enabled = false;
+  std::string path;
+  SourceLoc loc;
+};
+
 /// The whole validated policy. Immutable once built.
 struct PolicySnapshot {
   Server server;
   Timers timers;
   HeaderRules headers;
   MetricsConfig metrics;
+  CdrConfig cdr;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;
   std::vector<AccessPeer> access_peers;

@@ -181,7 +181,7 @@ TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
   EXPECT_THAT(diagnostics_of({{"a.yaml", std::string(kBaseRealms) + "server:\n  shards: 1\n"},
                               {"b.yaml", "server:\n  shards: 2\n"}}),
               ElementsAre("b.yaml:1:1: server: section given again (first at a.yaml:6:1); "
-                          "server, timers, headers and metrics may each appear in one file only"));
+                          "server, timers, headers, metrics and cdr may each appear in one file only"));
 }
 
 TEST(PolicyDiagnostics, RouteChecks) {

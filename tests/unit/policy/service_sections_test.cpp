@@ -34,5 +34,23 @@ TEST(MetricsSection, OnlyOneFileMayHaveIt) {
   EXPECT_NE(diags[0].find("section given again"), std::string::npos) << diags[0];
 }
 
+TEST(CdrSection, PathEnablesRecords) {
+  auto none = load_policy_texts({{"p.yaml", kBaseRealms}});
+  EXPECT_FALSE(none->cdr.enabled);
+  auto p = load_policy_texts(
+      {{"p.yaml", std::string(kBaseRealms) + "cdr:\n  path: /var/log/portico/cdr.jsonl\n"}});
+  EXPECT_TRUE(p->cdr.enabled);
+  EXPECT_EQ(p->cdr.path, "/var/log/portico/cdr.jsonl");
+}
+
+TEST(CdrSection, MissingOrEmptyPathIsNamed) {
+  auto diags = diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "cdr: {}\n"}});
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0], "p.yaml:6:1: cdr: needs a path (e.g. path: /var/log/portico/cdr.jsonl)");
+  diags = diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "cdr: {path: \"\"}\n"}});
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].find("cdr.path: must not be empty"), std::string::npos) << diags[0];
+}
+
 }  // namespace
 }  // namespace portico::policy::test
