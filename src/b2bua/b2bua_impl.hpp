@@ -62,6 +62,11 @@ struct B2bua::Impl {
   static void finish_if_done(B2bua& self, Call& call);
   static void destroy(B2bua& self, CallHandle h);
   static void client_done(B2bua& self, sip::TxnId txn);
+
+  // b2bua_cdr.cpp
+  static void emit_cdr(B2bua& self, const Call& call);
+  static void emit_rejected_cdr(B2bua& self, const sip::Message& req, const transport::Flow& flow,
+                                int status, const std::string& reason);
 };
 
 /// True if every option in the request's Require headers is one Portico supports

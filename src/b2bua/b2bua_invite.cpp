@@ -100,6 +100,7 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
                                 {"detail", reject->detail}, {"realm", flow.realm},
                                 {"remote", flow.remote.to_string()}, {"call_id", req.call_id()}});
     respond(self, txn, reject->status);
+    emit_rejected_cdr(self, req, flow, reject->status, reject->reason);
     return;
   }
   auto call = std::make_unique<Call>();

@@ -110,6 +110,7 @@ void B2bua::Impl::destroy(B2bua& self, CallHandle h) {
     self.server_txns_.erase(t);
   }
   log::debug("call.freed", {{"call", call.log_id}, {"reason", call.end_reason}});
+  emit_cdr(self, call);
   self.calls_.erase(it);
 }
 

@@ -16,7 +16,8 @@ namespace {
 
 bool same_listeners(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
   if (a.realms.size() != b.realms.size() || a.metrics.enabled != b.metrics.enabled ||
-      a.metrics.address != b.metrics.address || a.metrics.port != b.metrics.port) {
+      a.metrics.address != b.metrics.address || a.metrics.port != b.metrics.port ||
+      a.cdr.enabled != b.cdr.enabled || a.cdr.path != b.cdr.path) {
     return false;
   }
   for (std::size_t i = 0; i < a.realms.size(); ++i) {
@@ -57,8 +58,19 @@ int Server::run() {
                     std::chrono::system_clock::now().time_since_epoch()).count();
   policy_hash_.store(std::make_shared<const std::string>(policy_->hash));
   std::uint16_t n = shard_count(*policy_);
+  b2bua::CdrSink sink;
+  if (policy_->cdr.enabled) {
+    try {
+      cdr_ = std::make_unique<cdr::CdrWriter>(policy_->cdr.path);
+    } catch (const std::exception& e) {
+      throw std::system_error(std::make_error_code(std::errc::io_error), e.what());
+    }
+    cdr::CdrWriter* writer = cdr_.get();
+    sink = [writer](cdr::CallRecord&& r) { writer->submit(std::move(r)); };
+    log::info("cdr.writing", {{"path", policy_->cdr.path}});
+  }
   for (std::uint16_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_));
+    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink));
   }
   for (auto& s : shards_) {
     s->start();  // throws std::system_error if a listener cannot be bound
@@ -128,18 +140,22 @@ int Server::run() {
     s->stop();
   }
   shards_.clear();
+  cdr_.reset();  // drains what the shards submitted last
   log::info("portico.stopped", {});
   return 0;
 }
 
 void Server::reload() {
+  if (cdr_) {
+    cdr_->reopen();  // SIGHUP after logrotate renamed the file
+  }
   try {
     auto next = policy::load_policy(policy_path_);
     if (!same_listeners(*policy_, *next) || shard_count(*next) != shards_.size()) {
       ++reloads_failed_;
       log::error("policy.reload_failed",
                  {{"reason", "listeners_changed"},
-                  {"detail", "listeners, advertised addresses, the metrics endpoint and the shard count need a restart"}});
+                  {"detail", "listeners, advertised addresses, the metrics endpoint, the CDR path and the shard count need a restart"}});
       return;
     }
     policy_ = next;

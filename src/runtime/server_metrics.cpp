@@ -157,6 +157,15 @@ std::vector<metrics::Sample> Server::collect_samples() {
       static_cast<double>(reloads_ok_.load()), {{"result", "ok"}});
   add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,
       static_cast<double>(reloads_failed_.load()), {{"result", "failed"}});
+  if (cdr_) {
+    auto c = cdr_->stats();
+    add(out, "portico_cdr_records_total", "Call records", Type::Counter,
+        static_cast<double>(c.written), {{"result", "written"}});
+    add(out, "portico_cdr_records_total", "Call records", Type::Counter,
+        static_cast<double>(c.dropped), {{"result", "dropped"}});
+    add(out, "portico_cdr_records_total", "Call records", Type::Counter,
+        static_cast<double>(c.write_errors), {{"result", "write_error"}});
+  }
   auto hash = policy_hash_.load();
   add(out, "portico_policy_info", "The policy in force (hash of its files)", Type::Gauge, 1,
       {{"hash", hash ? *hash : ""}});

@@ -31,12 +31,13 @@ std::vector<transport::ListenerConfig> listeners_of(const policy::PolicySnapshot
 
 Shard::Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
              std::shared_ptr<const policy::PolicySnapshot> policy,
-             b2bua::TrunkUsage& trunk_usage, std::string version)
+             b2bua::TrunkUsage& trunk_usage, std::string version, b2bua::CdrSink cdr_sink)
     : index_(index),
       shards_(shards),
       policy_(std::move(policy)),
       trunk_usage_(trunk_usage),
-      version_(std::move(version)) {}
+      version_(std::move(version)),
+      cdr_sink_(std::move(cdr_sink)) {}
 
 Shard::~Shard() {
   if (thread_.joinable()) {
@@ -64,6 +65,7 @@ void Shard::bind() {
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       media_factory_, [this] { return policy_; }, version_);
+  b2bua_->set_cdr_sink(cdr_sink_);
 }
 
 void Shard::start() {

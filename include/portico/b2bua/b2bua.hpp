@@ -24,6 +24,7 @@
 #include "portico/b2bua/call.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/cdr/record.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/transaction_layer.hpp"
 #include "portico/transport/transport.hpp"
@@ -39,6 +40,10 @@ struct B2buaStats {
   std::uint64_t calls_timed_out = 0;     // max call duration reached
   std::uint64_t unknown_dialog = 0;      // 481 sent
 };
+
+/// Receives the record of every call that ended (and of every call refused by policy). Called on
+/// the shard thread; must not block (the CDR writer queues it for its own thread).
+using CdrSink = std::function<void(cdr::CallRecord&&)>;
 
 /// The current policy as the shard sees it; swapped on reload by the runtime.
 using PolicyView = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
@@ -63,6 +68,9 @@ class B2bua final : public sip::TransactionUser {
   void on_client_failure(sip::TxnId txn, int status) override;
   void on_server_timeout(sip::TxnId txn) override;
   void on_stray_response(sip::Message&& resp, const transport::Flow& flow) override;
+
+  /// Where call records go; none by default. Set before traffic flows.
+  void set_cdr_sink(CdrSink sink) { cdr_sink_ = std::move(sink); }
 
   /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
   void end_all_calls(const std::string& reason);
@@ -90,6 +98,7 @@ class B2bua final : public sip::TransactionUser {
   std::unordered_map<sip::TxnId, std::pair<CallHandle, PendingRequest>> pending_;
   std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
   B2buaStats stats_;
+  CdrSink cdr_sink_;
 };
 
 /// Portico's own Call-IDs carry the owning shard so any shard can dispatch without a lookup:

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace portico::cdr {
 
@@ -25,14 +26,14 @@ struct CallRecord {
   std::string caller;       ///< Calling user.
   std::string callee;       ///< Called user after rewrite.
   int attempts = 0;         ///< Number of targets tried.
-  TimePoint start{};                ///< INVITE received.
+  TimePoint start{};        ///< INVITE received.
   std::optional<TimePoint> answer;  ///< 200 OK sent to the caller; empty if never answered.
   TimePoint end{};                  ///< Call torn down (BYE, final failure, cancel...).
-  int final_status = 0;     ///< Final SIP status sent to the caller; 200 for answered calls.
+  int final_status = 0;  ///< Final SIP status sent to the caller; 200 for answered calls.
   /// Stable token: "a_bye", "b_bye", "caller_cancelled", "status_486", "max_call_duration",
   /// "no_ack", "shutdown", "timeout", "transport_error", "no_target_available", ...
   std::string end_reason;
-  std::string disconnect;   ///< Who ended it: "caller" | "callee" | "portico".
+  std::string disconnect;  ///< Who ended it: "caller" | "callee" | "portico".
 
   /// Talk time, answer to end; zero for an unanswered call. Never negative (the wall clock
   /// may step backwards between two time points).

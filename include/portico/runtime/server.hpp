@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/cdr/writer.hpp"
 #include "portico/metrics/exposer.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/runtime/shard.hpp"
@@ -31,6 +32,7 @@ class Server {
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   std::string version_;
   b2bua::TrunkUsage trunk_usage_;
+  std::unique_ptr<cdr::CdrWriter> cdr_;  // outlives the shards that submit to it
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_failed_{0};

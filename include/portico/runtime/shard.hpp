@@ -51,7 +51,7 @@ class Shard {
   /// `shards` is the full set (for cross-shard posts); it must outlive this shard.
   Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
         std::shared_ptr<const policy::PolicySnapshot> policy, b2bua::TrunkUsage& trunk_usage,
-        std::string version);
+        std::string version, b2bua::CdrSink cdr_sink = {});
   ~Shard();
 
   /// Binds the listeners (throws std::system_error at start-up) and starts the thread.
@@ -80,6 +80,7 @@ class Shard {
   std::shared_ptr<const policy::PolicySnapshot> policy_;  // shard-local copy of the pointer
   b2bua::TrunkUsage& trunk_usage_;                  // shared, thread-safe
   std::string version_;
+  b2bua::CdrSink cdr_sink_;                         // thread-safe (queues to the CDR writer)
   asio::io_context io_{1};
   std::unique_ptr<AsioTimerService> timers_;
   std::unique_ptr<transport::ShardTransport> transport_;

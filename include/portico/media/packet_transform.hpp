@@ -1,0 +1,38 @@
+#pragma once
+// The per-stream transform slot of the relay path (ARCHITECTURE §2.2 step 10.2): SRTP
+// unprotect/protect, DTMF translation and PT remapping plug in here later.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace portico::media {
+
+/// Which leg a packet came in on: side A is the caller's leg, side B the leg Portico created.
+enum class Side : std::uint8_t { A = 0, B = 1 };
+inline Side other(Side s) { return s == Side::A ? Side::B : Side::A; }
+
+/// Direction of a relayed packet: AtoB was received on side A and leaves from side B.
+enum class Direction : std::uint8_t { AtoB = 0, BtoA = 1 };
+inline Direction direction_from(Side ingress) {
+  return ingress == Side::A ? Direction::AtoB : Direction::BtoA;
+}
+
+/// Which flow of a stream a packet belongs to.
+enum class Channel : std::uint8_t { Rtp = 0, Rtcp = 1 };
+
+/// Rewrites one packet in place between receive and send. Shard-local: called on the stream's
+/// shard from inside the receive handler, so it must not block, throw or allocate.
+class PacketTransform {
+ public:
+  virtual ~PacketTransform() = default;
+  /// `packet` views the received bytes; the transform may shrink it or grow it up to
+  /// `capacity` bytes (the buffer's tailroom, e.g. for an SRTP auth tag) by reassigning the
+  /// span over the same buffer start. Returns false to drop the packet (counted).
+  virtual bool apply(Direction dir, Channel channel, std::span<std::uint8_t>& packet,
+                     std::size_t capacity) = 0;
+};
+using PacketTransformPtr = std::unique_ptr<PacketTransform>;
+
+}  // namespace portico::media

@@ -1,0 +1,148 @@
+#pragma once
+// Media anchoring: every RTP/RTCP packet of a call flows through Portico between two realms.
+//
+//   peer A ──► [A rtp socket] ──stages──► [B rtp socket] ──► peer B     (Direction::AtoB)
+//   peer A ◄── [A rtp socket] ◄──stages── [B rtp socket] ◄── peer B     (Direction::BtoA)
+//   (the same again on the RTCP pair, or on the RTP sockets with rtcp-mux, RFC 5761)
+//
+// Each side of a RelayStream owns sockets bound on its realm's media address. A readable socket
+// is drained with recvmmsg in bounded batches; each packet runs a fixed chain of stages over a
+// PacketCtx (size check, RTP/RTCP demux, latching, destination, transform) and is appended to
+// the egress socket's sendmmsg batch, flushed once per batch. Buffers are allocated with the
+// stream: the packet path allocates nothing.
+//
+// Latching (RFC 7362 §4, symmetric RTP, rtpengine/LiveKit behaviour): the SDP address is the
+// first destination; with `latch` the first valid RTP from the expected IP (any port: the NAT
+// rewrote it), or from anywhere with `latch_any_ip`, becomes the destination. A different
+// source is then a hijack attempt and is dropped, unless the latched source has been silent
+// for `relatch_after` and the packet carries a new SSRC (RFC 3550 §8: a restarted endpoint
+// picks a new SSRC), which is what a peer that moved (new NAT binding) looks like.
+
+#include <asio/io_context.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "portico/common/result.hpp"
+#include "portico/common/timer_service.hpp"
+#include "portico/media/packet_transform.hpp"
+#include "portico/media/port_allocator.hpp"
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::media {
+
+using transport::Endpoint;
+
+/// One leg's media endpoint as signalled in SDP, plus its NAT handling.
+struct SideConfig {
+  asio::ip::address local;             // this realm's media address (sockets bind here)
+  std::optional<Endpoint> peer_rtp;    // c=/m= of the peer's SDP; nullopt = not known yet
+  std::optional<Endpoint> peer_rtcp;   // RFC 3605 a=rtcp; default peer_rtp port + 1
+  bool latch = true;                   // RFC 7362 symmetric RTP; false = fixed SDP destination
+                                       // and no source filtering
+  bool latch_any_ip = false;           // latch onto any source IP, not only the SDP one
+};
+
+struct StreamConfig {
+  SideConfig a;
+  SideConfig b;
+  bool rtcp_mux = false;               // RFC 5761 on both legs: one port per side
+  Millis relatch_after{1000};          // silence after which a new SSRC may re-latch
+};
+
+/// Counters of one stream or one relay. Plain shard-local fields (ARCHITECTURE §2.3).
+struct RelayStats {
+  std::array<std::uint64_t, 2> packets{};  // relayed, index = Direction
+  std::array<std::uint64_t, 2> bytes{};    // relayed payload bytes, index = Direction
+  std::uint64_t no_destination = 0;
+  std::uint64_t hijack_dropped = 0;
+  std::uint64_t malformed_rtp = 0;
+  std::uint64_t send_error = 0;
+  std::uint64_t oversize = 0;
+  std::uint64_t transform_dropped = 0;
+  std::uint64_t latched = 0;               // first latch of a flow
+  std::uint64_t relatched = 0;             // latch moved after silence + new SSRC
+
+  std::uint64_t dropped() const {
+    return no_destination + hijack_dropped + malformed_rtp + send_error + oversize +
+           transform_dropped;
+  }
+  RelayStats& operator+=(const RelayStats& o);
+};
+
+/// What a stream needs from its shard. All references outlive the stream.
+struct RelayDeps {
+  asio::io_context& io;
+  TimerService& timers;  // clock for latching and last_rx
+  PortAllocator& ports;
+};
+
+class RelayStream;
+using RelayStreamPtr = std::unique_ptr<RelayStream>;
+
+/// One m= line relayed between side A and side B. Shard-local: created, used and destroyed
+/// on the shard thread that runs `deps.io`. Destroying it closes its sockets at once; pending
+/// asio handlers hold only a weak liveness guard and return without touching freed memory.
+/// Must not be destroyed from inside its own transform.
+class RelayStream {
+ public:
+  /// Allocates both sides' ports and starts receiving. Fails with "ports_exhausted".
+  static Result<RelayStreamPtr> open(RelayDeps deps, StreamConfig config);
+  ~RelayStream();
+  RelayStream(const RelayStream&) = delete;
+  RelayStream& operator=(const RelayStream&) = delete;
+
+  /// Portico's own address for side `s` (what the SDP sent to that side's peer advertises).
+  Endpoint local_rtp(Side s) const;
+  Endpoint local_rtcp(Side s) const;
+  /// New SDP from side `s` (re-INVITE/UPDATE): resets that side's latching.
+  void set_peer(Side s, std::optional<Endpoint> rtp, std::optional<Endpoint> rtcp);
+  /// Current destination of packets sent to side `s`'s peer, if known.
+  std::optional<Endpoint> destination(Side s, Channel c) const;
+  /// Installs the transform slot (nullptr = none). Owned by the stream.
+  void set_transform(PacketTransformPtr transform);
+
+  const RelayStats& stats() const { return stats_; }
+  /// Time of the last packet accepted from side `s`'s peer (epoch if none), for media timeouts.
+  TimePoint last_rx(Side s) const { return last_rx_[static_cast<int>(s)]; }
+  bool rtcp_mux() const { return config_.rtcp_mux; }
+
+ private:
+  struct Impl;
+  RelayStream(RelayDeps deps, StreamConfig config, PortLease a, PortLease b);
+  void start();
+
+  StreamConfig config_;  // immutable after construction, except peers via set_peer
+  RelayStats stats_;     // shard-local
+  std::array<TimePoint, 2> last_rx_{};
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The media of one call: a set of streams indexed like the SDP m= lines. Shard-local.
+class MediaRelay {
+ public:
+  explicit MediaRelay(RelayDeps deps) : deps_(deps) {}
+
+  /// Opens stream number `index` (replacing any stream at that index). "ports_exhausted" on
+  /// failure, with nothing left allocated for that index.
+  Result<RelayStream*> open_stream(std::size_t index, StreamConfig config);
+  /// nullptr if no stream is open at `index`.
+  RelayStream* stream(std::size_t index);
+  /// Closes one stream; its ports go to quarantine and its counters stay in stats().
+  void close_stream(std::size_t index);
+  /// Closes every stream (the call ended).
+  void close();
+  std::size_t open_streams() const;
+  /// Totals of the open streams plus the closed ones.
+  RelayStats stats() const;
+
+ private:
+  RelayDeps deps_;
+  std::vector<RelayStreamPtr> streams_;  // index = m= line; nullptr = closed
+  RelayStats closed_totals_;
+};
+
+}  // namespace portico::media

@@ -1,0 +1,73 @@
+// Call Detail Records: what happened to a call, in one line an operator can grep or load. Built
+// on the shard when the call is freed (its last transaction is over), handed to the CDR sink.
+
+#include "b2bua_impl.hpp"
+#include "portico/common/strings.hpp"
+
+namespace portico::b2bua {
+namespace {
+
+// Who ended the call, from its stable end reason.
+const char* disconnect_of(const std::string& reason) {
+  if (reason == "a_bye" || reason == "caller_cancelled") {
+    return "caller";
+  }
+  if (reason == "b_bye" || reason.starts_with("status_")) {
+    return "callee";
+  }
+  return "portico";
+}
+
+}  // namespace
+
+void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
+  if (!self.cdr_sink_) {
+    return;
+  }
+  cdr::CallRecord r;
+  r.call = call.log_id;
+  r.a_call_id = call.a.call_id;
+  r.b_call_id = call.b.call_id;
+  r.realm_in = call.a.realm;
+  r.source_peer = call.plan.source_peer;
+  r.route = call.plan.route;
+  if (call.attempts > 0 && !call.plan.targets.empty()) {
+    r.target = call.plan.targets[std::min(call.target_index, call.plan.targets.size() - 1)].name;
+    r.realm_out = call.b.realm;
+  }
+  r.caller = call.caller_user;
+  r.callee = call.plan.ruri_user;
+  r.attempts = call.attempts;
+  r.start = call.wall_started;
+  if (call.wall_answered != std::chrono::system_clock::time_point{}) {
+    r.answer = call.wall_answered;
+  }
+  r.end = std::chrono::system_clock::now();
+  r.final_status = call.a_final_status;
+  r.end_reason = call.end_reason;
+  r.disconnect = disconnect_of(call.end_reason);
+  self.cdr_sink_(std::move(r));
+}
+
+void B2bua::Impl::emit_rejected_cdr(B2bua& self, const sip::Message& req,
+                                    const transport::Flow& flow, int status,
+                                    const std::string& reason) {
+  if (!self.cdr_sink_) {
+    return;
+  }
+  cdr::CallRecord r;
+  r.call = random_token(10);
+  r.a_call_id = req.call_id();
+  r.realm_in = flow.realm;
+  auto from = sip::parse_uri(req.from().uri);
+  r.caller = from ? from->user : "";
+  auto ruri = req.request_uri_parts();
+  r.callee = ruri ? ruri->user : "";
+  r.start = r.end = std::chrono::system_clock::now();
+  r.final_status = status;
+  r.end_reason = reason;
+  r.disconnect = "portico";
+  self.cdr_sink_(std::move(r));
+}
+
+}  // namespace portico::b2bua

@@ -1,0 +1,45 @@
+#pragma once
+// Latch: where packets towards one peer flow go, and which sources that peer may send from.
+// RFC 7362 §4 (symmetric RTP latching) with the hijack protection of §5.1: once latched, only
+// the latched source is accepted, except that a source which has been silent for the re-latch
+// interval may be replaced by a packet carrying a new SSRC (RFC 3550 §8.2: a peer that
+// restarted or moved behind a new NAT binding starts a new SSRC).
+
+#include <cstdint>
+#include <optional>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::media {
+
+/// Shard-local value owned by a RelayStream: one per (side, channel).
+class Latch {
+ public:
+  enum class Verdict : std::uint8_t { Accept, Latched, Relatched, Hijack, Malformed };
+
+  /// New SDP for this flow: forgets any latched source.
+  void reset(std::optional<transport::Endpoint> expected, bool enabled, bool any_ip);
+  /// Judges a packet from `source`; `ssrc` is nullopt when the packet failed the RTP/RTCP
+  /// validity check. Accept/Latched/Relatched mean "relay it".
+  Verdict on_packet(const transport::Endpoint& source, std::optional<std::uint32_t> ssrc,
+                    TimePoint now, Millis relatch_after);
+  /// Where packets to this peer go: the latched source, else the SDP address.
+  const std::optional<transport::Endpoint>& destination() const {
+    return latched_ ? latched_to_ : expected_;
+  }
+  bool latched() const { return latched_; }
+
+ private:
+  bool ip_allowed(const transport::Endpoint& source) const;
+
+  std::optional<transport::Endpoint> expected_;    // from SDP
+  std::optional<transport::Endpoint> latched_to_;  // valid when latched_
+  std::optional<std::uint32_t> ssrc_;              // last SSRC seen from the latched source
+  TimePoint last_accept_{};
+  bool enabled_ = true;
+  bool any_ip_ = false;
+  bool latched_ = false;
+};
+
+}  // namespace portico::media

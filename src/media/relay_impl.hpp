@@ -1,0 +1,90 @@
+#pragma once
+// Private state of a RelayStream: its sockets, latches, batch buffers and the packet path.
+// Everything here is shard-local and owned by the stream.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <memory>
+
+#include "latch.hpp"
+#include "portico/media/relay.hpp"
+
+namespace portico::media {
+
+constexpr std::size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t kMaxPacket = 2048;     // larger datagrams are dropped as oversize
+constexpr std::size_t kTailroom = 64;        // room for an SRTP auth tag/MKI added in place
+constexpr std::size_t kSlot = kMaxPacket + kTailroom;
+constexpr unsigned kMaxBatchesPerWake = 8;   // then yield to other sockets on the shard
+
+/// One receiving socket of the stream.
+struct RelayPort {
+  asio::ip::udp::socket* socket = nullptr;  // owned by the side's PortLease
+  Side side = Side::A;
+  Channel channel = Channel::Rtp;           // Rtp also carries RTCP when muxed
+  std::size_t egress = 0;                   // index of the port that sends what this receives
+};
+
+/// recvmmsg/sendmmsg vectors and packet slots, allocated once with the stream. One set serves
+/// all ports: a batch is received, processed and flushed inside one handler.
+struct RelayBatch {
+  std::array<mmsghdr, kBatch> rx{};
+  std::array<iovec, kBatch> rx_iov{};
+  std::array<sockaddr_storage, kBatch> rx_from{};
+  std::array<mmsghdr, kBatch> tx{};
+  std::array<iovec, kBatch> tx_iov{};
+  std::array<sockaddr_storage, kBatch> tx_to{};
+  std::size_t tx_count = 0;
+  std::array<std::array<std::uint8_t, kSlot>, kBatch> data{};
+};
+
+/// What the stages know about the packet in hand (house rule 4).
+struct PacketCtx {
+  RelayPort& in;
+  std::size_t slot;                 // index into RelayBatch::data
+  std::span<std::uint8_t> packet;   // received bytes; the transform may resize it
+  Endpoint source;
+  Channel channel;                  // after mux demux
+  Direction direction;
+  Endpoint destination;             // set by stage_destination
+  TimePoint now;
+  bool truncated;                   // longer than kMaxPacket (MSG_TRUNC)
+};
+
+struct RelayStream::Impl {
+  Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb);
+
+  // relay_stream.cpp
+  void arm(std::size_t port);
+  Latch& latch(Side s, Channel c);
+
+  // relay_path.cpp: the stages, in order
+  void on_readable(std::size_t port);
+  int receive_batch(RelayPort& in);
+  void process(RelayPort& in, std::size_t slot, std::size_t len, int flags, TimePoint now);
+  bool stage_size(PacketCtx& ctx);
+  bool stage_demux(PacketCtx& ctx);
+  bool stage_latch(PacketCtx& ctx);
+  bool stage_destination(PacketCtx& ctx);
+  bool stage_transform(PacketCtx& ctx);
+  void stage_enqueue(PacketCtx& ctx);
+  void flush(RelayPort& in);
+  void count_sent(Direction dir, std::size_t len);
+
+  RelayDeps deps;
+  RelayStream& owner;            // for stats_ and last_rx_
+  PortLease a;
+  PortLease b;
+  std::array<RelayPort, 4> ports{};
+  std::size_t port_count = 0;
+  std::array<Latch, 4> latches{};  // index = side * 2 + channel
+  PacketTransformPtr transform;    // may be null
+  std::unique_ptr<RelayBatch> batch = std::make_unique<RelayBatch>();
+  // Liveness guard: handlers capture a weak_ptr and return if the stream is gone
+  // (ARCHITECTURE §2.4.3: handlers that may outlive their object capture a handle).
+  std::shared_ptr<int> life = std::make_shared<int>(0);
+};
+
+}  // namespace portico::media

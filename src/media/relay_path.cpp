@@ -1,0 +1,216 @@
+// The relay packet path (ARCHITECTURE §2.2 step 10, house rule 4):
+//
+//   readable ─► recvmmsg (≤ kBatch) ─► per packet: size ─► demux ─► latch ─► destination
+//             ─► transform ─► enqueue ─► … ─► sendmmsg on the egress socket (sendto on partial)
+//
+// A wake-up drains at most kMaxBatchesPerWake batches, then posts itself, so one flooded
+// socket cannot starve the rest of the shard. Every dropped packet is counted by reason.
+// Nothing here allocates or throws: buffers and vectors live in the stream's RelayBatch.
+
+#include <arpa/inet.h>
+
+#include <asio/post.hpp>
+
+#include <cstring>
+
+#include "relay_impl.hpp"
+#include "rtp_header.hpp"
+
+namespace portico::media {
+
+namespace {
+
+Endpoint endpoint_from(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET6) {
+    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), &s6.sin6_addr, bytes.size());
+    return Endpoint{asio::ip::address_v6(bytes, s6.sin6_scope_id), ntohs(s6.sin6_port)};
+  }
+  const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
+  asio::ip::address_v4::bytes_type bytes;
+  std::memcpy(bytes.data(), &s4.sin_addr, bytes.size());
+  return Endpoint{asio::ip::address_v4(bytes), ntohs(s4.sin_port)};
+}
+
+socklen_t sockaddr_from(const Endpoint& e, sockaddr_storage& out) {
+  asio::ip::udp::endpoint ep(e.address, e.port);
+  std::memcpy(&out, ep.data(), ep.size());
+  return static_cast<socklen_t>(ep.size());
+}
+
+}  // namespace
+
+void RelayStream::Impl::on_readable(std::size_t port) {
+  RelayPort& in = ports[port];
+  const TimePoint now = deps.timers.now();  // one clock read per wake-up, not per packet
+  for (unsigned round = 0; round < kMaxBatchesPerWake; ++round) {
+    const int got = receive_batch(in);
+    for (int i = 0; i < got; ++i) {
+      const auto slot = static_cast<std::size_t>(i);
+      process(in, slot, batch->rx[slot].msg_len, batch->rx[slot].msg_hdr.msg_flags, now);
+    }
+    flush(in);
+    if (got < static_cast<int>(kBatch)) {
+      // Drained (recvmmsg saw an empty queue): a later datagram raises a new readiness edge.
+      arm(port);
+      return;
+    }
+  }
+  asio::post(deps.io, [this, guard = std::weak_ptr<int>(life), port] {
+    if (!guard.expired()) {
+      on_readable(port);
+    }
+  });
+}
+
+int RelayStream::Impl::receive_batch(RelayPort& in) {
+  RelayBatch& bt = *batch;
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    bt.rx_iov[i] = iovec{bt.data[i].data(), kMaxPacket};
+    bt.rx[i] = mmsghdr{};
+    bt.rx[i].msg_hdr.msg_name = &bt.rx_from[i];
+    bt.rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    bt.rx[i].msg_hdr.msg_iov = &bt.rx_iov[i];
+    bt.rx[i].msg_hdr.msg_iovlen = 1;
+  }
+  const int n = ::recvmmsg(in.socket->native_handle(), bt.rx.data(), kBatch, MSG_DONTWAIT,
+                           nullptr);
+  // EAGAIN is the normal end of a drain; other errors (EINTR, ENOMEM) end it too and the
+  // next readiness edge resumes.
+  return n < 0 ? 0 : n;
+}
+
+void RelayStream::Impl::process(RelayPort& in, std::size_t slot, std::size_t len, int flags,
+                                TimePoint now) {
+  PacketCtx ctx{in,
+                slot,
+                std::span<std::uint8_t>(batch->data[slot].data(), std::min(len, kMaxPacket)),
+                endpoint_from(batch->rx_from[slot]),
+                in.channel,
+                direction_from(in.side),
+                {},
+                now,
+                (flags & MSG_TRUNC) != 0 || len > kMaxPacket};
+  // Each stage returns false after counting why it dropped the packet.
+  if (stage_size(ctx) && stage_demux(ctx) && stage_latch(ctx) &&
+      stage_destination(ctx) && stage_transform(ctx)) {
+    stage_enqueue(ctx);
+  }
+}
+
+bool RelayStream::Impl::stage_size(PacketCtx& ctx) {
+  // recvmmsg reads at most kMaxPacket bytes (the rest of the slot is transform tailroom) and
+  // flags a longer datagram with MSG_TRUNC: relaying its first 2 KiB would corrupt it.
+  if (ctx.truncated) {
+    ++owner.stats_.oversize;
+    return false;
+  }
+  return true;
+}
+
+bool RelayStream::Impl::stage_demux(PacketCtx& ctx) {
+  // RFC 5761 §4: a muxed port carries both flows; RTCP must reach the RTCP latch and the
+  // transform as RTCP (SRTCP is protected differently). Unmuxed ports know their channel.
+  // STUN/DTLS demux (RFC 7983) goes here once ICE and DTLS-SRTP exist.
+  if (a.rtcp_mux()) {
+    ctx.channel = classify_muxed(ctx.packet);
+  }
+  return true;
+}
+
+bool RelayStream::Impl::stage_latch(PacketCtx& ctx) {
+  Latch& l = latch(ctx.in.side, ctx.channel);
+  switch (l.on_packet(ctx.source, packet_ssrc(ctx.channel, ctx.packet), ctx.now,
+                      owner.config_.relatch_after)) {
+    case Latch::Verdict::Hijack:
+      ++owner.stats_.hijack_dropped;
+      return false;
+    case Latch::Verdict::Malformed:
+      ++owner.stats_.malformed_rtp;
+      return false;
+    case Latch::Verdict::Latched:
+      ++owner.stats_.latched;
+      break;
+    case Latch::Verdict::Relatched:
+      ++owner.stats_.relatched;
+      break;
+    case Latch::Verdict::Accept:
+      break;
+  }
+  owner.last_rx_[static_cast<std::size_t>(ctx.in.side)] = ctx.now;
+  return true;
+}
+
+bool RelayStream::Impl::stage_destination(PacketCtx& ctx) {
+  const auto& dest = latch(other(ctx.in.side), ctx.channel).destination();
+  if (!dest) {
+    ++owner.stats_.no_destination;  // the other peer's address is not known yet
+    return false;
+  }
+  ctx.destination = *dest;
+  return true;
+}
+
+bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
+  if (!transform) {
+    return true;
+  }
+  std::uint8_t* const start = batch->data[ctx.slot].data();
+  std::span<std::uint8_t> p = ctx.packet;
+  // The transform may only resize within this slot; anything else is a bug in it, and the
+  // packet is dropped rather than sending foreign memory.
+  if (!transform->apply(ctx.direction, ctx.channel, p, kSlot) || p.data() != start ||
+      p.size() > kSlot) {
+    ++owner.stats_.transform_dropped;
+    return false;
+  }
+  ctx.packet = p;
+  return true;
+}
+
+void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
+  RelayBatch& bt = *batch;
+  const std::size_t i = bt.tx_count++;
+  bt.tx_iov[i] = iovec{ctx.packet.data(), ctx.packet.size()};
+  bt.tx[i] = mmsghdr{};
+  bt.tx[i].msg_hdr.msg_name = &bt.tx_to[i];
+  bt.tx[i].msg_hdr.msg_namelen = sockaddr_from(ctx.destination, bt.tx_to[i]);
+  bt.tx[i].msg_hdr.msg_iov = &bt.tx_iov[i];
+  bt.tx[i].msg_hdr.msg_iovlen = 1;
+}
+
+void RelayStream::Impl::flush(RelayPort& in) {
+  RelayBatch& bt = *batch;
+  const std::size_t n = bt.tx_count;
+  bt.tx_count = 0;
+  if (n == 0) {
+    return;
+  }
+  const int fd = ports[in.egress].socket->native_handle();
+  const Direction dir = direction_from(in.side);
+  const int sent = ::sendmmsg(fd, bt.tx.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+  std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+  for (std::size_t i = 0; i < done; ++i) {
+    count_sent(dir, bt.tx_iov[i].iov_len);
+  }
+  // Partial send: sendmmsg stops at the first failing datagram. Send the rest one by one so a
+  // single bad destination (or a momentarily full buffer) costs only its own packets.
+  for (std::size_t i = done; i < n; ++i) {
+    const auto& h = bt.tx[i].msg_hdr;
+    if (::sendto(fd, bt.tx_iov[i].iov_base, bt.tx_iov[i].iov_len, MSG_DONTWAIT,
+                 static_cast<const sockaddr*>(h.msg_name), h.msg_namelen) < 0) {
+      ++owner.stats_.send_error;
+    } else {
+      count_sent(dir, bt.tx_iov[i].iov_len);
+    }
+  }
+}
+
+void RelayStream::Impl::count_sent(Direction dir, std::size_t len) {
+  const auto d = static_cast<std::size_t>(dir);
+  ++owner.stats_.packets[d];
+  owner.stats_.bytes[d] += len;
+}
+
+}  // namespace portico::media

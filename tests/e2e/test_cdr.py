@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Call Detail Records from a running Portico: an answered call, a busy call written after a
+logrotate-style rename + SIGHUP (into the new file), and an INVITE refused by policy; each
+record names what happened.
+
+    python3 tests/e2e/test_cdr.py --portico build/src/portico
+"""
+
+import json
+import signal
+import socket
+import sys
+
+sys.dont_write_bytecode = True
+
+from harness import assert_sipp, check, default_policy, e2e_test, run_tests, wait_until
+
+
+def records(path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@e2e_test(k=84, portico_only=True)
+def test_cdr_answered_busy_and_rejected(ctx):
+    net = ctx.net
+    cdr = ctx.dir / "cdr.jsonl"
+    policy = default_policy(net).replace(f'sources: ["127.0.{net.k}.0/24"]',
+                                         f'sources: ["{net.uac}/32"]')
+    p = ctx.start_portico(policy + f"cdr: {{path: {cdr}}}\n")
+
+    uas = ctx.sipp("uas", "uas_basic.xml", net.primary).start()
+    uac = ctx.sipp("uac", "uac_basic.xml", net.uac, remote=ctx.access_target())
+    uac.run()
+    uas.wait(timeout=10)
+    assert_sipp(uac, 1)
+    check(wait_until(lambda: len(records(cdr)) == 1, 5), f"no CDR for the answered call: {records(cdr)}")
+
+    # logrotate: rename, then SIGHUP makes Portico write to a fresh file at the same path.
+    rotated = ctx.dir / "cdr.jsonl.1"
+    cdr.rename(rotated)
+    p.proc.send_signal(signal.SIGHUP)
+    check(wait_until(lambda: "event=policy.reloaded" in p.log(), 5), "SIGHUP not handled")
+    uas2 = ctx.sipp("uas2", "uas_busy.xml", net.primary).start()
+    uac2 = ctx.sipp("uac2", "uac_busy.xml", net.uac, remote=ctx.access_target())
+    uac2.run()
+    uas2.wait(timeout=10)
+    assert_sipp(uac2, 1)
+
+    # An INVITE from an address no access peer owns: refused by policy (403), still recorded.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((net.ip(99), 0))
+    port = s.getsockname()[1]
+    s.sendto((f"INVITE sip:15550009@{net.access} SIP/2.0\r\n"
+              f"Via: SIP/2.0/UDP {net.ip(99)}:{port};rport;branch=z9hG4bKcdr1\r\n"
+              f"Max-Forwards: 70\r\nFrom: <sip:stranger@{net.ip(99)}>;tag=s1\r\n"
+              f"To: <sip:15550009@{net.access}>\r\nCall-ID: cdr-reject-1\r\nCSeq: 1 INVITE\r\n"
+              f"Contact: <sip:stranger@{net.ip(99)}:{port}>\r\nContent-Length: 0\r\n\r\n").encode(),
+             (net.access, 5060))
+    s.settimeout(2)
+    answers = []
+    for _ in range(3):  # 100 Trying, then the 403 (bounded)
+        try:
+            answers.append(s.recv(4096).split(b"\r\n")[0])
+        except socket.timeout:
+            break
+    s.close()
+    check(b"SIP/2.0 403 Forbidden" in answers, f"stranger's INVITE got {answers}")
+    check(wait_until(lambda: len(records(cdr)) == 2, 5), f"CDRs after rotation: {records(cdr)}")
+    ctx.finish_portico()
+
+    first = records(rotated)
+    check(len(first) == 1, f"rotated file holds {len(first)} records, expected 1")
+    a = first[0]
+    for k, v in {"final_status": 200, "end_reason": "a_bye", "disconnect": "caller",
+                 "realm_in": "access", "realm_out": "carrier", "target": "primary",
+                 "route": "out", "source_peer": "uac", "attempts": 1}.items():
+        check(a.get(k) == v, f"answered CDR {k} = {a.get(k)!r}, expected {v!r}: {a}")
+    check(a["answer"] is not None and a["b_call_id"].startswith("pt"), f"answered CDR: {a}")
+    check(a["a_call_id"] != a["b_call_id"], "A and B Call-IDs must differ")
+    later = records(cdr)
+    busy = next((r for r in later if r["final_status"] == 486), None)
+    check(busy is not None, f"no 486 record in the new file: {later}")
+    check(busy["answer"] is None and busy["end_reason"] == "status_486"
+          and busy["disconnect"] == "callee", f"busy CDR: {busy}")
+    rej = next((r for r in later if r["a_call_id"] == "cdr-reject-1"), None)
+    check(rej is not None and rej["final_status"] == 403 and rej["end_reason"] == "unknown_source"
+          and rej["disconnect"] == "portico", f"rejected CDR: {rej}")
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests(__file__))

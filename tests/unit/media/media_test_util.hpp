@@ -1,0 +1,120 @@
+#pragma once
+// Loopback peers and a bounded io pump for the media relay tests.
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::media::test {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct Datagram {
+  Bytes data;
+  transport::Endpoint from;
+};
+
+/// A UDP socket standing in for a SIP peer's media endpoint. Non-blocking, polled by hand.
+class TestPeer {
+ public:
+  TestPeer(asio::io_context& io, const asio::ip::address& addr) : socket_(io) {
+    socket_.open(addr.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4());
+    socket_.bind({addr, 0});
+    socket_.non_blocking(true);
+  }
+  transport::Endpoint endpoint() const {
+    auto ep = socket_.local_endpoint();
+    return {ep.address(), ep.port()};
+  }
+  void send(const transport::Endpoint& to, const Bytes& data) {
+    std::error_code ec;
+    socket_.send_to(asio::buffer(data), {to.address, to.port}, 0, ec);
+  }
+  /// Reads everything queued (bounded) into `got`; returns how many arrived now.
+  std::size_t poll() {
+    std::size_t n = 0;
+    for (int i = 0; i < 100000; ++i) {
+      asio::ip::udp::endpoint from;
+      std::error_code ec;
+      std::size_t len = socket_.receive_from(asio::buffer(buf_), from, 0, ec);
+      if (ec) {
+        break;
+      }
+      got.push_back({Bytes(buf_.begin(), buf_.begin() + static_cast<long>(len)),
+                     {from.address(), from.port()}});
+      ++n;
+    }
+    return n;
+  }
+  /// Counts queued datagrams without keeping them (allocation-free, for the burst test).
+  std::size_t discard() {
+    std::size_t n = 0;
+    for (int i = 0; i < 100000; ++i) {
+      std::error_code ec;
+      socket_.receive(asio::buffer(buf_), 0, ec);
+      if (ec) {
+        break;
+      }
+      ++n;
+    }
+    return n;
+  }
+  asio::ip::udp::socket& socket() { return socket_; }
+
+  std::vector<Datagram> got;
+
+ private:
+  asio::ip::udp::socket socket_;
+  std::array<std::uint8_t, 4096> buf_{};
+};
+
+/// Runs `io` in short slices until `done()` or `limit` elapses (wall clock). Bounded.
+template <class Pred>
+bool pump_until(asio::io_context& io, Pred done,
+                std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) {
+      return true;
+    }
+    io.restart();
+    io.run_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+/// Runs `io` for `span` (to show that nothing arrives).
+inline void pump_for(asio::io_context& io, std::chrono::milliseconds span) {
+  pump_until(io, [] { return false; }, span);
+}
+
+/// RFC 3550 §5.1 RTP packet: V=2, PT 0, given SSRC and sequence, `payload` bytes of 0xAB.
+inline Bytes make_rtp(std::uint32_t ssrc, std::uint16_t seq, std::size_t payload = 160) {
+  Bytes p(12 + payload, 0xAB);
+  p[0] = 0x80;
+  p[1] = 0x00;
+  p[2] = static_cast<std::uint8_t>(seq >> 8);
+  p[3] = static_cast<std::uint8_t>(seq);
+  for (int i = 4; i < 8; ++i) {
+    p[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seq + i);  // timestamp
+  }
+  p[8] = static_cast<std::uint8_t>(ssrc >> 24);
+  p[9] = static_cast<std::uint8_t>(ssrc >> 16);
+  p[10] = static_cast<std::uint8_t>(ssrc >> 8);
+  p[11] = static_cast<std::uint8_t>(ssrc);
+  return p;
+}
+
+/// RFC 3550 §6.4.2 empty Receiver Report (PT 201): 8 bytes.
+inline Bytes make_rtcp_rr(std::uint32_t ssrc) {
+  return Bytes{0x80, 201, 0x00, 0x01, static_cast<std::uint8_t>(ssrc >> 24),
+               static_cast<std::uint8_t>(ssrc >> 16), static_cast<std::uint8_t>(ssrc >> 8),
+               static_cast<std::uint8_t>(ssrc)};
+}
+
+}  // namespace portico::media::test
