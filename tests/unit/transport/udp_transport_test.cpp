@@ -98,7 +98,7 @@ TEST_F(UdpTransport, OversizeDatagramIsDroppedAndCounted) {
 
 TEST_F(UdpTransport, Ipv6ListenerOnLoopback) {
   if (!ipv6_loopback_available()) {
-    GTEST_SKIP() << "no ::1 on this host";
+    FAIL() << "IPv6 is required and ::1 is unusable here";
   }
   start(kLoopback6);
   UdpPeer peer(shard_.io, kLoopback6);
