@@ -40,6 +40,13 @@ routes:
     targets: [{peer: pbx}]
 )";
 
+// A's CANCEL of the default invite() (same branch, RFC 3261 §9.1).
+const std::string kCancelFromPbx =
+    "CANCEL sip:02079460000@198.51.100.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKaaa1;rport\r\nMax-Forwards: 70\r\n"
+    "From: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1\r\nTo: <sip:02079460000@198.51.100.1>\r\n"
+    "Call-ID: a-call-1@10.1.1.5\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
+
 const Endpoint kPbx{asio::ip::make_address("10.1.1.5"), 5060};
 const Endpoint kPrimary{asio::ip::make_address("203.0.113.50"), 5060};
 const Endpoint kBackup{asio::ip::make_address("203.0.113.51"), 5060};
@@ -307,11 +314,7 @@ TEST_F(B2buaTest, CancelAfterRingingCancelsTheBLegAndAnswers487) {
   auto inv = std::move(sent_to(kPrimary).front());
   inject(response_to(inv, 180, "btag1"), from_trunk(kPrimary));
   sent_to(kPbx);
-  inject("CANCEL sip:02079460000@198.51.100.1 SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKaaa1;rport\r\nMax-Forwards: 70\r\n"
-         "From: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1\r\nTo: <sip:02079460000@198.51.100.1>\r\n"
-         "Call-ID: a-call-1@10.1.1.5\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n",
-         from_pbx());
+  inject(kCancelFromPbx, from_pbx());
   auto to_pbx = sent_to(kPbx);
   EXPECT_NE(find(to_pbx, "CANCEL", 200), nullptr);
   EXPECT_NE(find(to_pbx, "INVITE", 487), nullptr);
@@ -429,11 +432,7 @@ TEST_F(B2buaTest, CancelBeforeAnyProvisionalThenCrossing200IsAckedAndHungUp) {
   inject(invite(), from_pbx());
   auto inv = std::move(sent_to(kPrimary).front());
   sent_to(kPbx);
-  inject("CANCEL sip:02079460000@198.51.100.1 SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKaaa1;rport\r\nMax-Forwards: 70\r\n"
-         "From: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1\r\nTo: <sip:02079460000@198.51.100.1>\r\n"
-         "Call-ID: a-call-1@10.1.1.5\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n",
-         from_pbx());
+  inject(kCancelFromPbx, from_pbx());
   EXPECT_NE(find(sent_to(kPbx), "INVITE", 487), nullptr);
   // RFC 3261 §9.1: no CANCEL before B has sent a provisional.
   EXPECT_EQ(find(sent_to(kPrimary), "CANCEL"), nullptr);
