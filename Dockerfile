@@ -4,7 +4,8 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config libosip2-dev libasio-dev libyaml-cpp-dev prometheus-cpp-dev \
+      build-essential cmake pkg-config libosip2-dev libasio-dev libssl-dev libyaml-cpp-dev \
+      prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
