@@ -82,6 +82,11 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
   if (call.state == CallState::Routing) {
     call.state = CallState::Early;
   }
+  if (!call.progress_seen) {
+    call.progress_seen = true;
+    self.stats_.to_progress.observe(
+        std::chrono::duration_cast<Millis>(self.timers_.now() - call.started));
+  }
   bool b_reliable = resp.has_option("Require", "100rel");
   bool reliable = call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
   if (reliable && !call.a.unacked_rseq) {
@@ -158,6 +163,7 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   call.reliable_retransmit.cancel();
   call.a.unacked_rseq.reset();
   ++self.stats_.calls_answered;
+  self.stats_.to_answer.observe(std::chrono::duration_cast<Millis>(call.answered - call.started));
   call.wall_answered = std::chrono::system_clock::now();
   call.a_final_status = parts.status;
   self.layer_->respond(call.a_invite_txn, parts);

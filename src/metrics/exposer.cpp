@@ -5,6 +5,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -21,8 +22,9 @@ std::vector<prometheus::MetricFamily> to_families(const std::vector<Sample>& sam
       prometheus::MetricFamily f;
       f.name = s.name;
       f.help = s.help;
-      f.type = s.type == Type::Counter ? prometheus::MetricType::Counter
-                                       : prometheus::MetricType::Gauge;
+      f.type = s.type == Type::Counter   ? prometheus::MetricType::Counter
+               : s.type == Type::Gauge ? prometheus::MetricType::Gauge
+                                       : prometheus::MetricType::Histogram;
       families.push_back(std::move(f));
     }
     prometheus::ClientMetric m;
@@ -31,8 +33,15 @@ std::vector<prometheus::MetricFamily> to_families(const std::vector<Sample>& sam
     }
     if (s.type == Type::Counter) {
       m.counter.value = s.value;
-    } else {
+    } else if (s.type == Type::Gauge) {
       m.gauge.value = s.value;
+    } else {
+      for (const auto& [bound, cumulative] : s.histogram.buckets) {
+        m.histogram.bucket.push_back({cumulative, bound});
+      }
+      m.histogram.bucket.push_back({s.histogram.count, std::numeric_limits<double>::infinity()});
+      m.histogram.sample_count = s.histogram.count;
+      m.histogram.sample_sum = s.histogram.sum;
     }
     families[it->second].metric.push_back(std::move(m));
   }

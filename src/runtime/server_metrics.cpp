@@ -45,6 +45,8 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.calls.failovers += s.calls.failovers;
   t.calls.calls_timed_out += s.calls.calls_timed_out;
   t.calls.unknown_dialog += s.calls.unknown_dialog;
+  t.calls.to_progress += s.calls.to_progress;
+  t.calls.to_answer += s.calls.to_answer;
   t.calls_active += s.calls_active;
   t.server_txns += s.server_txns;
   t.client_txns += s.client_txns;
@@ -56,7 +58,24 @@ void add(std::vector<Sample>& out, std::string name, std::string help, Type type
   out.push_back(Sample{std::move(name), std::move(help), type, std::move(labels), v});
 }
 
+Sample setup_histogram(const b2bua::SetupHistogram& h, const char* stage) {
+  Sample s{"portico_call_setup_seconds",
+           "Time from the caller's INVITE to the first 18x (stage=progress) or the 2xx "
+           "(stage=answer) relayed back",
+           Type::Histogram, {{"stage", stage}}, 0, {}};
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+    cumulative += h.buckets[i];
+    s.histogram.buckets.emplace_back(b2bua::SetupHistogram::kBoundsMs[i] / 1000.0, cumulative);
+  }
+  s.histogram.count = h.count;
+  s.histogram.sum = static_cast<double>(h.sum_ms) / 1000.0;
+  return s;
+}
+
 void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  o.push_back(setup_histogram(t.calls.to_progress, "progress"));
+  o.push_back(setup_histogram(t.calls.to_answer, "answer"));
   add(o, "portico_calls_active", "Calls in progress", Type::Gauge, t.calls_active);
   add(o, "portico_calls_attempted_total", "Dialog-creating INVITEs received", Type::Counter,
       t.calls.calls_attempted);

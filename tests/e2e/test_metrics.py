@@ -69,6 +69,9 @@ def test_metrics_count_calls_and_bad_input(ctx):
         'portico_sip_parse_errors_total{reason="unparseable"}': 1,
         'portico_sip_parse_errors_total{reason="invalid"}': 1,
         "portico_metrics_shards_missing": 0,
+        'portico_call_setup_seconds_count{stage="answer"}': 1,
+        'portico_call_setup_seconds_count{stage="progress"}': 1,
+        'portico_call_setup_seconds_bucket{stage="answer",le="+Inf"}': 1,
     }
     for k, v in expect.items():
         check(m.get(k) == v, f"{k} = {m.get(k)}, expected {v}")

@@ -15,6 +15,7 @@
 //
 // Shard-local: every method runs on the owning shard's thread.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,33 @@
 
 namespace portico::b2bua {
 
+/// Call set-up latencies in fixed buckets (shard-local, summed at scrape time).
+struct SetupHistogram {
+  static constexpr std::array<std::int64_t, 11> kBoundsMs = {10,   25,   50,   100,   250,  500,
+                                                             1000, 2500, 5000, 10000, 30000};
+  std::array<std::uint64_t, kBoundsMs.size()> buckets{};  // non-cumulative, per bound
+  std::uint64_t count = 0;                                // includes those above the last bound
+  std::int64_t sum_ms = 0;
+  void observe(Millis d) {
+    ++count;
+    sum_ms += d.count();
+    for (std::size_t i = 0; i < kBoundsMs.size(); ++i) {
+      if (d.count() <= kBoundsMs[i]) {
+        ++buckets[i];
+        return;
+      }
+    }
+  }
+  SetupHistogram& operator+=(const SetupHistogram& o) {
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+      buckets[i] += o.buckets[i];
+    }
+    count += o.count;
+    sum_ms += o.sum_ms;
+    return *this;
+  }
+};
+
 struct B2buaStats {
   std::uint64_t calls_attempted = 0;
   std::uint64_t calls_answered = 0;
@@ -39,6 +67,8 @@ struct B2buaStats {
   std::uint64_t failovers = 0;
   std::uint64_t calls_timed_out = 0;     // max call duration reached
   std::uint64_t unknown_dialog = 0;      // 481 sent
+  SetupHistogram to_progress;            // INVITE received -> first 18x relayed
+  SetupHistogram to_answer;              // INVITE received -> 2xx relayed
 };
 
 /// Receives the record of every call that ended (and of every call refused by policy). Called on

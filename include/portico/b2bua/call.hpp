@@ -75,6 +75,7 @@ struct Call {
   std::chrono::system_clock::time_point wall_started{};   // for the CDR
   std::chrono::system_clock::time_point wall_answered{};
   int a_final_status = 0;       // final status sent to the caller (0: none yet)
+  bool progress_seen = false;   // first 18x relayed (set-up time to progress recorded)
   int attempts = 0;             // route targets tried
 
   Leg a;                       // caller side (UAS role for the initial INVITE)

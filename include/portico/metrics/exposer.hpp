@@ -5,6 +5,7 @@
 // unlocked). Metric names follow portico_<module>_<thing>_<unit>; labels come from bounded
 // sets only (realm, direction, reason, side), never a Call-ID or an address.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,7 +14,14 @@
 
 namespace portico::metrics {
 
-enum class Type { Counter, Gauge };
+enum class Type { Counter, Gauge, Histogram };
+
+/// A histogram's state: bucket upper bounds (ascending, +Inf implied) with cumulative counts.
+struct HistogramValue {
+  std::vector<std::pair<double, std::uint64_t>> buckets;  // (upper bound, cumulative count)
+  std::uint64_t count = 0;
+  double sum = 0;
+};
 
 /// One value of one metric.
 struct Sample {
@@ -22,6 +30,7 @@ struct Sample {
   Type type = Type::Counter;
   std::vector<std::pair<std::string, std::string>> labels;   // bounded label values only
   double value = 0;
+  HistogramValue histogram;                                  // Type::Histogram only
 };
 
 /// Produces every sample, on the exposer's HTTP thread. Must be thread-safe and bounded in time.

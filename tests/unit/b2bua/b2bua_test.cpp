@@ -497,6 +497,23 @@ TEST_F(B2buaTest, TaggedRequestForUnknownDialogGets481) {
   EXPECT_EQ(b2b_.stats().unknown_dialog, 1u);
 }
 
+TEST_F(B2buaTest, SetupTimesToProgressAndAnswerAreRecorded) {
+  inject(invite(), from_pbx());
+  auto inv = std::move(sent_to(kPrimary).front());
+  timers_.advance(Millis(80));
+  inject(response_to(inv, 180, "btag1"), from_trunk(kPrimary));
+  inject(response_to(inv, 183, "btag1"), from_trunk(kPrimary));  // only the first 18x counts
+  timers_.advance(Millis(2920));
+  inject(response_to(inv, 200, "btag1", "", "v=0\r\n"), from_trunk(kPrimary));
+  const auto& s = b2b_.stats();
+  EXPECT_EQ(s.to_progress.count, 1u);
+  EXPECT_EQ(s.to_progress.sum_ms, 80);
+  EXPECT_EQ(s.to_progress.buckets[3], 1u);  // <= 100 ms
+  EXPECT_EQ(s.to_answer.count, 1u);
+  EXPECT_EQ(s.to_answer.sum_ms, 3000);
+  EXPECT_EQ(s.to_answer.buckets[8], 1u);  // <= 5 s
+}
+
 TEST_F(B2buaTest, ShardIsEncodedInGeneratedCallIds) {
   for (std::uint16_t s = 0; s < 20; ++s) {
     EXPECT_EQ(shard_for_call_id(make_call_id(s), 20), s);

@@ -50,6 +50,23 @@ TEST(MetricsText, SamplesBecomeOneFamilyPerNameWithLabels) {
             std::string::npos) << text;
 }
 
+TEST(MetricsText, HistogramHasCumulativeBucketsInfSumAndCount) {
+  Sample h{"portico_call_setup_seconds", "Set-up", Type::Histogram, {{"stage", "answer"}}, 0, {}};
+  h.histogram.buckets = {{0.1, 1}, {0.5, 3}};
+  h.histogram.count = 4;
+  h.histogram.sum = 2.5;
+  std::string text = render_text({h});
+  for (const char* line :
+       {"# TYPE portico_call_setup_seconds histogram\n",
+        "portico_call_setup_seconds_bucket{stage=\"answer\",le=\"0.1\"} 1\n",
+        "portico_call_setup_seconds_bucket{stage=\"answer\",le=\"0.5\"} 3\n",
+        "portico_call_setup_seconds_bucket{stage=\"answer\",le=\"+Inf\"} 4\n",
+        "portico_call_setup_seconds_sum{stage=\"answer\"} 2.5\n",
+        "portico_call_setup_seconds_count{stage=\"answer\"} 4\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing " << line << "in\n" << text;
+  }
+}
+
 TEST(MetricsExposer, ServesCurrentSamplesOverHttpOnEachScrape) {
   std::atomic<int> scrapes{0};
   Exposer exposer("127.0.0.1", 0, [&] {
