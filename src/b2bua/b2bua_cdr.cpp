@@ -20,7 +20,20 @@ const char* disconnect_of(const std::string& reason) {
 
 }  // namespace
 
+void B2bua::Impl::count_attempt(B2bua& self, const std::string& realm, const std::string& route,
+                                const std::string& target, int final_status) {
+  std::string cls = final_status >= 200 && final_status < 700
+                        ? std::to_string(final_status / 100) + "xx"
+                        : "none";
+  ++self.stats_.attempts[AttemptKey{realm, route, target, std::move(cls)}];
+}
+
 void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
+  std::string target;
+  if (call.attempts > 0 && !call.plan.targets.empty()) {
+    target = call.plan.targets[std::min(call.target_index, call.plan.targets.size() - 1)].name;
+  }
+  count_attempt(self, call.a.realm, call.plan.route, target, call.a_final_status);
   if (!self.cdr_sink_) {
     return;
   }
@@ -31,8 +44,8 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
   r.realm_in = call.a.realm;
   r.source_peer = call.plan.source_peer;
   r.route = call.plan.route;
-  if (call.attempts > 0 && !call.plan.targets.empty()) {
-    r.target = call.plan.targets[std::min(call.target_index, call.plan.targets.size() - 1)].name;
+  if (!target.empty()) {
+    r.target = std::move(target);
     r.realm_out = call.b.realm;
   }
   r.caller = call.caller_user;
@@ -52,6 +65,7 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
 void B2bua::Impl::emit_rejected_cdr(B2bua& self, const sip::Message& req,
                                     const transport::Flow& flow, int status,
                                     const std::string& reason) {
+  count_attempt(self, flow.realm, "", "", status);
   if (!self.cdr_sink_) {
     return;
   }

@@ -65,6 +65,8 @@ struct B2bua::Impl {
 
   // b2bua_cdr.cpp
   static void emit_cdr(B2bua& self, const Call& call);
+  static void count_attempt(B2bua& self, const std::string& realm, const std::string& route,
+                            const std::string& target, int final_status);
   static void emit_rejected_cdr(B2bua& self, const sip::Message& req, const transport::Flow& flow,
                                 int status, const std::string& reason);
 };

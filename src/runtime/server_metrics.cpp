@@ -47,6 +47,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.calls.unknown_dialog += s.calls.unknown_dialog;
   t.calls.to_progress += s.calls.to_progress;
   t.calls.to_answer += s.calls.to_answer;
+  for (const auto& [key, n] : s.calls.attempts) {
+    t.calls.attempts[key] += n;
+  }
   t.calls_active += s.calls_active;
   t.server_txns += s.server_txns;
   t.client_txns += s.client_txns;
@@ -76,6 +79,13 @@ Sample setup_histogram(const b2bua::SetupHistogram& h, const char* stage) {
 void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   o.push_back(setup_histogram(t.calls.to_progress, "progress"));
   o.push_back(setup_histogram(t.calls.to_answer, "answer"));
+  for (const auto& [key, n] : t.calls.attempts) {
+    add(o, "portico_call_attempts_total",
+        "Ended calls by source realm, route, last target and final status class", Type::Counter,
+        static_cast<double>(n),
+        {{"realm", key.realm}, {"route", key.route}, {"target", key.target},
+         {"status_class", key.status_class}});
+  }
   add(o, "portico_calls_active", "Calls in progress", Type::Gauge, t.calls_active);
   add(o, "portico_calls_attempted_total", "Dialog-creating INVITEs received", Type::Counter,
       t.calls.calls_attempted);

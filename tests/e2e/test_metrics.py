@@ -72,6 +72,8 @@ def test_metrics_count_calls_and_bad_input(ctx):
         'portico_call_setup_seconds_count{stage="answer"}': 1,
         'portico_call_setup_seconds_count{stage="progress"}': 1,
         'portico_call_setup_seconds_bucket{stage="answer",le="+Inf"}': 1,
+        'portico_call_attempts_total{realm="access",route="out",target="primary",'
+        'status_class="2xx"}': 1,
     }
     for k, v in expect.items():
         check(m.get(k) == v, f"{k} = {m.get(k)}, expected {v}")

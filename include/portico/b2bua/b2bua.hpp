@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -59,6 +60,15 @@ struct SetupHistogram {
   }
 };
 
+/// Label values of one ended call attempt; all come from bounded sets (policy names, "2xx").
+struct AttemptKey {
+  std::string realm;         // where the call came from
+  std::string route;         // policy route ("" when refused before routing)
+  std::string target;        // last trunk/peer tried ("" when none)
+  std::string status_class;  // "2xx".."6xx" of the final status the caller got
+  auto operator<=>(const AttemptKey&) const = default;
+};
+
 struct B2buaStats {
   std::uint64_t calls_attempted = 0;
   std::uint64_t calls_answered = 0;
@@ -69,6 +79,7 @@ struct B2buaStats {
   std::uint64_t unknown_dialog = 0;      // 481 sent
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
+  std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)
 };
 
 /// Receives the record of every call that ended (and of every call refused by policy). Called on

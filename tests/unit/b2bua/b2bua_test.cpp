@@ -307,6 +307,10 @@ TEST_F(B2buaTest, BusyIsRelayedWithoutFailover) {
   EXPECT_NE(find(to_pbx, "INVITE", 486), nullptr);
   EXPECT_TRUE(sent_to(kBackup).empty());
   EXPECT_EQ(b2b_.call_count(), 0u);
+  const auto& attempts = b2b_.stats().attempts;
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts.begin()->first, (AttemptKey{"access", "out", "primary", "4xx"}));
+  EXPECT_EQ(attempts.begin()->second, 1u);
 }
 
 TEST_F(B2buaTest, CancelAfterRingingCancelsTheBLegAndAnswers487) {
@@ -349,6 +353,11 @@ TEST_F(B2buaTest, PolicyRejectsUnknownSourceAndUnroutableNumbers) {
   inject(invite("999", "c-noroute"), from_pbx());  // no route: prefix "0" required
   EXPECT_NE(find(sent_to(kPbx), "INVITE", 404), nullptr);
   EXPECT_EQ(b2b_.call_count(), 0u);
+  // Refused before routing: no route or target label, one 4xx attempt each.
+  const auto& attempts = b2b_.stats().attempts;
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts.begin()->first, (AttemptKey{"access", "", "", "4xx"}));
+  EXPECT_EQ(attempts.begin()->second, 2u);
 }
 
 TEST_F(B2buaTest, OutOfDialogRequestsAnsweredLocally) {
