@@ -47,6 +47,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.calls.unknown_dialog += s.calls.unknown_dialog;
   t.calls.to_progress += s.calls.to_progress;
   t.calls.to_answer += s.calls.to_answer;
+  for (const auto& [key, n] : s.messages) {
+    t.messages[key] += n;
+  }
   for (const auto& [key, n] : s.calls.attempts) {
     t.calls.attempts[key] += n;
   }
@@ -127,6 +130,17 @@ void sip_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
       {{"side", "client"}});
 }
 
+void message_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  for (const auto& [key, n] : t.messages) {
+    const auto& [realm, direction, method, status] = key;
+    add(o, "portico_sip_messages_total",
+        "SIP messages by realm, direction, method (CSeq method for responses) and status",
+        Type::Counter, static_cast<double>(n),
+        {{"realm", realm}, {"direction", direction}, {"method", method},
+         {"status", status == 0 ? "" : std::to_string(status)}});
+  }
+}
+
 void transport_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   const char* help = "SIP messages carried";
   add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_in,
@@ -179,6 +193,7 @@ std::vector<metrics::Sample> Server::collect_samples() {
   std::vector<Sample> out;
   call_samples(out, total);
   sip_samples(out, total);
+  message_samples(out, total);
   transport_samples(out, total);
   add(out, "portico_metrics_shards_missing", "Shards that did not answer this scrape in time",
       Type::Gauge, static_cast<double>(g->snaps.size() - g->done));

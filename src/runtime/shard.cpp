@@ -7,6 +7,7 @@
 #include "portico/sip/message.hpp"
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/status_map.hpp"
+#include "message_counts.hpp"
 #include "tracing_transport.hpp"
 
 namespace portico::runtime {
@@ -61,7 +62,7 @@ void Shard::bind() {
   transport_ = std::make_unique<transport::ShardTransport>(
       index_, io_, *timers_, listeners_of(*policy_), limits,
       [this](transport::Inbound&& in) { dispatch(std::move(in)); }, post_to);
-  traced_ = std::make_unique<TracingTransport>(*transport_, policy_);
+  traced_ = std::make_unique<TracingTransport>(*transport_, policy_, message_counts_);
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       media_factory_, [this] { return policy_; }, version_);
@@ -144,6 +145,9 @@ void Shard::deliver(transport::Inbound&& in) {
     return;
   }
   sip::Message msg = std::move(parsed.value());
+  ++message_counts_[{flow.realm, "in",
+                     std::string(method_label(msg.is_request() ? msg.method() : msg.cseq_method())),
+                     msg.status()}];
   if (auto err = msg.validate()) {
     ++stats_.invalid;
     bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();
@@ -207,6 +211,7 @@ ShardSnapshot Shard::snapshot() const {
   s.server_txns = b2bua_->layer().server_count();
   s.client_txns = b2bua_->layer().client_count();
   s.connections = transport_->connection_count();
+  s.messages = message_counts_;
   return s;
 }
 

@@ -1,11 +1,12 @@
 #pragma once
-// Logs every outbound SIP message in full when the policy's `server.trace` is on, then passes
-// it to the real transport. Inbound messages are traced in Shard::deliver, so one log holds
+// Counts every outbound SIP message (realm, method, status) and logs it in full when the
+// policy's `server.trace` is on, then passes it to the real transport. Inbound messages are traced in Shard::deliver, so one log holds
 // both directions in order: what an operator reads first when a call fails.
 
 #include <memory>
 
 #include "portico/policy/model.hpp"
+#include "message_counts.hpp"
 #include "portico/transport/transport.hpp"
 
 namespace portico::runtime {
@@ -14,8 +15,9 @@ class TracingTransport final : public transport::Transport {
  public:
   /// `inner` and `policy` are owned by the shard and outlive this object.
   TracingTransport(transport::Transport& inner,
-                   const std::shared_ptr<const policy::PolicySnapshot>& policy)
-      : inner_(inner), policy_(policy) {}
+                   const std::shared_ptr<const policy::PolicySnapshot>& policy,
+                   MessageCounts& counts)
+      : inner_(inner), policy_(policy), counts_(counts) {}
 
   bool send(const transport::Destination& dst, std::string data,
             transport::SendFailure on_failure = {}) override;
@@ -28,6 +30,7 @@ class TracingTransport final : public transport::Transport {
  private:
   transport::Transport& inner_;
   const std::shared_ptr<const policy::PolicySnapshot>& policy_;
+  MessageCounts& counts_;  // the shard's; shard-local
 };
 
 /// Logs one message as a trace block. Shard thread.

@@ -82,6 +82,15 @@ def test_metrics_count_calls_and_bad_input(ctx):
     check(m.get('portico_transport_messages_total{transport="udp",direction="out"}', 0) >= 7,
           "no outbound UDP messages counted")
     check(any(k.startswith("portico_policy_info{hash=") for k in m), "no portico_policy_info")
+    # The traffic matrix: the INVITE in on access and out on carrier, its 200 back the other way
+    # (at least once each: a late ACK may legitimately cause a 2xx retransmission).
+    for key in ['realm="access",direction="in",method="INVITE",status=""',
+                'realm="carrier",direction="out",method="INVITE",status=""',
+                'realm="carrier",direction="in",method="INVITE",status="200"',
+                'realm="access",direction="out",method="INVITE",status="200"',
+                'realm="access",direction="in",method="BYE",status=""']:
+        check(m.get("portico_sip_messages_total{" + key + "}", 0) >= 1,
+              f"portico_sip_messages_total{{{key}}} = {m.get('portico_sip_messages_total{' + key + '}')}")
     ctx.finish_portico()
 
 

@@ -11,6 +11,8 @@
 #include <asio/io_context.hpp>
 
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +37,9 @@ struct InboundStats {
 };
 
 /// A copy of one shard's counters and live-state sizes, taken on the shard's own thread.
+/// SIP messages by (realm, direction "in"/"out", method or "other", status; 0 for requests).
+using MessageCounts = std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t>;
+
 struct ShardSnapshot {
   InboundStats inbound;
   transport::TransportStats transport;
@@ -44,6 +49,7 @@ struct ShardSnapshot {
   std::size_t server_txns = 0;
   std::size_t client_txns = 0;
   std::size_t connections = 0;
+  MessageCounts messages;
 };
 
 class Shard {
@@ -88,6 +94,7 @@ class Shard {
   b2bua::PassthroughMediaFactory media_factory_;
   std::unique_ptr<b2bua::B2bua> b2bua_;
   InboundStats stats_;
+  MessageCounts message_counts_;  // shard-local
   std::thread thread_;
 };
 

@@ -1,0 +1,20 @@
+#pragma once
+// SIP messages counted by realm, direction, method and status: the traffic matrix an operator
+// reads first ("are we sending INVITEs to the carrier? what comes back?"). Shard-local; label
+// values come from bounded sets (policy realm names, known methods or "other", status codes).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "portico/runtime/shard.hpp"
+
+namespace portico::runtime {
+
+/// Known methods keep their name; anything else (a peer controls it) becomes "other".
+std::string_view method_label(std::string_view method);
+
+/// Method and status of an outbound message from its start line and CSeq, without a parse.
+void classify_outbound(std::string_view bytes, std::string& method, int& status);
+
+}  // namespace portico::runtime
