@@ -14,7 +14,11 @@ namespace portico::runtime {
 /// Known methods keep their name; anything else (a peer controls it) becomes "other".
 std::string_view method_label(std::string_view method);
 
+/// Adds one message; allocates only the first time a label combination is seen.
+void count_message(MessageCounts& counts, std::string_view realm, std::string_view direction,
+                   std::string_view method, int status);
+
 /// Method and status of an outbound message from its start line and CSeq, without a parse.
-void classify_outbound(std::string_view bytes, std::string& method, int& status);
+void classify_outbound(std::string_view bytes, std::string_view& method, int& status);
 
 }  // namespace portico::runtime

@@ -145,9 +145,8 @@ void Shard::deliver(transport::Inbound&& in) {
     return;
   }
   sip::Message msg = std::move(parsed.value());
-  ++message_counts_[{flow.realm, "in",
-                     std::string(method_label(msg.is_request() ? msg.method() : msg.cseq_method())),
-                     msg.status()}];
+  count_message(message_counts_, flow.realm, "in",
+                method_label(msg.is_request() ? msg.method() : msg.cseq_method()), msg.status());
   if (auto err = msg.validate()) {
     ++stats_.invalid;
     bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();

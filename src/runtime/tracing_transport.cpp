@@ -14,10 +14,10 @@ void trace_message(std::string_view dir, const std::string& realm, transport::Pr
 
 bool TracingTransport::send(const transport::Destination& dst, std::string data,
                             transport::SendFailure on_failure) {
-  std::string method;
+  std::string_view method;
   int status = 0;
   classify_outbound(data, method, status);
-  ++counts_[{dst.realm, "out", std::move(method), status}];
+  count_message(counts_, dst.realm, "out", method, status);
   if (policy_->server.trace) {
     trace_message("out", dst.realm, dst.protocol, dst.remote, data);
   }

@@ -54,7 +54,7 @@ const char* to_string(CallState s);
 
 /// A client transaction Portico opened on one leg, and what its responses mean.
 struct PendingRequest {
-  enum class Kind { InitialInvite, ReInvite, Relay, Bye, Cancel, Prack, Ack };
+  enum class Kind { InitialInvite, ReInvite, Relay, Bye, Cancel, Prack };
   Kind kind = Kind::Relay;
   Side leg = Side::B;          // the leg the request was sent on
   sip::TxnId server_txn = 0;   // the server transaction on the other leg to answer, or 0

@@ -38,7 +38,9 @@ struct InboundStats {
 
 /// A copy of one shard's counters and live-state sizes, taken on the shard's own thread.
 /// SIP messages by (realm, direction "in"/"out", method or "other", status; 0 for requests).
-using MessageCounts = std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t>;
+/// std::less<> lets a lookup use string_views, so counting allocates only for a new combination.
+using MessageCounts =
+    std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t, std::less<>>;
 
 struct ShardSnapshot {
   InboundStats inbound;
