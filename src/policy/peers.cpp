@@ -9,7 +9,7 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kRealmKeys = {"listeners", "advertised_address"};
+const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
 const KeyList kTrunkKeys = {"realm", "host", "port", "transport", "max_calls", "sources"};
 const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls"};
 
@@ -131,6 +131,9 @@ void parse_realm(const Reader& r, const std::string& name, const Field& entry, R
     if (const auto ip = r.ip(*f)) {
       realm.advertised_address = ip->to_string();
     }
+  }
+  if (const Field* f = find(*m, "media")) {
+    parse_realm_media(r, *f, realm.media);
   }
 }
 

@@ -77,6 +77,8 @@ std::vector<std::string> names_of(const Map& m) {
 }
 
 void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
+/// Reads `realms.<name>.media` (media.cpp).
+void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out);
 
 // Section readers (sections.cpp, peers.cpp, routes.cpp).
 void parse_server(const Reader& r, const Field& f, Server& out);

@@ -12,7 +12,8 @@ namespace {
 const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
                           "realms", "trunks", "access_peers", "routes"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
-const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout"};
+const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
+                            "media_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
 const KeyList kCdrKeys = {"path"};
@@ -127,6 +128,10 @@ void parse_timers(const Reader& r, const Field& f, Timers& out) {
   read_timer(r, *m, "t4", out.t4);
   read_timer(r, *m, "max_call_duration", out.max_call_duration);
   read_timer(r, *m, "tcp_idle_timeout", out.tcp_idle_timeout);
+  if (const Field* mt = find(*m, "media_timeout")) {
+    // 0s is meaningful here: never end a call for silence (one-way or mostly silent media).
+    out.media_timeout = r.duration(*mt).value_or(out.media_timeout);
+  }
   // RFC 3261 §17.1.2.2: T2 caps the retransmit interval that starts at T1, so T2 < T1 would
   // make retransmissions slow down below their own starting point.
   if (out.t2 < out.t1) {

@@ -55,6 +55,29 @@ void check_listeners(const PolicyDraft& d, Diagnostics& diags) {
   }
 }
 
+// Two realms taking ports from overlapping ranges on one address would fight over sockets.
+void check_media_ranges(const PolicyDraft& d, Diagnostics& diags) {
+  std::vector<const RealmDraft*> with_media;
+  for (const auto& [name, realm] : d.realms) {
+    if (realm.realm.media.enabled) {
+      with_media.push_back(&realm);
+    }
+  }
+  for (std::size_t i = 0; i < with_media.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const RealmMedia& x = with_media[i]->realm.media;
+      const RealmMedia& y = with_media[j]->realm.media;
+      if (x.address == y.address && x.port_min <= y.port_max && y.port_min <= x.port_max) {
+        diags.add(x.loc, with_media[i]->path + ".media.ports",
+                  "port range " + std::to_string(x.port_min) + "-" + std::to_string(x.port_max) +
+                      " on " + x.address.to_string() + " overlaps " + with_media[j]->path +
+                      ".media.ports (" + std::to_string(y.port_min) + "-" +
+                      std::to_string(y.port_max) + ")");
+      }
+    }
+  }
+}
+
 // A peer sends from, and is sent to from, a listener of its transport in its realm.
 void check_transport(const Realm& realm, transport::Protocol p, bool given, const SourceLoc& loc,
                      const std::string& path, Diagnostics& diags) {
@@ -119,6 +142,7 @@ void validate(const PolicyDraft& d, const std::string& first_file, Diagnostics& 
               "no realm is defined; a policy needs at least one realm with a listener");
   }
   check_listeners(d, diags);
+  check_media_ranges(d, diags);
   check_peers(d, diags);
   check_routes(d, diags);
 }

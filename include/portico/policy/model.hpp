@@ -49,11 +49,28 @@ struct Listener {
   SourceLoc loc;
 };
 
+/// Media anchoring on one realm (policy `realms.<name>.media`): where Portico's RTP/RTCP sockets
+/// bind and how it treats the peers' media there. A call is anchored only when both of its
+/// realms have a media section; otherwise its SDP is relayed unchanged.
+struct RealmMedia {
+  bool enabled = false;
+  asio::ip::address address;        // RTP/RTCP sockets bind here
+  std::string advertised_address;   // what the SDP toward this realm says; empty = address
+  std::uint16_t port_min = 20000;   // inclusive, even: RTP even, RTCP odd (RFC 3550 §11)
+  std::uint16_t port_max = 29999;   // inclusive
+  bool nat = false;                 // peers sit behind NAT: latch onto where their RTP comes
+                                    // from (RFC 7362), expected from the SIP source address
+  bool latch_any_ip = false;        // with nat: latch onto any source address, not only the
+                                    // signalling peer's
+  SourceLoc loc;
+};
+
 struct Realm {
   std::string name;
   std::vector<Listener> listeners;
   std::string advertised_address;  // host Portico puts in Via/Contact on this realm; empty =
                                    // each listener's bind address
+  RealmMedia media;
   SourceLoc loc;
 };
 
@@ -116,6 +133,8 @@ struct Timers {
   Millis t4{5000};
   Millis max_call_duration{std::chrono::hours(4)};
   Millis tcp_idle_timeout{std::chrono::seconds(120)};
+  Millis media_timeout{std::chrono::seconds(60)};  // no RTP either way (hold excluded) ends
+                                                   // the call; 0 = never
 };
 
 struct HeaderRules {
