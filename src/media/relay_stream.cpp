@@ -73,11 +73,11 @@ void RelayStream::Impl::arm(std::size_t port) {
 }
 
 Result<RelayStreamPtr> RelayStream::open(RelayDeps deps, StreamConfig config) {
-  auto a = deps.ports.allocate(config.a.local, config.rtcp_mux);
+  auto a = deps.a_ports.allocate(config.a.local, config.rtcp_mux);
   if (!a) {
     return a.error();
   }
-  auto b = deps.ports.allocate(config.b.local, config.rtcp_mux);
+  auto b = deps.b_ports.allocate(config.b.local, config.rtcp_mux);
   if (!b) {
     return b.error();  // A's lease returns its ports (to quarantine) on the way out
   }

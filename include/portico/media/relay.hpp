@@ -76,8 +76,9 @@ struct RelayStats {
 /// What a stream needs from its shard. All references outlive the stream.
 struct RelayDeps {
   asio::io_context& io;
-  TimerService& timers;  // clock for latching and last_rx
-  PortAllocator& ports;
+  TimerService& timers;     // clock for latching and last_rx
+  PortAllocator& a_ports;   // side A's realm range (this shard's slice of it)
+  PortAllocator& b_ports;   // side B's realm range; may be the same allocator as a_ports
 };
 
 class RelayStream;

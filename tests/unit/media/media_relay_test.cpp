@@ -30,7 +30,7 @@ class MediaRelayTest : public ::testing::Test {
   asio::io_context io_;
   ManualTimerService timers_;
   PortAllocator ports_{io_, timers_, PortAllocatorConfig{{31700, 31779}, Millis{2000}, 32}};
-  RelayDeps deps_{io_, timers_, ports_};
+  RelayDeps deps_{io_, timers_, ports_, ports_};
   TestPeer a_{io_, kV4};
   TestPeer b_{io_, kV4};
 };
@@ -63,7 +63,7 @@ TEST_F(MediaRelayTest, ClosingStreamsReturnsTheirPortsAfterTheDrain) {
 
 TEST_F(MediaRelayTest, ExhaustionFailsTheStreamAndLeaksNothing) {
   PortAllocator small(io_, timers_, PortAllocatorConfig{{31780, 31785}, Millis{2000}, 8});
-  MediaRelay relay(RelayDeps{io_, timers_, small});
+  MediaRelay relay(RelayDeps{io_, timers_, small, small});
   ASSERT_TRUE(relay.open_stream(0, config(false)).ok());
   auto second = relay.open_stream(1, config(false));  // A side fits, B side does not
   ASSERT_FALSE(second.ok());
@@ -71,6 +71,27 @@ TEST_F(MediaRelayTest, ExhaustionFailsTheStreamAndLeaksNothing) {
   EXPECT_EQ(relay.open_streams(), 1U);
   EXPECT_EQ(small.in_use_count(), 4U);
   EXPECT_EQ(small.quarantined_count(), 2U);
+}
+
+TEST_F(MediaRelayTest, EachSideTakesPortsFromItsOwnRealmRange) {
+  const auto other_ip = asio::ip::make_address("127.0.0.2");
+  PortAllocator carrier(io_, timers_, PortAllocatorConfig{{31790, 31799}, Millis{2000}, 8});
+  MediaRelay relay(RelayDeps{io_, timers_, ports_, carrier});
+  StreamConfig c = config(false);
+  c.b.local = other_ip;
+  auto s = relay.open_stream(0, c);
+  ASSERT_TRUE(s.ok()) << s.error().detail;
+  const Endpoint a_local = (*s)->local_rtp(Side::A);
+  const Endpoint b_local = (*s)->local_rtp(Side::B);
+  EXPECT_EQ(a_local.address, kV4);
+  EXPECT_GE(a_local.port, 31700);
+  EXPECT_LE(a_local.port, 31779);
+  EXPECT_EQ(b_local.address, other_ip);
+  EXPECT_GE(b_local.port, 31790);
+  EXPECT_LE(b_local.port, 31799);
+  EXPECT_EQ(ports_.in_use_count(), 2U);
+  EXPECT_EQ(carrier.in_use_count(), 2U);
+  relay.close();  // before `carrier` goes: leases return their ports to it
 }
 
 TEST_F(MediaRelayTest, ReopeningAnIndexReplacesTheStream) {

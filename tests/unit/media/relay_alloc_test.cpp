@@ -81,7 +81,7 @@ TEST(RelayAllocationTest, TenThousandPacketBurstAllocatesNothing) {
   StreamConfig c;
   c.a = SideConfig{kV4, a.endpoint(), std::nullopt, true, false};
   c.b = SideConfig{kV4, b.endpoint(), std::nullopt, true, false};
-  auto s = RelayStream::open(RelayDeps{io, timers, ports}, std::move(c));
+  auto s = RelayStream::open(RelayDeps{io, timers, ports, ports}, std::move(c));
   ASSERT_TRUE(s.ok()) << s.error().detail;
   const Endpoint to = (*s)->local_rtp(Side::A);
   const auto packet = make_rtp(0x1234, 1, 160);

@@ -27,7 +27,7 @@ constexpr std::size_t kBtoA = 1;
 
 class RelayTest : public ::testing::Test {
  protected:
-  RelayDeps deps() { return RelayDeps{io_, timers_, ports_}; }
+  RelayDeps deps() { return RelayDeps{io_, timers_, ports_, ports_}; }
 
   /// A stream whose SDP peers are the given endpoints (nullopt = unknown), on 127.0.0.1.
   RelayStreamPtr open(std::optional<Endpoint> a_rtp, std::optional<Endpoint> a_rtcp,
@@ -293,7 +293,7 @@ TEST(RelayIpv6Test, RelaysOverIpv6Loopback) {
   c.a = SideConfig{v6, a->endpoint(), std::nullopt, true, false};
   c.b = SideConfig{v6, b->endpoint(), std::nullopt, true, false};
   c.rtcp_mux = true;
-  auto s = RelayStream::open(RelayDeps{io, timers, ports}, std::move(c));
+  auto s = RelayStream::open(RelayDeps{io, timers, ports, ports}, std::move(c));
   ASSERT_TRUE(s.ok()) << s.error().detail;
   EXPECT_TRUE((*s)->local_rtp(Side::A).address.is_v6());
   a->send((*s)->local_rtp(Side::A), make_rtp(1, 1));
