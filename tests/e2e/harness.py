@@ -168,10 +168,12 @@ def _proc_net_hex(ip: str, port: int) -> str:
     return "%02X%02X%02X%02X:%04X" % (a[3], a[2], a[1], a[0], port)
 
 
-def is_bound(ip: str, port: int, proto: str) -> bool:
-    """True when something is bound on ip:port (UDP) or listening there (TCP), from /proc/net."""
+def is_bound(ip: str, port: int, proto: str, pid: int | None = None) -> bool:
+    """True when something is bound on ip:port (UDP) or listening there (TCP), from /proc/net.
+    With pid, looks in that process's network namespace (/proc/<pid>/net)."""
     want = _proc_net_hex(ip, port)
-    path = "/proc/net/udp" if proto == "udp" else "/proc/net/tcp"
+    base = f"/proc/{pid}/net" if pid is not None else "/proc/net"
+    path = f"{base}/udp" if proto == "udp" else f"{base}/tcp"
     if ":" in ip:
         path += "6"
     try:
@@ -292,8 +294,10 @@ def parse_trace(text: str) -> list[TraceMsg]:
 
 
 class Portico:
-    def __init__(self, binary: str, workdir: Path, policy_yaml: str, shards: int = 2):
+    def __init__(self, binary: str, workdir: Path, policy_yaml: str, shards: int = 2,
+                 wrap: Iterable[str] = ()):
         self.binary = binary
+        self.wrap = [str(a) for a in wrap]   # argv prefix, e.g. `ip netns exec NS` (must exec)
         self.dir = workdir
         self.policy_dir = workdir / "policies"
         self.policy_dir.mkdir(parents=True, exist_ok=True)
@@ -306,7 +310,7 @@ class Portico:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self._log_f = open(self.log_path, "wb")
-        self.proc = spawn([self.binary, "--policies", self.policy_dir],
+        self.proc = spawn(self.wrap + [self.binary, "--policies", self.policy_dir],
                           stdout=self._log_f, stderr=subprocess.STDOUT, cwd=self.dir)
         ok = wait_until(lambda: "event=portico.ready" in self.log() or self.proc.poll() is not None,
                         READY_TIMEOUT_S)
@@ -438,8 +442,12 @@ class Sipp:
     def __init__(self, ctx: "Ctx", name: str, scenario: str, local_ip: str, *,
                  local_port: int = 5060, remote: str | None = None, transport: str = "u1",
                  calls: int = 1, rate: float | None = None, duration_ms: int | None = None,
-                 service: str = "15550001", extra: Iterable[str] = (), global_timeout_s: int = 30):
+                 service: str = "15550001", extra: Iterable[str] = (), global_timeout_s: int = 30,
+                 wrap: Iterable[str] = ()):
         self.ctx = ctx
+        # argv prefix that must exec sipp in place (e.g. `ip netns exec NS`): the PID stays sipp's
+        # and the bind check looks into that process's network namespace.
+        self.wrap = [str(a) for a in wrap]
         self.name = name
         self.scenario = scenario
         self.local_ip = local_ip
@@ -472,7 +480,7 @@ class Sipp:
         argv += list(extra)
         if remote:
             argv.append(remote)
-        self.argv = [str(a) for a in argv]
+        self.argv = self.wrap + [str(a) for a in argv]
         self.global_timeout_s = global_timeout_s
         self.proc: subprocess.Popen | None = None
         self._out_f = None
@@ -485,7 +493,8 @@ class Sipp:
         self.proc = spawn(self.argv, stdout=self._out_f, stderr=subprocess.STDOUT, cwd=self.ctx.dir)
         if wait_bound:
             proto = "tcp" if self.transport.startswith("t") else "udp"
-            ok = wait_until(lambda: is_bound(self.local_ip, self.local_port, proto)
+            pid = self.proc.pid if self.wrap else None
+            ok = wait_until(lambda: is_bound(self.local_ip, self.local_port, proto, pid)
                             or self.proc.poll() is not None, 5.0)
             if self.proc.poll() is not None:
                 raise TestFailure(f"sipp {self.name} exited early with {self.proc.returncode}:\n"
@@ -702,11 +711,12 @@ class Ctx:
         self.notes: list[str] = []
 
     # --- builders ------------------------------------------------------------------------
-    def start_portico(self, policy_yaml: str | None = None, shards: int = 2) -> Portico | None:
+    def start_portico(self, policy_yaml: str | None = None, shards: int = 2,
+                      wrap: Iterable[str] = ()) -> Portico | None:
         if self.direct:
             return None
         self.portico = Portico(self.args.portico, self.dir, policy_yaml or default_policy(self.net),
-                               shards=shards)
+                               shards=shards, wrap=wrap)
         self.portico.start()
         return self.portico
 
@@ -764,15 +774,19 @@ class TestSpec:
     k: int
     timeout: int
     portico_only: bool
+    default: bool = True
 
 
 _TESTS: list[TestSpec] = []
 
 
-def e2e_test(k: int, timeout: int = DEFAULT_TEST_TIMEOUT_S, portico_only: bool = False):
-    """Register a test. k is its private subnet 127.0.<k>.0/24 (unique across the suite)."""
+def e2e_test(k: int, timeout: int = DEFAULT_TEST_TIMEOUT_S, portico_only: bool = False,
+             default: bool = True):
+    """Register a test. k is its private subnet 127.0.<k>.0/24 (unique across the suite).
+    default=False keeps it out of a plain run: it runs only when named with --only."""
     def deco(fn):
-        _TESTS.append(TestSpec(fn.__name__.removeprefix("test_"), fn, k, timeout, portico_only))
+        _TESTS.append(TestSpec(fn.__name__.removeprefix("test_"), fn, k, timeout, portico_only,
+                               default))
         return fn
     return deco
 
@@ -804,12 +818,12 @@ def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace
     stem = Path(file).stem
     if args.list:
         for t in _TESTS:
-            print(t.name)
+            print(t.name if t.default else f"{t.name} (not run by default; use --only)")
         return 0
     preflight()
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGALRM, _on_alarm)
-    selected = [t for t in _TESTS if not args.only or t.name in args.only]
+    selected = [t for t in _TESTS if (t.name in args.only if args.only else t.default)]
     passed = failed = skipped = 0
     interrupted = False
     t_all = time.monotonic()
