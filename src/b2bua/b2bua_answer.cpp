@@ -159,6 +159,7 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   }
   call.state = CallState::Confirmed;
   call.answered = self.timers_.now();
+  call.media->call_answered();
   call.a.invite_pending = false;
   call.reliable_retransmit.cancel();
   call.a.unacked_rseq.reset();

@@ -84,7 +84,8 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
     SdpRole role = (m == "INVITE" || m == "UPDATE") ? SdpRole::Offer : SdpRole::Answer;
     auto r = call.media->relay_body(from, role, req.content_type(), req.body());
     if (!r.ok()) {
-      respond(self, txn, 488, {}, "Warning: 305 portico \"" + r.error().detail + "\"\r\n");
+      respond(self, txn, media_failure_status(r.error().reason), {},
+              "Warning: 305 portico \"" + r.error().detail + "\"\r\n");
       if (m == "INVITE") {
         call.a.invite_pending = call.b.invite_pending = false;
       }

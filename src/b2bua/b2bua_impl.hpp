@@ -76,6 +76,9 @@ struct B2bua::Impl {
 bool supported_extensions_only(const sip::Message& req, std::string& unsupported);
 /// Session bodies an INVITE may carry through Portico. (b2bua_invite.cpp)
 bool relayable_body(std::string_view content_type);
+/// The SIP status for an offer the media layer refused: 503 when Portico ran out of ports
+/// (the caller may retry elsewhere), 488 Not Acceptable Here for the offer itself.
+int media_failure_status(const std::string& reason);
 
 // leg_messages.cpp ---------------------------------------------------------------------------
 

@@ -72,6 +72,10 @@ bool relayable_body(std::string_view content_type) {
   return ct == "application/sdp" || ct == "multipart/mixed" || ct == "multipart/alternative";
 }
 
+int media_failure_status(const std::string& reason) {
+  return reason == "ports_exhausted" ? 503 : 488;
+}
+
 bool B2bua::Impl::local_address(B2bua& self, const Leg& leg, std::string& host,
                                 std::uint16_t& port) {
   return self.transport_.local_address(leg.realm, leg.dst.protocol,
@@ -124,7 +128,8 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   auto from_uri = sip::parse_uri(req.from().uri);
   c.caller_user = from_uri ? from_uri->user : "";
   c.max_forwards = mf ? std::min(*mf - 1, 70) : 70;
-  c.media = self.media_factory_.create(c.log_id);
+  c.media = self.media_factory_.create(c.log_id, c.plan.policy);
+  c.media->set_leg(Side::A, LegPeer{flow.realm, flow.remote.address});
   c.server_txn_ids.push_back(txn);
   c.max_duration.bind(self.timers_);
   c.reliable_retransmit.bind(self.timers_);
@@ -145,8 +150,20 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   self.by_call_id_[c.a.call_id] = h;
   self.server_txns_[txn] = h;
   self.calls_.emplace(h, std::move(call));
+  c.media->set_failure_handler([&self, h](const std::string& reason) {
+    if (Call* cc = find_call(self, h)) {
+      ++self.stats_.calls_media_timeout;
+      end_call(self, *cc, reason, std::nullopt, 408);
+      finish_if_done(self, *cc);
+    }
+  });
   if (!try_next_target(self, c)) {
-    invite_failed(self, c, 503, "no_target_available", nullptr);
+    if (c.media_error) {
+      invite_failed(self, c, media_failure_status(c.media_error->reason), c.media_error->reason,
+                    nullptr);
+    } else {
+      invite_failed(self, c, 503, "no_target_available", nullptr);
+    }
     finish_if_done(self, c);
   }
 }
@@ -190,6 +207,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     call.slot = std::move(slot);
     self.by_call_id_[call.b.call_id] = call.handle;
 
+    call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
     std::string body;
     if (!call.a_invite_body.empty()) {
       auto r = call.media->relay_body(Side::A, SdpRole::Offer, call.a_invite_content_type,
@@ -197,6 +215,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
       if (!r.ok()) {
         log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason},
                                          {"detail", r.error().detail}});
+        call.media_error = r.error();
         return false;
       }
       body = std::move(r.value());

@@ -44,6 +44,7 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.calls.calls_rejected += s.calls.calls_rejected;
   t.calls.failovers += s.calls.failovers;
   t.calls.calls_timed_out += s.calls.calls_timed_out;
+  t.calls.calls_media_timeout += s.calls.calls_media_timeout;
   t.calls.unknown_dialog += s.calls.unknown_dialog;
   t.calls.to_progress += s.calls.to_progress;
   t.calls.to_answer += s.calls.to_answer;
@@ -53,6 +54,18 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   for (const auto& [key, n] : s.calls.attempts) {
     t.calls.attempts[key] += n;
   }
+  for (const auto& [realm, r] : s.media.realms) {
+    auto& x = t.media.realms[realm];
+    x.packets_received += r.packets_received;
+    x.bytes_received += r.bytes_received;
+    x.packets_sent += r.packets_sent;
+    x.bytes_sent += r.bytes_sent;
+  }
+  t.media.relay += s.media.relay;
+  t.media.sessions_anchored += s.media.sessions_anchored;
+  t.media.ports_exhausted += s.media.ports_exhausted;
+  t.media.media_timeouts += s.media.media_timeouts;
+  t.media.streams_active += s.media.streams_active;
   t.calls_active += s.calls_active;
   t.server_txns += s.server_txns;
   t.client_txns += s.client_txns;
@@ -141,6 +154,42 @@ void message_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   }
 }
 
+void media_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  const auto& m = t.media;
+  for (const auto& [realm, r] : m.realms) {
+    add(o, "portico_media_packets_total", "RTP/RTCP packets relayed, by realm of the peer",
+        Type::Counter, r.packets_received, {{"realm", realm}, {"direction", "in"}});
+    add(o, "portico_media_packets_total", "RTP/RTCP packets relayed, by realm of the peer",
+        Type::Counter, r.packets_sent, {{"realm", realm}, {"direction", "out"}});
+    add(o, "portico_media_bytes_total", "RTP/RTCP payload bytes relayed, by realm of the peer",
+        Type::Counter, r.bytes_received, {{"realm", realm}, {"direction", "in"}});
+    add(o, "portico_media_bytes_total", "RTP/RTCP payload bytes relayed, by realm of the peer",
+        Type::Counter, r.bytes_sent, {{"realm", realm}, {"direction", "out"}});
+  }
+  const char* dropped = "Media packets dropped, by reason";
+  const auto& r = m.relay;
+  for (const auto& [reason, n] :
+       {std::pair<const char*, std::uint64_t>{"no_destination", r.no_destination},
+        {"hijack", r.hijack_dropped}, {"malformed", r.malformed_rtp},
+        {"send_error", r.send_error}, {"oversize", r.oversize},
+        {"transform", r.transform_dropped}}) {
+    add(o, "portico_media_dropped_packets_total", dropped, Type::Counter, n,
+        {{"reason", reason}});
+  }
+  add(o, "portico_media_latch_events_total", "Symmetric RTP latching (RFC 7362)",
+      Type::Counter, r.latched, {{"event", "latched"}});
+  add(o, "portico_media_latch_events_total", "Symmetric RTP latching (RFC 7362)",
+      Type::Counter, r.relatched, {{"event", "relatched"}});
+  add(o, "portico_media_streams_active", "Relayed media streams (m= lines) open now",
+      Type::Gauge, m.streams_active);
+  add(o, "portico_media_sessions_total", "Calls whose media Portico anchored", Type::Counter,
+      m.sessions_anchored);
+  add(o, "portico_media_ports_exhausted_total", "Offers refused because a port range was full",
+      Type::Counter, m.ports_exhausted);
+  add(o, "portico_media_timeouts_total", "Calls ended because no RTP flowed either way",
+      Type::Counter, m.media_timeouts);
+}
+
 void transport_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   const char* help = "SIP messages carried";
   add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_in,
@@ -195,6 +244,7 @@ std::vector<metrics::Sample> Server::collect_samples() {
   sip_samples(out, total);
   message_samples(out, total);
   transport_samples(out, total);
+  media_samples(out, total);
   add(out, "portico_metrics_shards_missing", "Shards that did not answer this scrape in time",
       Type::Gauge, static_cast<double>(g->snaps.size() - g->done));
   add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,

@@ -63,9 +63,13 @@ void Shard::bind() {
       index_, io_, *timers_, listeners_of(*policy_), limits,
       [this](transport::Inbound&& in) { dispatch(std::move(in)); }, post_to);
   traced_ = std::make_unique<TracingTransport>(*transport_, policy_, message_counts_);
+  media_ports_ = std::make_unique<b2bua::MediaPorts>(io_, *timers_, index_,
+                                                     static_cast<std::uint16_t>(shards_.size()));
+  media_ports_->update(*policy_);
+  media_factory_ = std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_);
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
-      media_factory_, [this] { return policy_; }, version_);
+      *media_factory_, [this] { return policy_; }, version_);
   b2bua_->set_cdr_sink(cdr_sink_);
 }
 
@@ -95,6 +99,8 @@ void Shard::stop() {
     thread_.join();
   }
   b2bua_.reset();
+  media_factory_.reset();
+  media_ports_.reset();
   traced_.reset();
   transport_.reset();
   timers_.reset();
@@ -170,6 +176,7 @@ void Shard::deliver(transport::Inbound&& in) {
 
 void Shard::set_policy(std::shared_ptr<const policy::PolicySnapshot> policy) {
   policy_ = std::move(policy);
+  media_ports_->update(*policy_);  // new calls take ports from the new ranges
   const auto& t = policy_->timers;
   b2bua_->layer().set_config(sip::TimerConfig{t.t1, t.t2, t.t4});
 }
@@ -211,6 +218,7 @@ ShardSnapshot Shard::snapshot() const {
   s.client_txns = b2bua_->layer().client_count();
   s.connections = transport_->connection_count();
   s.messages = message_counts_;
+  s.media = media_factory_->stats();
   return s;
 }
 

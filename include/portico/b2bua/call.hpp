@@ -116,6 +116,7 @@ struct Call {
   Millis reliable_interval{0};
   TimePoint reliable_deadline{};
   std::string end_reason;
+  std::optional<Error> media_error;  // why the media layer refused the offer toward B
 
   Leg& leg(Side s) { return s == Side::A ? a : b; }
 };

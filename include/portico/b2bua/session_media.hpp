@@ -4,11 +4,15 @@
 // UPDATE, re-INVITE). The signalling core relays bodies through PassthroughMedia; media
 // anchoring replaces it with a session that allocates relay ports and rewrites c=/m= lines.
 
+#include <asio/ip/address.hpp>
+
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "portico/common/result.hpp"
+#include "portico/policy/model.hpp"
 
 namespace portico::b2bua {
 
@@ -20,10 +24,27 @@ inline Side other(Side s) { return s == Side::A ? Side::B : Side::A; }
 /// What a body carries in the offer/answer exchange (RFC 3264).
 enum class SdpRole { Offer, Answer };
 
+/// Where one leg's peer is: its realm and the address its SIP comes from (behind NAT, the
+/// NAT's public address; media latching expects RTP from there).
+struct LegPeer {
+  std::string realm;
+  asio::ip::address signalling_address;
+};
+
 /// Per-call media state. Shard-local; owned by its Call.
 class SessionMedia {
  public:
+  using FailureHandler = std::function<void(const std::string& reason)>;
+
   virtual ~SessionMedia() = default;
+  /// The leg on side `s` now talks to `peer` (A once at call creation; B on every target
+  /// tried, so a failover to another realm starts the B side afresh).
+  virtual void set_leg(Side /*s*/, const LegPeer& /*peer*/) {}
+  /// The call was answered: from now on silence on every stream ends it (media timeout).
+  virtual void call_answered() {}
+  /// Called (on the shard) when the media layer ends the call by itself ("media_timeout").
+  /// The handler may destroy this session.
+  virtual void set_failure_handler(FailureHandler /*handler*/) {}
   /// Rewrites a body received on `from` for the other leg. Error.reason becomes the call's
   /// failure reason ("codec_mismatch", "ports_exhausted"...) and maps to a SIP status.
   virtual Result<std::string> relay_body(Side from, SdpRole role, std::string_view content_type,
@@ -37,7 +58,9 @@ using SessionMediaPtr = std::unique_ptr<SessionMedia>;
 class SessionMediaFactory {
  public:
   virtual ~SessionMediaFactory() = default;
-  virtual SessionMediaPtr create(const std::string& call_log_id) = 0;
+  /// `policy` is the snapshot the call keeps for its life (realm media settings, timeouts).
+  virtual SessionMediaPtr create(const std::string& call_log_id,
+                                 const std::shared_ptr<const policy::PolicySnapshot>& policy) = 0;
 };
 
 /// Relays bodies unchanged: the behaviour of a signalling-only B2BUA.
@@ -51,7 +74,10 @@ class PassthroughMedia final : public SessionMedia {
 
 class PassthroughMediaFactory final : public SessionMediaFactory {
  public:
-  SessionMediaPtr create(const std::string&) override { return std::make_unique<PassthroughMedia>(); }
+  SessionMediaPtr create(const std::string&,
+                         const std::shared_ptr<const policy::PolicySnapshot>&) override {
+    return std::make_unique<PassthroughMedia>();
+  }
 };
 
 }  // namespace portico::b2bua

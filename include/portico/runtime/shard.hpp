@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "portico/b2bua/b2bua.hpp"
+#include "portico/b2bua/anchored_media.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
 #include "portico/policy/model.hpp"
@@ -52,6 +53,7 @@ struct ShardSnapshot {
   std::size_t client_txns = 0;
   std::size_t connections = 0;
   MessageCounts messages;
+  b2bua::MediaStats media;
 };
 
 class Shard {
@@ -93,7 +95,8 @@ class Shard {
   std::unique_ptr<AsioTimerService> timers_;
   std::unique_ptr<transport::ShardTransport> transport_;
   std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
-  b2bua::PassthroughMediaFactory media_factory_;
+  std::unique_ptr<b2bua::MediaPorts> media_ports_;           // this shard's RTP port slices
+  std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;
   std::unique_ptr<b2bua::B2bua> b2bua_;
   InboundStats stats_;
   MessageCounts message_counts_;  // shard-local

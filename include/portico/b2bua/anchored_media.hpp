@@ -1,0 +1,173 @@
+#pragma once
+// Media anchoring (ARCHITECTURE §2.2 steps 6, 7, 9, 10): the SessionMedia of a call whose two
+// realms both have a `media` section. Every offer and answer that crosses Portico is parsed,
+// each m= line gets a RelayStream (ports from the realms' own ranges, on this shard), and the
+// body relayed to the other leg names Portico's address and ports instead of the peer's:
+//
+//   A's SDP (c=A, m=pA) ──► relay_body(A, …) ──► B gets c=<B-realm media address>, m=<port on B side>
+//   B's SDP (c=B, m=pB) ──► relay_body(B, …) ──► A gets c=<A-realm media address>, m=<port on A side>
+//
+// Ports of a stream never change for the life of the m= line (hold/resume and re-offers keep
+// them); a port-0 m= line closes its stream. ICE attributes are dropped (Portico terminates the
+// media path), direction attributes are kept so hold works end to end, and each leg sees
+// Portico's own o= line with a version that moves only when the SDP sent to it changes.
+//
+// On a realm marked `nat`, the peer is expected to send from its SIP source address (the NAT's
+// public side) whatever its SDP says, and Portico latches onto the port its RTP really comes
+// from (RFC 7362). Once the call is answered, silence in both directions on every stream for
+// `timers.media_timeout` (streams on hold excluded) ends the call.
+
+#include <asio/io_context.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "portico/b2bua/session_media.hpp"
+#include "portico/common/timer_service.hpp"
+#include "portico/media/relay.hpp"
+#include "portico/sdp/rewrite.hpp"
+
+namespace portico::b2bua {
+
+/// Media counters of one realm (labels of portico_media_* metrics).
+struct RealmMediaStats {
+  std::uint64_t packets_received = 0;  // from peers in this realm, relayed on
+  std::uint64_t bytes_received = 0;
+  std::uint64_t packets_sent = 0;      // to peers in this realm
+  std::uint64_t bytes_sent = 0;
+};
+
+/// Shard-wide media counters: plain fields read by the metrics collector via a shard post.
+struct MediaStats {
+  std::map<std::string, RealmMediaStats, std::less<>> realms;
+  media::RelayStats relay;              // drops by reason, latching events (all streams)
+  std::uint64_t sessions_anchored = 0;  // calls whose media went through Portico
+  std::uint64_t ports_exhausted = 0;    // offers refused because a range was full
+  std::uint64_t media_timeouts = 0;     // calls ended for silence
+  std::uint64_t streams_active = 0;
+};
+
+/// This shard's port allocators: one per realm with media, each over the shard's slice of the
+/// realm's range (so shards never compete for a port). Shard-local.
+class MediaPorts {
+ public:
+  MediaPorts(asio::io_context& io, TimerService& timers, std::uint16_t shard,
+             std::uint16_t shard_count);
+
+  /// Adopts a policy: realms new or changed get a fresh allocator; unchanged ones keep theirs.
+  /// Live calls hold their allocators (shared_ptr), so a reload never pulls ports from under
+  /// them. A range too small to give this shard a slice is logged and left without allocator
+  /// (its calls are refused with ports_exhausted).
+  void update(const policy::PolicySnapshot& policy);
+  std::shared_ptr<media::PortAllocator> find(const std::string& realm) const;
+
+  /// Shard `shard`'s part of [min, max]: equal even-aligned slices, nullopt when a slice would
+  /// hold fewer than 4 ports (one call's RTP/RTCP pair on each leg).
+  static std::optional<media::PortRange> slice(std::uint16_t min, std::uint16_t max,
+                                               std::uint16_t shard, std::uint16_t shard_count);
+
+ private:
+  struct Entry {
+    asio::ip::address address;
+    std::uint16_t min = 0;
+    std::uint16_t max = 0;
+    std::shared_ptr<media::PortAllocator> ports;
+  };
+  asio::io_context& io_;
+  TimerService& timers_;
+  std::uint16_t shard_;
+  std::uint16_t shard_count_;
+  std::map<std::string, Entry> by_realm_;
+};
+
+class AnchoredMedia;
+
+/// Creates the media session of each call on one shard and keeps the shard's media counters.
+/// Shard-local.
+class AnchoredMediaFactory final : public SessionMediaFactory {
+ public:
+  AnchoredMediaFactory(asio::io_context& io, TimerService& timers, MediaPorts& ports);
+  ~AnchoredMediaFactory() override;
+
+  SessionMediaPtr create(const std::string& call_log_id,
+                         const std::shared_ptr<const policy::PolicySnapshot>& policy) override;
+  /// Totals of ended sessions plus the live ones.
+  MediaStats stats() const;
+
+ private:
+  friend class AnchoredMedia;
+  asio::io_context& io_;
+  TimerService& timers_;
+  MediaPorts& ports_;
+  std::set<const AnchoredMedia*> live_;
+  MediaStats closed_;  // counters of ended sessions and events
+};
+
+/// One call's media. Shard-local; owned by its Call; must not outlive its factory.
+class AnchoredMedia final : public SessionMedia {
+ public:
+  AnchoredMedia(AnchoredMediaFactory& factory, std::string log_id,
+                std::shared_ptr<const policy::PolicySnapshot> policy);
+  ~AnchoredMedia() override;
+
+  void set_leg(Side s, const LegPeer& peer) override;
+  void call_answered() override;
+  void set_failure_handler(FailureHandler handler) override;
+  Result<std::string> relay_body(Side from, SdpRole role, std::string_view content_type,
+                                 std::string_view body) override;
+  void close() override;
+
+  /// Both realms have media: bodies are rewritten and RTP flows through Portico.
+  bool anchored() const;
+  /// Adds this session's counters to `out` (live or final).
+  void add_stats(MediaStats& out) const;
+  /// The stream of m= line `index`, or nullptr (tests, diagnostics).
+  const media::RelayStream* stream(std::size_t index) const;
+
+ private:
+  struct LegState {
+    std::string realm;
+    asio::ip::address signalling_address;
+    const policy::RealmMedia* media = nullptr;        // in policy_; nullptr = no anchoring
+    std::shared_ptr<media::PortAllocator> ports;      // keeps the allocator alive for leases
+    std::optional<sdp::OriginVersioner> origin;       // Portico's o= toward this leg
+  };
+  /// What the last SDP of each side said about one m= line.
+  struct StreamState {
+    std::array<bool, 2> held{};                                   // direction != sendrecv
+    std::array<std::optional<transport::Endpoint>, 2> rtp;        // as signalled (after NAT fix)
+    std::array<std::optional<transport::Endpoint>, 2> rtcp;
+  };
+
+  Result<std::string> rewrite(Side from, std::string_view body);
+  Result<media::RelayStream*> stream_for(std::size_t index, Side from,
+                                         const std::optional<transport::Endpoint>& rtp,
+                                         const std::optional<transport::Endpoint>& rtcp);
+  media::SideConfig side_config(Side s) const;
+  void drop_relay();
+  void arm_timeout_check();
+  void check_timeout();
+
+  AnchoredMediaFactory& factory_;
+  std::string log_id_;
+  std::shared_ptr<const policy::PolicySnapshot> policy_;
+  std::array<LegState, 2> legs_;          // declared before relay_: leases die first
+  std::unique_ptr<media::MediaRelay> relay_;
+  std::vector<StreamState> streams_;      // index = m= line
+  media::RelayStats closed_relay_;        // counters of relays dropped on a B-realm change
+  std::array<std::uint64_t, 2> closed_packets_{};  // their packets by direction, for realms
+  std::array<std::uint64_t, 2> closed_bytes_{};
+  FailureHandler on_failure_;
+  Timer timeout_timer_;
+  TimePoint answered_at_{};
+  bool answered_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace portico::b2bua
