@@ -190,6 +190,7 @@ void Shard::log_status() {
              {"server_txns", b2bua_->layer().server_count()},
              {"client_txns", b2bua_->layer().client_count()},
              {"connections", transport_->connection_count()},
+             {"media_streams", media_factory_->stats().streams_active},
              {"timers", timers_->armed()},
              {"messages_in", stats_.messages},
              {"unparseable", stats_.unparseable},

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Media anchoring on loopback: real RTP through Portico between two sipp peers.
+
+    python3 tests/e2e/test_media.py --portico build/src/portico
+
+Addresses (subnet 127.0.k.0/24): Portico access listener and media .1 (ports 20000-20999),
+carrier listener and media .2 (ports 30000-30999), the talking caller .10 (RTP port 6000), the
+echoing callee .20 (RTP port 7000, sipp -rtp_echo). tcpdump on `lo` records the RTP of the test's
+subnet; what each peer received is counted from that capture, by destination address and port.
+
+  two_way_rtp      the caller plays 3 s of G.711 A-law (sipp play_pcap_audio); > 90 % of it reaches
+                   the callee FROM Portico's carrier media address, and > 90 % of the echo comes back
+                   to the caller FROM Portico's access media address; the SDP each peer got names
+                   Portico's address and a port of that realm's range; no peer's address crosses.
+  ports_exhausted  a 4-port access range on one shard holds two calls; a third gets 503, the log
+                   says ports_exhausted, and after the calls end the ports serve a new call.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
+from harness import (Ctx, assert_sipp, check, default_policy, e2e_test, run_tests,
+                     wait_until)
+import netns
+
+AUDIO = "/usr/share/sip-tester/g711a.pcap"
+TALK_S = 3.0
+PHONE_RTP = 6000
+CARRIER_RTP = 7000
+
+
+class _RootNamespace:
+    """netns.Capture needs only these two: tcpdump runs in the test's own namespace."""
+
+    @staticmethod
+    def wrap(_name: str) -> list[str]:
+        return []
+
+    @staticmethod
+    def ns(_name: str) -> str:
+        return "host"
+
+
+def sdp_of(msg_text: str) -> tuple[str, int]:
+    """(c= address, first m= port) of a SIP message text."""
+    c = re.search(r"^c=IN IP4 (\S+)", msg_text, re.M)
+    m = re.search(r"^m=audio (\d+)", msg_text, re.M)
+    return (c.group(1) if c else ""), (int(m.group(1)) if m else -1)
+
+
+@e2e_test(k=111)
+def test_two_way_rtp(ctx: Ctx):
+    net = ctx.net
+    sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", TALK_S)
+    check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
+    cap = netns.Capture(_RootNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
+                        bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
+    ctx.start_portico()
+    uas = ctx.sipp("uas", "uas_media_echo.xml", net.primary,
+                   extra=["-mp", str(CARRIER_RTP), "-rtp_echo"]).start()
+    uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
+                   duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
+    uac.run()
+    uas.wait(timeout=10)
+    print(f"    {uac.describe()}; {uas.describe()}", flush=True)
+    packets = cap.packets()
+    assert_sipp(uac, 1)
+    assert_sipp(uas, 1)
+    if ctx.direct:
+        return
+
+    # The SDP each side received names Portico, in that realm's range.
+    invite = [m for m in uas.received() if m.first_line.startswith("INVITE")]
+    ok200 = [m for m in uac.received() if m.first_line.startswith("SIP/2.0 200")
+             and "INVITE" in " ".join(m.header("CSeq"))]
+    check(invite and ok200, "missing INVITE at the callee or 200 at the caller")
+    b_addr, b_port = sdp_of(invite[0].text)
+    a_addr, a_port = sdp_of(ok200[0].text)
+    print(f"    callee was offered {b_addr}:{b_port}, caller was answered {a_addr}:{a_port}")
+    check(b_addr == net.carrier and 30000 <= b_port <= 30999,
+          f"the callee's SDP should name Portico's carrier media {net.carrier}:30000-30999, "
+          f"got {b_addr}:{b_port}")
+    check(a_addr == net.access and 20000 <= a_port <= 20999,
+          f"the caller's SDP should name Portico's access media {net.access}:20000-20999, "
+          f"got {a_addr}:{a_port}")
+    check(net.uac not in invite[0].text.split("\r\n\r\n", 1)[-1],
+          "the caller's address reached the callee in SDP")
+    check(net.primary not in ok200[0].text.split("\r\n\r\n", 1)[-1],
+          "the callee's address reached the caller in SDP")
+
+    # RTP, counted where each peer receives it.
+    phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
+    at_carrier = [p for p in packets if p.dst == net.primary and p.dport == CARRIER_RTP]
+    at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
+    print(f"    RTP: caller sent {len(phone_sent)} (pcap {sent}), callee received "
+          f"{len(at_carrier)}, caller received {len(at_phone)} (the callee's echo)")
+    check(len(phone_sent) >= sent * 0.9, f"sipp played only {len(phone_sent)} of {sent} packets")
+    check(len(at_carrier) > 0.9 * len(phone_sent),
+          f"caller -> callee: only {len(at_carrier)} of {len(phone_sent)} RTP packets arrived")
+    check(len(at_phone) > 0.9 * len(phone_sent),
+          f"callee -> caller: only {len(at_phone)} of {len(phone_sent)} RTP packets came back")
+    check({(p.src, p.sport) for p in at_carrier} == {(net.carrier, b_port)},
+          f"the callee got RTP from {sorted({(p.src, p.sport) for p in at_carrier})}, "
+          f"expected only Portico's {net.carrier}:{b_port}")
+    check({(p.src, p.sport) for p in at_phone} == {(net.access, a_port)},
+          f"the caller got RTP from {sorted({(p.src, p.sport) for p in at_phone})}, "
+          f"expected only Portico's {net.access}:{a_port}")
+    check(all(p.payload in {q.payload for q in phone_sent} for p in at_phone[:20]),
+          "the echoed RTP differs from what the caller sent (relay must not alter packets)")
+    ctx.finish_portico()
+
+
+@e2e_test(k=112)
+def test_ports_exhausted(ctx: Ctx):
+    net = ctx.net
+    if ctx.direct:
+        return
+    policy = default_policy(net, shards=1).replace("ports: 20000-20999", "ports: 20000-20003")
+    check("20000-20003" in policy, "policy template changed: no access media range to shrink")
+    ctx.start_portico(policy, shards=1)
+    uas = ctx.sipp("uas", "uas_basic.xml", net.primary, calls=3, duration_ms=3000).start()
+    held = ctx.sipp("held", "uac_basic.xml", net.uac, remote=ctx.access_target(), calls=2,
+                    rate=20, duration_ms=3000)
+    held.start(wait_bound=True)
+    check(wait_until(lambda: len(ctx.portico.grep("event=media.anchored")) >= 2, 5.0),
+          "the first two calls were not anchored")
+    refused = ctx.sipp("refused", "uac_expect_503.xml", net.ip(11), local_port=5060,
+                       remote=ctx.access_target())
+    refused.run()
+    print(f"    {refused.describe()}", flush=True)
+    assert_sipp(refused, 1)
+    check(ctx.portico.grep("reason=ports_exhausted"),
+          "Portico's log does not name ports_exhausted for the refused call")
+    held.wait(timeout=20)
+    print(f"    {held.describe()}", flush=True)
+    assert_sipp(held, 2)
+    # The ports drain (2 s quarantine), then serve a new call.
+    ctx.portico.assert_zero_state()
+    again = ctx.sipp("again", "uac_basic.xml", net.uac, remote=ctx.access_target(),
+                     duration_ms=200)
+    wait_until(lambda: False, 2.5)
+    again.run()
+    print(f"    {again.describe()}", flush=True)
+    assert_sipp(again, 1)
+    uas.wait(timeout=10)
+    assert_sipp(uas, 3)
+    ctx.finish_portico()
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests(__file__))
