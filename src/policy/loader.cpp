@@ -59,6 +59,10 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   snap->headers = std::move(d.headers);
   snap->metrics = d.metrics;
   snap->cdr = d.cdr;
+  snap->registration = d.registration;
+  if (d.peers.count(d.registration.registrar) != 0) {
+    snap->registration.registrar_kind = PeerKind::AccessPeer;
+  }
   snap->realms = take_sorted(d.realms, &detail::RealmDraft::realm);
   snap->trunks = take_sorted(d.trunks, &detail::TrunkDraft::trunk);
   snap->access_peers = take_sorted(d.peers, &detail::PeerDraft::peer);

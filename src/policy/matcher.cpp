@@ -55,6 +55,12 @@ std::optional<ResolvedTarget> resolve(const PolicySnapshot& policy, const RouteT
   out.name = t.name;
   std::string host;
   std::uint16_t port = 0;
+  if (t.kind == PeerKind::Registered) {
+    // Where the user is registered is shard state, not policy: the B2BUA resolves it.
+    out.name = "registered:" + t.name;
+    out.realm = t.name;
+    return out;
+  }
   if (t.kind == PeerKind::Trunk) {
     const Trunk* trunk = policy.find_trunk(t.name);
     if (trunk == nullptr) {

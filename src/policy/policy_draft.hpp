@@ -56,6 +56,10 @@ struct PolicyDraft {
   MetricsConfig metrics;
   std::optional<SourceLoc> cdr_at;
   CdrConfig cdr;
+  std::optional<SourceLoc> registration_at;
+  RegistrationConfig registration;
+  SourceLoc registration_realm_loc;  // for reference errors found after every file is read
+  SourceLoc registrar_loc;
   Server server;
   Timers timers;
   HeaderRules headers;
@@ -86,10 +90,15 @@ void parse_timers(const Reader& r, const Field& f, Timers& out);
 void parse_headers(const Reader& r, const Field& f, HeaderRules& out);
 void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out);
 void parse_cdr(const Reader& r, const Field& f, CdrConfig& out);
+/// Reads the `registration` section (registration.cpp).
+void parse_registration(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_routes(const Reader& r, const Field& f, PolicyDraft& draft);
+
+/// The registration section's references: its realm and registrar (registration.cpp).
+void check_registration(const PolicyDraft& draft, Diagnostics& diags);
 
 /// A route's references: unique name, known realm/peer/targets (route_checks.cpp).
 void check_routes(const PolicyDraft& draft, Diagnostics& diags);

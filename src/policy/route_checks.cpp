@@ -47,8 +47,29 @@ void check_match(const PolicyDraft& d, const RouteDraft& r, Diagnostics& diags) 
   }
 }
 
+// `registered: <realm>` finds users among the registrations Portico accepts on that realm.
+void check_registered_target(const PolicyDraft& d, const RouteTarget& t, const std::string& path,
+                             Diagnostics& diags) {
+  if (d.realms.count(t.name) == 0) {
+    diags.add(t.loc, path,
+              "unknown realm " + quote(t.name) + " (known: " + join(names_of(d.realms)) + ")");
+  } else if (!d.registration_at) {
+    diags.add(t.loc, path,
+              "no registration section, so nobody can be registered on realm " + quote(t.name) +
+                  " (add registration: {realm: " + t.name + ", ...})");
+  } else if (!d.registration.realm.empty() && d.registration.realm != t.name) {
+    diags.add(t.loc, path,
+              "realm " + quote(t.name) + " accepts no REGISTER (registration.realm is " +
+                  quote(d.registration.realm) + " at " + where(*d.registration_at) + ")");
+  }
+}
+
 void check_target(const PolicyDraft& d, const RouteTarget& t, const std::string& path,
                   Diagnostics& diags) {
+  if (t.kind == PeerKind::Registered) {
+    check_registered_target(d, t, path, diags);
+    return;
+  }
   if (t.kind == PeerKind::Trunk) {
     if (d.trunks.count(t.name) == 0) {
       diags.add(t.loc, path,

@@ -10,7 +10,7 @@ namespace {
 const KeyList kRouteKeys = {"name", "match", "rewrite", "targets"};
 const KeyList kMatchKeys = {"realm", "peer", "user_prefix", "user_regex"};
 const KeyList kRewriteKeys = {"strip", "prepend", "regex", "replace"};
-const KeyList kTargetKeys = {"trunk", "peer"};
+const KeyList kTargetKeys = {"trunk", "peer", "registered"};
 
 // ECMAScript, like JavaScript: the syntax most people test their patterns with.
 std::optional<std::regex> compile_regex(const Reader& r, const Field& f, std::string& text) {
@@ -91,13 +91,17 @@ void parse_targets(const Reader& r, const Field& f, RouteDraft& d) {
     }
     const Field* trunk = find(*m, "trunk");
     const Field* peer = find(*m, "peer");
-    if ((trunk == nullptr) == (peer == nullptr)) {
-      r.error(item, "a target names exactly one of trunk or peer");
+    const Field* registered = find(*m, "registered");
+    const int given = (trunk != nullptr) + (peer != nullptr) + (registered != nullptr);
+    if (given != 1) {
+      r.error(item, "a target names exactly one of trunk, peer or registered");
       continue;
     }
-    const Field& v = trunk != nullptr ? *trunk : *peer;
+    const Field& v = trunk != nullptr ? *trunk : peer != nullptr ? *peer : *registered;
     if (auto name = r.string(v)) {
-      const PeerKind kind = trunk != nullptr ? PeerKind::Trunk : PeerKind::AccessPeer;
+      const PeerKind kind = trunk != nullptr  ? PeerKind::Trunk
+                            : peer != nullptr ? PeerKind::AccessPeer
+                                              : PeerKind::Registered;
       d.route.targets.push_back(RouteTarget{kind, *name, v.loc});
       d.target_paths.push_back(v.path);
     }

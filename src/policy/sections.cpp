@@ -9,8 +9,8 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
-                          "realms", "trunks", "access_peers", "routes"};
+const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",      "cdr",
+                          "realms", "trunks",       "access_peers", "routes", "registration"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
                             "media_timeout"};
@@ -32,7 +32,8 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics and cdr may each appear in one file only");
+                "); server, timers, headers, metrics, cdr and registration may each appear in one "
+                "file only");
     return false;
   }
   at = f.key_loc;
@@ -76,6 +77,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_metrics(r, f, draft.metrics);
     } else if (key == "cdr" && claim_section(r, f, draft.cdr_at)) {
       parse_cdr(r, f, draft.cdr);
+    } else if (key == "registration" && claim_section(r, f, draft.registration_at)) {
+      parse_registration(r, f, draft);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {

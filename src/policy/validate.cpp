@@ -144,6 +144,7 @@ void validate(const PolicyDraft& d, const std::string& first_file, Diagnostics& 
   check_listeners(d, diags);
   check_media_ranges(d, diags);
   check_peers(d, diags);
+  check_registration(d, diags);
   check_routes(d, diags);
 }
 

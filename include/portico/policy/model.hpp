@@ -74,7 +74,9 @@ struct Realm {
   SourceLoc loc;
 };
 
-enum class PeerKind { Trunk, AccessPeer };
+/// What a route target (or a source) names. Registered only appears in route targets: the
+/// Request-URI user is looked up among the registrations of the realm the target names.
+enum class PeerKind { Trunk, AccessPeer, Registered };
 
 /// A SIP trunk on the carrier side (or any next hop reached by host:port).
 struct Trunk {
@@ -102,7 +104,7 @@ struct AccessPeer {
 
 struct RouteTarget {
   PeerKind kind = PeerKind::Trunk;
-  std::string name;
+  std::string name;                 // trunk or access peer; for Registered, the realm
   SourceLoc loc;
 };
 
@@ -169,6 +171,21 @@ struct CdrConfig {
   SourceLoc loc;
 };
 
+/// REGISTER handling (policy `registration`): endpoints on `realm` register through Portico,
+/// which keeps their binding (the flow their REGISTER came from) and relays the registration to
+/// `registrar` with its own Contact. Absent section = REGISTER is answered 405 as before.
+struct RegistrationConfig {
+  bool enabled = false;
+  std::string realm;                // REGISTER is accepted here, from its known access peers
+  std::string registrar;            // trunk or access peer (with host); empty = Portico answers
+  PeerKind registrar_kind = PeerKind::Trunk;
+  Millis client_expires{std::chrono::seconds(60)};     // granted to the client (NAT pinhole)
+  Millis upstream_expires{std::chrono::seconds(3600)}; // asked of the registrar
+  Millis options_ping{0};           // OPTIONS to each registered contact this often; 0 = off
+  int ping_failures = 3;            // consecutive unanswered pings: contact unreachable
+  SourceLoc loc;
+};
+
 /// The whole validated policy. Immutable once built.
 struct PolicySnapshot {
   Server server;
@@ -176,6 +193,7 @@ struct PolicySnapshot {
   HeaderRules headers;
   MetricsConfig metrics;
   CdrConfig cdr;
+  RegistrationConfig registration;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;
   std::vector<AccessPeer> access_peers;

@@ -181,7 +181,8 @@ TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
   EXPECT_THAT(diagnostics_of({{"a.yaml", std::string(kBaseRealms) + "server:\n  shards: 1\n"},
                               {"b.yaml", "server:\n  shards: 2\n"}}),
               ElementsAre("b.yaml:1:1: server: section given again (first at a.yaml:6:1); "
-                          "server, timers, headers, metrics and cdr may each appear in one file only"));
+                          "server, timers, headers, metrics, cdr and registration may each appear in one "
+                          "file only"));
 }
 
 TEST(PolicyDiagnostics, RouteChecks) {
@@ -211,7 +212,7 @@ TEST(PolicyDiagnostics, RouteChecks) {
               ElementsAre("p.yaml:16:22: routes[0].rewrite.regex: regex needs replace (the text "
                           "that replaces the match, e.g. \"+$1\")",
                           "p.yaml:17:15: routes[0].targets[0]: a target names exactly one of "
-                          "trunk or peer"));
+                          "trunk, peer or registered"));
 }
 
 TEST(PolicyDiagnostics, CollectsEveryErrorInOneRun) {
