@@ -188,7 +188,7 @@ void AnchoredMedia::call_answered() {
   arm_timeout_check();
 }
 
-Result<std::string> AnchoredMedia::relay_body(Side from, SdpRole /*role*/,
+Result<std::string> AnchoredMedia::relay_body(Side from, SdpRole role,
                                               std::string_view content_type,
                                               std::string_view body) {
   if (!anchored()) {
@@ -208,10 +208,10 @@ Result<std::string> AnchoredMedia::relay_body(Side from, SdpRole /*role*/,
     }
   }
   answered_at_ = factory_.timers_.now();  // renegotiation: give the new media time to start
-  return rewrite(from, body);
+  return rewrite(from, role, body);
 }
 
-Result<std::string> AnchoredMedia::rewrite(Side from, std::string_view body) {
+Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_view body) {
   auto parsed = sdp::parse(body);
   if (!parsed) {
     return Error{"sdp_syntax", parsed.error().detail};
@@ -224,6 +224,7 @@ Result<std::string> AnchoredMedia::rewrite(Side from, std::string_view body) {
     relay_ = std::make_unique<media::MediaRelay>(
         media::RelayDeps{factory_.io_, factory_.timers_, *legs_[0].ports, *legs_[1].ports});
     ++factory_.closed_.sessions_anchored;
+    relayed_ = true;
     log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},
                                  {"b_realm", legs_[1].realm}});
   }
@@ -270,6 +271,10 @@ Result<std::string> AnchoredMedia::rewrite(Side from, std::string_view body) {
     const auto rtcp_port = m.rtcp_mux() ? std::nullopt
                                         : std::optional<std::uint16_t>(st.local_rtcp(media_side(to)).port);
     sdp::set_media_port(m, st.local_rtp(media_side(to)).port, rtcp_port);
+  }
+  if (role == SdpRole::Answer && !s.media.empty() && !s.media[0].disabled() &&
+      !s.media[0].formats.empty()) {
+    codec_ = sdp::encoding_name(s.media[0], s.media[0].formats[0]);
   }
   const std::string& advertised = dst.media->advertised_address.empty()
                                       ? dst.media->address.to_string()
@@ -407,6 +412,20 @@ void AnchoredMedia::add_stats(MediaStats& out) const {
   a.bytes_sent += st.bytes[ba];
 }
 
+MediaSummary AnchoredMedia::summary() const {
+  MediaSummary m;
+  m.anchored = relayed_;
+  m.codec = codec_;
+  m.packets_a_to_b = closed_packets_[0];
+  m.packets_b_to_a = closed_packets_[1];
+  if (relay_) {
+    const media::RelayStats st = relay_->stats();
+    m.packets_a_to_b += st.packets[static_cast<std::size_t>(media::Direction::AtoB)];
+    m.packets_b_to_a += st.packets[static_cast<std::size_t>(media::Direction::BtoA)];
+  }
+  return m;
+}
+
 const media::RelayStream* AnchoredMedia::stream(std::size_t index) const {
   return relay_ ? relay_->stream(index) : nullptr;
 }
@@ -417,6 +436,10 @@ void AnchoredMedia::drop_relay() {
   }
   relay_->close();  // no stream open any more: the fold below counts none as active
   add_stats(factory_.closed_);
+  const media::RelayStats st = relay_->stats();
+  for (std::size_t d = 0; d < 2; ++d) {
+    closed_packets_[d] += st.packets[d];
+  }
   relay_.reset();
 }
 

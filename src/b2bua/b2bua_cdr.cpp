@@ -59,6 +59,13 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
   r.final_status = call.a_final_status;
   r.end_reason = call.end_reason;
   r.disconnect = disconnect_of(call.end_reason);
+  if (call.media) {
+    MediaSummary m = call.media->summary();
+    r.media_anchored = m.anchored;
+    r.codec = std::move(m.codec);
+    r.packets_a_to_b = m.packets_a_to_b;
+    r.packets_b_to_a = m.packets_b_to_a;
+  }
   self.cdr_sink_(std::move(r));
 }
 

@@ -204,6 +204,11 @@ std::string to_json_line(const CallRecord& r) {
   add_number(out, "final_status", r.final_status);
   add_string(out, "end_reason", r.end_reason);
   add_string(out, "disconnect", r.disconnect);
+  add_key(out, "media_anchored");
+  out += r.media_anchored ? "true" : "false";
+  add_string(out, "codec", r.codec);
+  add_number(out, "packets_a_to_b", r.packets_a_to_b);
+  add_number(out, "packets_b_to_a", r.packets_b_to_a);
   out += "}\n";
   return out;
 }

@@ -11,13 +11,15 @@ subnet; what each peer received is counted from that capture, by destination add
   two_way_rtp      the caller plays 3 s of G.711 A-law (sipp play_pcap_audio); > 90 % of it reaches
                    the callee FROM Portico's carrier media address, and > 90 % of the echo comes back
                    to the caller FROM Portico's access media address; the SDP each peer got names
-                   Portico's address and a port of that realm's range; no peer's address crosses.
+                   Portico's address and a port of that realm's range; no peer's address crosses;
+                   the CDR says media_anchored, codec PCMA and the packet counts.
   ports_exhausted  a 4-port access range on one shard holds two calls; a third gets 503, the log
                    says ports_exhausted, and after the calls end the ports serve a new call.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -59,7 +61,8 @@ def test_two_way_rtp(ctx: Ctx):
     check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
     cap = netns.Capture(_RootNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
                         bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
-    ctx.start_portico()
+    cdr_path = ctx.dir / "cdr.jsonl"
+    ctx.start_portico(default_policy(net) + f"cdr: {{path: {cdr_path}}}\n")
     uas = ctx.sipp("uas", "uas_media_echo.xml", net.primary,
                    extra=["-mp", str(CARRIER_RTP), "-rtp_echo"]).start()
     uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
@@ -112,6 +115,18 @@ def test_two_way_rtp(ctx: Ctx):
     check(all(p.payload in {q.payload for q in phone_sent} for p in at_phone[:20]),
           "the echoed RTP differs from what the caller sent (relay must not alter packets)")
     ctx.finish_portico()
+    # The CDR tells the same story.
+    check(wait_until(lambda: cdr_path.exists() and cdr_path.read_text().strip() != "", 3.0),
+          f"no CDR written to {cdr_path}")
+    rec = json.loads(cdr_path.read_text().splitlines()[0])
+    print(f"    CDR: media_anchored={rec.get('media_anchored')} codec={rec.get('codec')} "
+          f"packets_a_to_b={rec.get('packets_a_to_b')} packets_b_to_a={rec.get('packets_b_to_a')}")
+    check(rec.get("media_anchored") is True and rec.get("codec") == "PCMA",
+          f"CDR media fields: {rec}")
+    check(rec.get("packets_a_to_b", 0) >= len(at_carrier) and
+          rec.get("packets_b_to_a", 0) >= len(at_phone),
+          f"CDR packet counts {rec.get('packets_a_to_b')}/{rec.get('packets_b_to_a')} below what "
+          f"the peers received ({len(at_carrier)}/{len(at_phone)})")
 
 
 @e2e_test(k=112)

@@ -119,6 +119,7 @@ class AnchoredMedia final : public SessionMedia {
   void set_leg(Side s, const LegPeer& peer) override;
   void call_answered() override;
   void set_failure_handler(FailureHandler handler) override;
+  MediaSummary summary() const override;
   Result<std::string> relay_body(Side from, SdpRole role, std::string_view content_type,
                                  std::string_view body) override;
   void close() override;
@@ -145,7 +146,7 @@ class AnchoredMedia final : public SessionMedia {
     std::array<std::optional<transport::Endpoint>, 2> rtcp;
   };
 
-  Result<std::string> rewrite(Side from, std::string_view body);
+  Result<std::string> rewrite(Side from, SdpRole role, std::string_view body);
   Result<media::RelayStream*> stream_for(std::size_t index, Side from,
                                          const std::optional<transport::Endpoint>& rtp,
                                          const std::optional<transport::Endpoint>& rtcp);
@@ -160,13 +161,13 @@ class AnchoredMedia final : public SessionMedia {
   std::array<LegState, 2> legs_;          // declared before relay_: leases die first
   std::unique_ptr<media::MediaRelay> relay_;
   std::vector<StreamState> streams_;      // index = m= line
-  media::RelayStats closed_relay_;        // counters of relays dropped on a B-realm change
-  std::array<std::uint64_t, 2> closed_packets_{};  // their packets by direction, for realms
-  std::array<std::uint64_t, 2> closed_bytes_{};
+  std::array<std::uint64_t, 2> closed_packets_{};  // by direction, of relays already dropped
+  std::string codec_;                     // from the last answer: first format of stream 0
   FailureHandler on_failure_;
   Timer timeout_timer_;
   TimePoint answered_at_{};
   bool answered_ = false;
+  bool relayed_ = false;                  // a relay was opened at some point (CDR)
   bool closed_ = false;
 };
 

@@ -31,6 +31,14 @@ struct LegPeer {
   asio::ip::address signalling_address;
 };
 
+/// What a call's media did, for its CDR.
+struct MediaSummary {
+  bool anchored = false;
+  std::string codec;              // first codec of the first answered stream
+  std::uint64_t packets_a_to_b = 0;
+  std::uint64_t packets_b_to_a = 0;
+};
+
 /// Per-call media state. Shard-local; owned by its Call.
 class SessionMedia {
  public:
@@ -45,6 +53,8 @@ class SessionMedia {
   /// Called (on the shard) when the media layer ends the call by itself ("media_timeout").
   /// The handler may destroy this session.
   virtual void set_failure_handler(FailureHandler /*handler*/) {}
+  /// Totals so far (also valid after close()).
+  virtual MediaSummary summary() const { return {}; }
   /// Rewrites a body received on `from` for the other leg. Error.reason becomes the call's
   /// failure reason ("codec_mismatch", "ports_exhausted"...) and maps to a SIP status.
   virtual Result<std::string> relay_body(Side from, SdpRole role, std::string_view content_type,

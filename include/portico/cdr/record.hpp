@@ -3,6 +3,7 @@
 // call?" without the logs, and to join with them when needed (`call` matches `call=` there).
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ struct CallRecord {
   /// "no_ack", "shutdown", "timeout", "transport_error", "no_target_available", ...
   std::string end_reason;
   std::string disconnect;  ///< Who ended it: "caller" | "callee" | "portico".
+  bool media_anchored = false;  ///< RTP went through Portico (both realms have media).
+  std::string codec;            ///< First codec of the answered audio stream ("PCMA"); may be empty.
+  std::uint64_t packets_a_to_b = 0;  ///< RTP/RTCP packets relayed caller -> callee.
+  std::uint64_t packets_b_to_a = 0;  ///< RTP/RTCP packets relayed callee -> caller.
 
   /// Talk time, answer to end; zero for an unanswered call. Never negative (the wall clock
   /// may step backwards between two time points).
@@ -47,7 +52,7 @@ struct CallRecord {
 /// Keys, always present and always in this order (consumers may rely on it):
 ///   call, a_call_id, b_call_id, realm_in, source_peer, route, target, realm_out, caller,
 ///   callee, attempts, start, answer, end, duration_ms, setup_ms, final_status, end_reason,
-///   disconnect
+///   disconnect, media_anchored, codec, packets_a_to_b, packets_b_to_a
 /// Timestamps are ISO-8601 UTC with milliseconds ("2026-11-24T22:00:00.123Z"); `answer` is
 /// null when the call was never answered. Durations are integer milliseconds. Strings are
 /// escaped per RFC 8259; valid UTF-8 passes through, invalid bytes become U+FFFD so a

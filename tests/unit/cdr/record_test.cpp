@@ -36,6 +36,10 @@ CallRecord answered_record() {
   r.final_status = 200;
   r.end_reason = "a_bye";
   r.disconnect = "caller";
+  r.media_anchored = true;
+  r.codec = "PCMA";
+  r.packets_a_to_b = 3068;
+  r.packets_b_to_a = 3071;
   return r;
 }
 
@@ -47,7 +51,8 @@ TEST(CallRecordTest, AnsweredRecordExactLine) {
             R"("attempts":2,"start":"2026-11-24T22:00:00.123Z",)"
             R"("answer":"2026-11-24T22:00:02.623Z","end":"2026-11-24T22:01:04.000Z",)"
             R"("duration_ms":61377,"setup_ms":2500,"final_status":200,"end_reason":"a_bye",)"
-            R"("disconnect":"caller"})"
+            R"("disconnect":"caller","media_anchored":true,"codec":"PCMA",)"
+            R"("packets_a_to_b":3068,"packets_b_to_a":3071})"
             "\n");
 }
 
@@ -59,13 +64,17 @@ TEST(CallRecordTest, UnansweredRecordHasNullAnswerAndSetupToEnd) {
   r.final_status = 486;
   r.end_reason = "status_486";
   r.disconnect = "callee";
+  r.media_anchored = false;
+  r.codec.clear();
+  r.packets_a_to_b = r.packets_b_to_a = 0;
   EXPECT_EQ(to_json_line(r),
             R"({"call":"c0ffee12","a_call_id":"a-1@198.51.100.7","b_call_id":"",)"
             R"("realm_in":"public","source_peer":"carrier-a","route":"pstn-out",)"
             R"("target":"trunk-2","realm_out":"core","caller":"alice","callee":"+15551234567",)"
             R"("attempts":2,"start":"2026-11-24T22:00:00.123Z","answer":null,)"
             R"("end":"2026-11-24T22:00:30.130Z","duration_ms":0,"setup_ms":30007,)"
-            R"("final_status":486,"end_reason":"status_486","disconnect":"callee"})"
+            R"("final_status":486,"end_reason":"status_486","disconnect":"callee",)"
+            R"("media_anchored":false,"codec":"","packets_a_to_b":0,"packets_b_to_a":0})"
             "\n");
 }
 
