@@ -41,14 +41,20 @@ socklen_t sockaddr_from(const Endpoint& e, sockaddr_storage& out) {
 
 }  // namespace
 
+RelayBatch& shard_batch() {
+  thread_local const std::unique_ptr<RelayBatch> batch = std::make_unique<RelayBatch>();
+  return *batch;
+}
+
 void RelayStream::Impl::on_readable(std::size_t port) {
   RelayPort& in = ports[port];
+  RelayBatch& bt = shard_batch();
   const TimePoint now = deps.timers.now();  // one clock read per wake-up, not per packet
   for (unsigned round = 0; round < kMaxBatchesPerWake; ++round) {
     const int got = receive_batch(in);
     for (int i = 0; i < got; ++i) {
       const auto slot = static_cast<std::size_t>(i);
-      process(in, slot, batch->rx[slot].msg_len, batch->rx[slot].msg_hdr.msg_flags, now);
+      process(in, slot, bt.rx[slot].msg_len, bt.rx[slot].msg_hdr.msg_flags, now);
     }
     flush(in);
     if (got < static_cast<int>(kBatch)) {
@@ -65,7 +71,7 @@ void RelayStream::Impl::on_readable(std::size_t port) {
 }
 
 int RelayStream::Impl::receive_batch(RelayPort& in) {
-  RelayBatch& bt = *batch;
+  RelayBatch& bt = shard_batch();
   for (std::size_t i = 0; i < kBatch; ++i) {
     bt.rx_iov[i] = iovec{bt.data[i].data(), kMaxPacket};
     bt.rx[i] = mmsghdr{};
@@ -83,10 +89,11 @@ int RelayStream::Impl::receive_batch(RelayPort& in) {
 
 void RelayStream::Impl::process(RelayPort& in, std::size_t slot, std::size_t len, int flags,
                                 TimePoint now) {
+  RelayBatch& bt = shard_batch();
   PacketCtx ctx{in,
                 slot,
-                std::span<std::uint8_t>(batch->data[slot].data(), std::min(len, kMaxPacket)),
-                endpoint_from(batch->rx_from[slot]),
+                std::span<std::uint8_t>(bt.data[slot].data(), std::min(len, kMaxPacket)),
+                endpoint_from(bt.rx_from[slot]),
                 in.channel,
                 direction_from(in.side),
                 {},
@@ -156,7 +163,7 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
   if (!transform) {
     return true;
   }
-  std::uint8_t* const start = batch->data[ctx.slot].data();
+  std::uint8_t* const start = shard_batch().data[ctx.slot].data();
   std::span<std::uint8_t> p = ctx.packet;
   // The transform may only resize within this slot; anything else is a bug in it, and the
   // packet is dropped rather than sending foreign memory.
@@ -170,7 +177,7 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
 }
 
 void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
-  RelayBatch& bt = *batch;
+  RelayBatch& bt = shard_batch();
   const std::size_t i = bt.tx_count++;
   bt.tx_iov[i] = iovec{ctx.packet.data(), ctx.packet.size()};
   bt.tx[i] = mmsghdr{};
@@ -181,7 +188,7 @@ void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
 }
 
 void RelayStream::Impl::flush(RelayPort& in) {
-  RelayBatch& bt = *batch;
+  RelayBatch& bt = shard_batch();
   const std::size_t n = bt.tx_count;
   bt.tx_count = 0;
   if (n == 0) {
