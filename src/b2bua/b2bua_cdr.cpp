@@ -28,6 +28,19 @@ void B2bua::Impl::count_attempt(B2bua& self, const std::string& realm, const std
   ++self.stats_.attempts[AttemptKey{realm, route, target, std::move(cls)}];
 }
 
+std::map<std::tuple<std::string, std::string, std::string>, std::size_t> B2bua::active_calls()
+    const {
+  std::map<std::tuple<std::string, std::string, std::string>, std::size_t> out;
+  for (const auto& [handle, call] : calls_) {
+    std::string target;
+    if (call->attempts > 0 && call->target_index < call->plan.targets.size()) {
+      target = call->plan.targets[call->target_index].name;
+    }
+    ++out[{call->a.realm, call->plan.route, std::move(target)}];
+  }
+  return out;
+}
+
 void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
   std::string target;
   if (call.attempts > 0 && !call.plan.targets.empty()) {

@@ -67,6 +67,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.media.media_timeouts += s.media.media_timeouts;
   t.media.streams_active += s.media.streams_active;
   t.calls_active += s.calls_active;
+  for (const auto& [key, n] : s.active_by_route) {
+    t.active_by_route[key] += n;
+  }
   t.server_txns += s.server_txns;
   t.client_txns += s.client_txns;
   t.connections += s.connections;
@@ -103,6 +106,13 @@ void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
          {"status_class", key.status_class}});
   }
   add(o, "portico_calls_active", "Calls in progress", Type::Gauge, t.calls_active);
+  for (const auto& [key, n] : t.active_by_route) {
+    const auto& [realm, route, target] = key;
+    add(o, "portico_calls_active_by_route",
+        "Calls in progress by realm they came from, route and current target (trunk/peer)",
+        Type::Gauge, static_cast<double>(n),
+        {{"realm", realm}, {"route", route}, {"target", target}});
+  }
   add(o, "portico_calls_attempted_total", "Dialog-creating INVITEs received", Type::Counter,
       t.calls.calls_attempted);
   add(o, "portico_calls_answered_total", "Calls answered (2xx relayed)", Type::Counter,

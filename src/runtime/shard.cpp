@@ -215,6 +215,7 @@ ShardSnapshot Shard::snapshot() const {
   s.transactions = b2bua_->layer().stats();
   s.calls = b2bua_->stats();
   s.calls_active = b2bua_->call_count();
+  s.active_by_route = b2bua_->active_calls();
   s.server_txns = b2bua_->layer().server_count();
   s.client_txns = b2bua_->layer().client_count();
   s.connections = transport_->connection_count();

@@ -22,6 +22,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
+import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
@@ -47,6 +50,17 @@ class _RootNamespace:
         return "host"
 
 
+METRICS_PORT = 9464
+
+
+def scrape(ip: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://{ip}:{METRICS_PORT}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): float(m.group(2)) for m in
+            (re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line) for line in text.splitlines())
+            if m}
+
+
 def sdp_of(msg_text: str) -> tuple[str, int]:
     """(c= address, first m= port) of a SIP message text."""
     c = re.search(r"^c=IN IP4 (\S+)", msg_text, re.M)
@@ -62,11 +76,21 @@ def test_two_way_rtp(ctx: Ctx):
     cap = netns.Capture(_RootNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
                         bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
     cdr_path = ctx.dir / "cdr.jsonl"
-    ctx.start_portico(default_policy(net) + f"cdr: {{path: {cdr_path}}}\n")
+    ctx.start_portico(default_policy(net) + f"cdr: {{path: {cdr_path}}}\n"
+                      f"metrics: {{address: {net.access}, port: {METRICS_PORT}}}\n")
     uas = ctx.sipp("uas", "uas_media_echo.xml", net.primary,
                    extra=["-mp", str(CARRIER_RTP), "-rtp_echo"]).start()
     uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
                    duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
+    during: dict[str, float] = {}
+
+    def scrape_mid_call() -> None:  # while the caller talks
+        if wait_until(lambda: bool(ctx.portico and ctx.portico.grep("event=call.answered")), 8.0):
+            time.sleep(1.0)
+            during.update(scrape(net.access))
+    mid = threading.Thread(target=scrape_mid_call, daemon=True)
+    if not ctx.direct:
+        mid.start()
     uac.run()
     uas.wait(timeout=10)
     print(f"    {uac.describe()}; {uas.describe()}", flush=True)
@@ -114,6 +138,24 @@ def test_two_way_rtp(ctx: Ctx):
           f"expected only Portico's {net.access}:{a_port}")
     check(all(p.payload in {q.payload for q in phone_sent} for p in at_phone[:20]),
           "the echoed RTP differs from what the caller sent (relay must not alter packets)")
+    # Metrics: during the call one stream and one call on route "out"; afterwards the packet
+    # counters match what the peers sent and received.
+    mid.join(timeout=10)
+    route_key = 'portico_calls_active_by_route{realm="access",route="out",target="primary"}'
+    print(f"    mid-call: streams_active={during.get('portico_media_streams_active')} "
+          f"{route_key}={during.get(route_key)}")
+    check(during.get("portico_media_streams_active") == 1 and during.get(route_key) == 1,
+          "mid-call metrics should show 1 media stream and 1 call on access/out/primary")
+    after = scrape(net.access)
+    relayed = {k: after.get(f'portico_media_packets_total{{realm="{r}",direction="{d}"}}')
+               for k, r, d in [("access_in", "access", "in"), ("carrier_out", "carrier", "out"),
+                               ("carrier_in", "carrier", "in"), ("access_out", "access", "out")]}
+    print(f"    relayed: {relayed}")
+    check(relayed["access_in"] == len(phone_sent) and relayed["carrier_out"] == len(at_carrier),
+          f"caller->callee counters {relayed} vs sent {len(phone_sent)} / arrived {len(at_carrier)}")
+    check(relayed["access_out"] == len(at_phone),
+          f"callee->caller counter {relayed['access_out']} vs arrived {len(at_phone)}")
+    check(after.get("portico_media_streams_active") == 0, "a media stream is still open")
     ctx.finish_portico()
     # The CDR tells the same story.
     check(wait_until(lambda: cdr_path.exists() and cdr_path.read_text().strip() != "", 3.0),

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "portico/b2bua/call.hpp"
@@ -118,6 +119,8 @@ class B2bua final : public sip::TransactionUser {
   void end_all_calls(const std::string& reason);
 
   std::size_t call_count() const { return calls_.size(); }
+  /// Calls in progress by (realm in, route, current target): label values from policy names.
+  std::map<std::tuple<std::string, std::string, std::string>, std::size_t> active_calls() const;
   const B2buaStats& stats() const { return stats_; }
 
   struct Impl;  // private helpers, split across b2bua_*.cpp by concern

@@ -49,6 +49,7 @@ struct ShardSnapshot {
   sip::TransactionStats transactions;
   b2bua::B2buaStats calls;
   std::size_t calls_active = 0;
+  std::map<std::tuple<std::string, std::string, std::string>, std::size_t> active_by_route;
   std::size_t server_txns = 0;
   std::size_t client_txns = 0;
   std::size_t connections = 0;
