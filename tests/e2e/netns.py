@@ -89,14 +89,15 @@ def preflight() -> str:
     return ""
 
 
-def sweep_stale(prefix_re: str = r"^(pt(\d+))-") -> list[str]:
-    """Delete namespaces named like ours whose owning PID no longer exists. Returns their names."""
+def sweep_stale(prefix_re: str = r"^ptnat(\d+)-") -> list[str]:
+    """Delete namespaces named like ours (prefix_re's group 1 is the owning PID) whose PID no
+    longer exists. Returns their names."""
     r = _run(["ip", "netns", "list"], check=False)
     gone = []
     for line in r.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
         m = re.match(prefix_re, name)
-        if m and not Path(f"/proc/{m.group(2)}").exists():
+        if m and not Path(f"/proc/{m.group(1)}").exists():
             if _run(["ip", "netns", "del", name], check=False).returncode == 0:
                 gone.append(name)
     return gone
