@@ -25,4 +25,14 @@ std::vector<RecordingTransport::Sent> RecordingTransport::take() {
   return out;
 }
 
+std::vector<RecordingTransport::Sent> RecordingTransport::take_to(const transport::Endpoint& to) {
+  std::vector<Sent> out;
+  std::vector<Sent> keep;
+  for (auto& s : sent) {
+    (s.dst.remote == to ? out : keep).push_back(std::move(s));
+  }
+  sent = std::move(keep);
+  return out;
+}
+
 }  // namespace portico::test

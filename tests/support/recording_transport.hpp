@@ -31,6 +31,8 @@ class RecordingTransport final : public transport::Transport {
 
   /// Removes and returns everything sent so far.
   std::vector<Sent> take();
+  /// Removes and returns what was sent to `to`, keeping the rest in order.
+  std::vector<Sent> take_to(const transport::Endpoint& to);
 
  private:
   transport::TransportStats stats_;

@@ -1,0 +1,150 @@
+#pragma once
+// The registrar front of one shard (RFC 3261 §10, RFC 3581, RFC 5626 ideas): REGISTERs from
+// endpoints on the policy's registration realm, usually behind NAT, for the AORs this shard
+// owns (see aor.hpp).
+//
+//   client (access)               Portico                          registrar (carrier)
+//   REGISTER Contact: private --> binding := observed flow
+//                                 REGISTER Contact: <sip:user@Portico> Expires: upstream ->
+//            <-- 401 (relayed) <------------------------------------------------ 401
+//   REGISTER + Authorization ---> (relayed unchanged, same Request-URI) ------------------>
+//            <-- 200 Contact: <private>;expires=client_expires <----------------- 200
+//   REGISTER (refresh) ---------> upstream fresh: 200 locally
+//   (no refresh)                  client_expiry + grace: binding removed, REGISTER Expires: 0 ->
+//
+// The registrar never sees the client's addresses: Portico writes the upstream REGISTER itself
+// (own Via, Call-ID, tag, CSeq and Contact); only the To/From AOR, the Request-URI and the
+// credentials cross. Calls for the user go to the binding's flow: see BindingDirectory.
+//
+// Shard-local: every method runs on the owning shard's thread. The B2BUA (the transaction
+// user) hands REGISTER requests, and the responses and failures of the registrar's own client
+// transactions, to this class.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/policy/model.hpp"
+#include "portico/registrar/binding_table.hpp"
+#include "portico/sip/transaction_layer.hpp"
+#include "portico/transport/transport.hpp"
+
+namespace portico::registrar {
+
+/// What became of a client's REGISTER (a metric label).
+enum class RegisterOutcome : std::uint8_t {
+  Registered,        // relayed upstream, 2xx: binding active
+  RefreshedLocally,  // answered 200 by Portico, upstream still fresh
+  Unregistered,      // Expires: 0 / Contact: * honoured
+  Queried,           // no Contact: the current binding listed
+  Challenged,        // 401/407 relayed to the client
+  Refused,           // another final error from the registrar
+  UpstreamFailed,    // the registrar did not answer (408) or could not be reached (503)
+  UnknownSource,     // 403: not a known access peer of the realm
+  BadRequest,        // 400: no user in To, unusable Contact
+  Busy,              // 500 + Retry-After: a REGISTER for this AOR is already upstream
+};
+inline constexpr std::size_t kRegisterOutcomes = 10;
+const char* to_string(RegisterOutcome o);
+
+/// Counters of one shard's registrar (plain fields, summed at scrape time).
+struct RegistrarStats {
+  std::array<std::uint64_t, kRegisterOutcomes> outcomes{};
+  std::uint64_t expired = 0;          // bindings removed because the client stopped refreshing
+  std::uint64_t pings_answered = 0;
+  std::uint64_t pings_missed = 0;
+  std::map<std::string, std::uint64_t> active;       // realm -> Active bindings (snapshot)
+  std::map<std::string, std::uint64_t> unreachable;  // realm -> Active but unreachable
+};
+
+class Registrar {
+ public:
+  using PolicyView = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
+  /// Hands a binding change to every shard's BindingDirectory (this one's included).
+  using Publish = std::function<void(BindingUpdate)>;
+  /// A new Call-ID that dispatches back to this shard.
+  using NewCallId = std::function<std::string()>;
+
+  Registrar(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
+            transport::Transport& transport, sip::TransactionLayer& layer, PolicyView policy,
+            NewCallId new_call_id, Publish publish, std::string version);
+  ~Registrar();
+  Registrar(const Registrar&) = delete;
+  Registrar& operator=(const Registrar&) = delete;
+
+  /// A REGISTER outside any dialog on server transaction `txn`. False (nothing done) when the
+  /// policy accepts no REGISTER on `flow`'s realm: the caller answers it as before (405).
+  bool on_register(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow);
+  /// A response on one of the registrar's client transactions; false if `txn` is not its own.
+  bool on_response(sip::TxnId txn, const sip::Message& resp);
+  /// One of its client transactions ended without a final response (408 or 503).
+  bool on_client_failure(sip::TxnId txn, int status);
+
+  /// Counters, with the active/unreachable gauges filled in (for the metrics snapshot).
+  RegistrarStats stats() const;
+  std::size_t binding_count() const { return table_.size(); }
+
+ private:
+  // What an open client transaction of the registrar is for.
+  struct Pending {
+    enum class Kind { Register, Unregister, Ping };
+    Kind kind = Kind::Register;
+    std::string aor;
+    sip::TxnId server_txn = 0;        // the client's REGISTER to answer, or 0 (Portico's own)
+    std::string contact_uri;          // Register: the client's contact and flow, applied on 2xx
+    transport::Destination flow;
+    Millis client_granted{0};
+    bool fresh = false;               // Register: a new binding (for the log)
+  };
+
+  // registrar.cpp: the client side
+  void count(RegisterOutcome o) { ++stats_.outcomes[static_cast<std::size_t>(o)]; }
+  void respond(sip::TxnId txn, int status, const std::string& extra = {},
+               const std::string& reason = {});
+  void answer_ok(sip::TxnId txn, const std::string& contact_uri, Millis granted);
+  void register_binding(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow,
+                        const std::string& aor, const std::string& user,
+                        const std::string& contact_uri, Millis requested);
+  void unregister_binding(sip::TxnId txn, const sip::Message& req, const std::string& aor);
+  void query_binding(sip::TxnId txn, const std::string& aor);
+  void publish(const Binding& b);
+  void publish_removal(const Binding& b);
+
+  // registrar_upstream.cpp: the registrar side
+  bool has_registrar() const;
+  sip::TxnId send_upstream(Binding& b, Millis expires, Pending pending);
+  Pending take_pending(sip::TxnId txn);  // removes an open transaction's record (it exists)
+  void upstream_answered(const Pending& p, const sip::Message& resp);
+  void upstream_failed(const Pending& p, int status);
+  void relay_to_client(sip::TxnId server_txn, const sip::Message& resp);
+
+  // registrar_upkeep.cpp: expiry and keepalive pings
+  void arm_sweep();
+  void sweep();
+  void expire(const std::string& aor);
+  void ping(Binding& b);
+  void ping_answered(const std::string& aor, bool answered);
+
+  std::string server_header(const policy::PolicySnapshot& p) const;
+
+  std::uint16_t shard_;
+  std::uint16_t shard_count_;
+  TimerService& timers_;
+  transport::Transport& transport_;
+  sip::TransactionLayer& layer_;
+  PolicyView policy_;
+  NewCallId new_call_id_;
+  Publish publish_;
+  std::string version_;
+  BindingTable table_;                                  // shard-local
+  std::unordered_map<sip::TxnId, Pending> pending_;     // shard-local
+  RegistrarStats stats_;
+  Timer sweep_timer_;
+};
+
+}  // namespace portico::registrar

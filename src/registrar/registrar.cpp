@@ -1,0 +1,283 @@
+// REGISTER from a client: who may register, what it asks for (RFC 3261 §10.2.1: Contact,
+// expires parameter, Expires header, "Contact: *"), and whether Portico answers it itself or
+// relays it upstream (registrar_upstream.cpp).
+
+#include "portico/registrar/registrar.hpp"
+
+#include "portico/common/log.hpp"
+#include "portico/common/strings.hpp"
+#include "portico/policy/matcher.hpp"
+#include "portico/registrar/aor.hpp"
+#include "sip_fields.hpp"
+
+namespace portico::registrar {
+namespace {
+
+// RFC 3261 §10.2.1.1: with neither an expires parameter nor an Expires header, 3600 seconds.
+constexpr std::uint32_t kDefaultExpires = 3600;
+
+transport::Destination destination_of(const transport::Flow& flow) {
+  return transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection};
+}
+
+}  // namespace
+
+const char* to_string(RegisterOutcome o) {
+  switch (o) {
+    case RegisterOutcome::Registered: return "registered";
+    case RegisterOutcome::RefreshedLocally: return "refreshed_locally";
+    case RegisterOutcome::Unregistered: return "unregistered";
+    case RegisterOutcome::Queried: return "queried";
+    case RegisterOutcome::Challenged: return "challenged";
+    case RegisterOutcome::Refused: return "refused";
+    case RegisterOutcome::UpstreamFailed: return "upstream_failed";
+    case RegisterOutcome::UnknownSource: return "unknown_source";
+    case RegisterOutcome::BadRequest: return "bad_request";
+    case RegisterOutcome::Busy: return "busy";
+  }
+  return "?";
+}
+
+Registrar::Registrar(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
+                     transport::Transport& transport, sip::TransactionLayer& layer,
+                     PolicyView policy, NewCallId new_call_id, Publish publish,
+                     std::string version)
+    : shard_(shard),
+      shard_count_(shard_count),
+      timers_(timers),
+      transport_(transport),
+      layer_(layer),
+      policy_(std::move(policy)),
+      new_call_id_(std::move(new_call_id)),
+      publish_(std::move(publish)),
+      version_(std::move(version)),
+      sweep_timer_(timers) {}
+
+Registrar::~Registrar() = default;
+
+bool Registrar::on_register(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow) {
+  const auto p = policy_();
+  const auto& reg = p->registration;
+  if (!reg.enabled || flow.realm != reg.realm) {
+    return false;
+  }
+  const std::string remote = flow.remote.to_string();
+  if (policy::identify_source(*p, flow.realm, flow.remote.address).empty()) {
+    count(RegisterOutcome::UnknownSource);
+    log::info("registration.rejected", {{"reason", "unknown_source"}, {"realm", flow.realm},
+                                        {"remote", remote}, {"to", req.to().uri}});
+    respond(txn, 403);
+    return true;
+  }
+  const auto aor = aor_of_uri(req.to().uri);
+  if (!aor) {
+    count(RegisterOutcome::BadRequest);
+    respond(txn, 400, {}, "To has no user part");
+    return true;
+  }
+  if (shard_for_aor(*aor, shard_count_) != shard_) {
+    // The dispatcher and this shard disagree on the owner: never expected, never guessed at.
+    log::error("registration.misrouted", {{"aor", *aor}, {"remote", remote}});
+    respond(txn, 500);
+    return true;
+  }
+  std::int64_t header_secs = -1;  // no (usable) Expires header
+  if (const auto h = req.header("Expires")) {
+    if (const auto n = parse_uint(trim(*h)); n && *n <= UINT32_MAX) {
+      header_secs = static_cast<std::int64_t>(*n);
+    }
+  }
+  for (const auto& v : detail::header_values(req.raw(), {"Contact", "m"})) {
+    if (v == "*") {
+      // RFC 3261 §10.2.2: "Contact: *" removes every binding, and only with Expires: 0.
+      if (header_secs != 0) {
+        count(RegisterOutcome::BadRequest);
+        respond(txn, 400, {}, "Contact * needs Expires 0");
+        return true;
+      }
+      unregister_binding(txn, req, *aor);
+      return true;
+    }
+  }
+  const auto contacts = req.contacts();
+  if (contacts.empty()) {
+    query_binding(txn, *aor);
+    return true;
+  }
+  const sip::NameAddr& contact = contacts.front();  // one binding per AOR: the first contact
+  if (!sip::parse_uri(contact.uri).ok()) {
+    count(RegisterOutcome::BadRequest);
+    respond(txn, 400, {}, "Unusable Contact");
+    return true;
+  }
+  std::uint64_t secs = kDefaultExpires;
+  if (const auto param = detail::header_param(contact.raw, "expires")) {
+    secs = *param;
+  } else if (header_secs >= 0) {
+    secs = static_cast<std::uint64_t>(header_secs);
+  }
+  if (secs == 0) {
+    unregister_binding(txn, req, *aor);
+    return true;
+  }
+  const std::string user = aor->substr(0, aor->rfind('@'));
+  register_binding(txn, req, flow, *aor, user, contact.uri,
+                   Millis{static_cast<std::int64_t>(std::min<std::uint64_t>(secs, UINT32_MAX)) *
+                          1000});
+  return true;
+}
+
+void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
+                                 const transport::Flow& flow, const std::string& aor,
+                                 const std::string& user, const std::string& contact_uri,
+                                 Millis requested) {
+  const auto p = policy_();
+  const auto& reg = p->registration;
+  const TimePoint now = timers_.now();
+  Binding* b = table_.find(aor);
+  if (b != nullptr && b->upstream_txn != 0) {
+    count(RegisterOutcome::Busy);
+    respond(txn, 500, "Retry-After: 1\r\n", "Registration In Progress");
+    return;
+  }
+  const Millis granted = BindingTable::grant(requested, reg.client_expires);
+  const Millis window = granted + BindingTable::grace(granted);
+  const bool fresh = b == nullptr || b->state != BindingState::Active;
+  const bool local = !has_registrar() ||
+                     (!fresh && BindingTable::upstream_fresh(*b, now, window));
+  if (local) {
+    if (b == nullptr) {
+      b = &table_.create(aor, user, flow.realm, {}, {}, now);
+    }
+    const ContactRoute before = b->route;
+    BindingTable::refresh_client(*b, contact_uri, destination_of(flow), granted, now);
+    b->state = BindingState::Active;
+    if (fresh || !same_route(before, b->route)) {
+      publish(*b);
+    }
+    if (!before.reachable && !fresh) {
+      log::info("registration.reachable", {{"aor", aor}, {"reason", "registered"}});
+    }
+    count(fresh ? RegisterOutcome::Registered : RegisterOutcome::RefreshedLocally);
+    if (fresh) {
+      log::info("registration.registered", {{"aor", aor}, {"contact", contact_uri},
+                                            {"remote", flow.remote.to_string()},
+                                            {"transport", transport::to_string(flow.protocol)},
+                                            {"upstream", "none"}});
+    } else {
+      log::debug("registration.refreshed", {{"aor", aor}, {"upstream", "fresh"}});
+    }
+    answer_ok(txn, contact_uri, granted);
+    arm_sweep();
+    return;
+  }
+  if (b == nullptr) {
+    b = &table_.create(aor, user, flow.realm, new_call_id_(), random_token(16), now);
+  }
+  b->request_uri = req.request_uri();
+  b->aor_uri = req.to().uri;
+  b->credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
+  b->last_activity = now;
+  Pending pending;
+  pending.kind = Pending::Kind::Register;
+  pending.aor = aor;
+  pending.server_txn = txn;
+  pending.contact_uri = contact_uri;
+  pending.flow = destination_of(flow);
+  pending.client_granted = granted;
+  pending.fresh = fresh;
+  send_upstream(*b, reg.upstream_expires, std::move(pending));
+  arm_sweep();
+}
+
+void Registrar::unregister_binding(sip::TxnId txn, const sip::Message& req,
+                                   const std::string& aor) {
+  Binding* b = table_.find(aor);
+  if (b != nullptr && b->upstream_txn != 0) {
+    count(RegisterOutcome::Busy);
+    respond(txn, 500, "Retry-After: 1\r\n", "Registration In Progress");
+    return;
+  }
+  if (b != nullptr && b->state == BindingState::Active) {
+    publish_removal(*b);
+  }
+  // Nothing registered upstream (none, never accepted, or Portico is the registrar): done here.
+  if (b == nullptr || b->state == BindingState::Pending || !has_registrar()) {
+    if (b != nullptr) {
+      log::info("registration.removed", {{"aor", aor}, {"reason", "unregistered"}});
+      table_.erase(aor);
+    }
+    count(RegisterOutcome::Unregistered);
+    respond(txn, 200);
+    return;
+  }
+  b->state = BindingState::Removing;
+  b->request_uri = req.request_uri();
+  b->aor_uri = req.to().uri;
+  b->credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
+  b->last_activity = timers_.now();
+  Pending pending;
+  pending.kind = Pending::Kind::Unregister;
+  pending.aor = aor;
+  pending.server_txn = txn;
+  send_upstream(*b, Millis{0}, std::move(pending));
+}
+
+void Registrar::query_binding(sip::TxnId txn, const std::string& aor) {
+  count(RegisterOutcome::Queried);
+  const Binding* b = table_.find(aor);
+  if (b == nullptr || b->state != BindingState::Active) {
+    respond(txn, 200);
+    return;
+  }
+  const auto left = std::chrono::duration_cast<Millis>(b->client_expiry - timers_.now());
+  answer_ok(txn, b->route.contact_uri, std::max(Millis{0}, left));
+}
+
+void Registrar::answer_ok(sip::TxnId txn, const std::string& contact_uri, Millis granted) {
+  respond(txn, 200,
+          "Contact: <" + contact_uri + ">;expires=" + std::to_string(granted.count() / 1000) +
+              "\r\n");
+}
+
+void Registrar::respond(sip::TxnId txn, int status, const std::string& extra,
+                        const std::string& reason) {
+  if (txn == 0) {
+    return;  // Portico's own request (expiry): nobody to answer
+  }
+  sip::ResponseParts parts;
+  parts.status = status;
+  parts.reason = reason;
+  parts.to_tag = random_token(16);
+  parts.extra_headers = extra + "Server: " + server_header(*policy_()) + "\r\n";
+  layer_.respond(txn, parts);
+}
+
+void Registrar::publish(const Binding& b) {
+  publish_(BindingUpdate{b.route.aor, b.route.user, b.route});
+}
+
+void Registrar::publish_removal(const Binding& b) {
+  publish_(BindingUpdate{b.route.aor, b.route.user, std::nullopt});
+}
+
+std::string Registrar::server_header(const policy::PolicySnapshot& p) const {
+  return p.headers.expose_version ? p.headers.server_name + "/" + version_
+                                  : p.headers.server_name;
+}
+
+RegistrarStats Registrar::stats() const {
+  RegistrarStats s = stats_;
+  for (const auto& [aor, b] : table_.all()) {
+    if (b.state != BindingState::Active) {
+      continue;
+    }
+    ++s.active[b.route.realm];
+    if (!b.route.reachable) {
+      ++s.unreachable[b.route.realm];
+    }
+  }
+  return s;
+}
+
+}  // namespace portico::registrar

@@ -1,0 +1,369 @@
+// The registrar driven in-process: real transaction layer, real policy loader, virtual time and
+// a transport that records what would go on the wire. Each test plays the phone (behind a NAT)
+// and the registrar by hand.
+
+#include "portico/registrar/registrar.hpp"
+
+#include <gtest/gtest.h>
+
+#include "portico/policy/loader.hpp"
+#include "portico/registrar/binding_directory.hpp"
+#include "portico/sip/message.hpp"
+#include "recording_transport.hpp"
+
+namespace portico::registrar {
+namespace {
+
+using std::chrono::seconds;
+using transport::Endpoint;
+using transport::Flow;
+using transport::Protocol;
+
+const char* const kPolicy = R"(
+timers: {t1: 500ms, t2: 4s, t4: 5s}
+realms:
+  access: {listeners: ["udp://198.51.100.1:5060", "tcp://198.51.100.1:5060"]}
+  carrier: {listeners: ["udp://203.0.113.1:5060"]}
+trunks:
+  demo: {realm: carrier, host: 203.0.113.50}
+access_peers:
+  phones: {realm: access, sources: ["192.0.2.0/24"]}
+registration:
+  realm: access
+  registrar: demo
+  client_expires: 60s
+  upstream_expires: 3600s
+)";
+
+// The phone writes its private address; its packets arrive from the NAT's public one.
+const Endpoint kNat{asio::ip::make_address("192.0.2.77"), 40123};
+const Endpoint kRegistrar{asio::ip::make_address("203.0.113.50"), 5060};
+
+// Forwards what the B2BUA would hand the registrar.
+class Tu final : public sip::TransactionUser {
+ public:
+  Registrar* registrar = nullptr;
+  int not_taken = 0;  // REGISTERs the registrar declined
+  void on_request(sip::TxnId txn, sip::Message&& req, const Flow& flow) override {
+    if (!registrar->on_register(txn, req, flow)) {
+      ++not_taken;
+    }
+  }
+  void on_ack(sip::Message&&, const Flow&) override {}
+  void on_cancel(sip::TxnId, sip::Message&&) override {}
+  void on_response(sip::TxnId txn, sip::Message&& resp) override {
+    registrar->on_response(txn, resp);
+  }
+  void on_client_failure(sip::TxnId txn, int status) override {
+    registrar->on_client_failure(txn, status);
+  }
+  void on_server_timeout(sip::TxnId) override {}
+  void on_stray_response(sip::Message&&, const Flow&) override {}
+};
+
+class RegistrarTest : public ::testing::Test {
+ protected:
+  void SetUp() override { sip::init_parser(); }
+
+  void start(const std::string& extra_policy = "") {
+    std::string text = kPolicy;
+    if (!extra_policy.empty()) {
+      text = text.substr(0, text.find("registration:")) + extra_policy;
+    }
+    policy_ = policy::load_policy_texts({{"p.yaml", text}});
+    transport_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
+    layer_ = std::make_unique<sip::TransactionLayer>(timers_, transport_, sip::TimerConfig{}, tu_);
+    registrar_ = std::make_unique<Registrar>(
+        0, 1, timers_, transport_, *layer_, [this] { return policy_; },
+        [this] { return "pt00call" + std::to_string(++call_ids_); },
+        [this](BindingUpdate u) {
+          updates_.push_back(u);
+          directory_.apply(u);
+        },
+        "0.1.0");
+    tu_.registrar = registrar_.get();
+  }
+
+  static std::string reg(int cseq, int expires = 3600, const std::string& extra = "",
+                         const std::string& contact = "<sip:alice@10.0.0.5:5062>") {
+    return "REGISTER sip:example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKr" + std::to_string(cseq) + ";rport\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: <sip:alice@example.com>;tag=phone1\r\n"
+           "To: <sip:alice@example.com>\r\n"
+           "Call-ID: reg-1@10.0.0.5\r\n"
+           "CSeq: " + std::to_string(cseq) + " REGISTER\r\n"
+           "Contact: " + contact + "\r\n"
+           "Expires: " + std::to_string(expires) + "\r\n" + extra +
+           "User-Agent: SecretPhone 1.0\r\nContent-Length: 0\r\n\r\n";
+  }
+
+  Flow from(const Endpoint& remote, const std::string& realm = "access") const {
+    return Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060}, remote, {}};
+  }
+
+  void inject(const std::string& text, const Flow& flow) {
+    auto m = sip::Message::parse(text);
+    ASSERT_TRUE(m.ok()) << text;
+    ASSERT_FALSE(m->validate().has_value()) << m->validate()->detail;
+    layer_->receive(std::move(m.value()), flow);
+  }
+
+  /// Messages sent to `to` since the last call (the others are kept), parsed.
+  std::vector<sip::Message> sent_to(const Endpoint& to) {
+    std::vector<sip::Message> out;
+    for (auto& s : transport_.take_to(to)) {
+      auto m = sip::Message::parse(s.data);
+      EXPECT_TRUE(m.ok()) << s.data;
+      if (m.ok()) out.push_back(std::move(m.value()));
+    }
+    return out;
+  }
+
+  /// The one message sent to `to`; fails the test if there is not exactly one.
+  sip::Message only_to(const Endpoint& to) {
+    auto msgs = sent_to(to);
+    EXPECT_EQ(msgs.size(), 1u);
+    if (msgs.empty()) {
+      return sip::Message::parse("SIP/2.0 599 Nothing\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKn\r\n"
+                                 "From: <sip:x@x>;tag=1\r\nTo: <sip:x@x>\r\nCall-ID: n\r\n"
+                                 "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n").value();
+    }
+    return std::move(msgs.front());
+  }
+
+  /// A response to `req` from the registrar.
+  void answer(const sip::Message& req, int status, const std::string& extra = "") {
+    std::string text = "SIP/2.0 " + std::to_string(status) + " " +
+                       std::string(sip::reason_phrase(status)) + "\r\n";
+    text += "Via: " + req.top_via().raw + "\r\n";
+    text += "From: " + req.from().raw + "\r\nTo: " + req.to().raw + ";tag=reg9\r\n";
+    text += "Call-ID: " + req.call_id() + "\r\nCSeq: " + std::to_string(req.cseq()) + " " +
+            req.method() + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
+    inject(text, from(kRegistrar, "carrier"));
+  }
+
+  /// Registers alice (no challenge): the phone's 200 is consumed.
+  void registered() {
+    inject(reg(1), from(kNat));
+    auto up = only_to(kRegistrar);
+    answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
+    ASSERT_EQ(only_to(kNat).status(), 200);
+  }
+
+  std::shared_ptr<const policy::PolicySnapshot> policy_;
+  ManualTimerService timers_;
+  test::RecordingTransport transport_;
+  Tu tu_;
+  std::unique_ptr<sip::TransactionLayer> layer_;
+  std::unique_ptr<Registrar> registrar_;
+  BindingDirectory directory_;
+  std::vector<BindingUpdate> updates_;
+  int call_ids_ = 0;
+};
+
+TEST_F(RegistrarTest, ChallengeIsRelayedAndCredentialsGoUpUnchanged) {
+  start();
+  inject(reg(1), from(kNat));
+  auto up = only_to(kRegistrar);
+  ASSERT_TRUE(up.is_request());
+  EXPECT_EQ(up.method(), "REGISTER");
+  EXPECT_EQ(up.request_uri(), "sip:example.com");  // digest uri= stays valid
+  EXPECT_EQ(up.to().uri, "sip:alice@example.com");
+  EXPECT_EQ(up.from().uri, "sip:alice@example.com");
+  EXPECT_NE(up.from().tag, "phone1");
+  EXPECT_NE(up.call_id(), "reg-1@10.0.0.5");
+  EXPECT_EQ(up.header("Expires"), "3600");
+  ASSERT_EQ(up.contacts().size(), 1u);
+  EXPECT_EQ(up.contacts()[0].uri, "sip:alice@203.0.113.1:5060");
+  EXPECT_EQ(up.top_via().host, "203.0.113.1");
+  // Topology hiding: nothing of the phone or its NAT reaches the registrar.
+  for (const char* leak : {"10.0.0.5", "192.0.2.77", "40123", "5062", "SecretPhone", "phone1"}) {
+    EXPECT_EQ(up.raw().find(leak), std::string_view::npos) << leak << " in\n" << up.raw();
+  }
+  const std::string challenge =
+      "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"abc123\", qop=\"auth\", "
+      "algorithm=MD5\r\n";
+  answer(up, 401, challenge);
+  auto to_phone = only_to(kNat);
+  EXPECT_EQ(to_phone.status(), 401);
+  EXPECT_NE(to_phone.raw().find(challenge), std::string_view::npos) << to_phone.raw();
+  EXPECT_TRUE(directory_.find("access", "alice") == nullptr);
+
+  const std::string creds =
+      "Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"abc123\", "
+      "uri=\"sip:example.com\", response=\"0123456789abcdef0123456789abcdef\", qop=auth, "
+      "nc=00000001, cnonce=\"xyz\", algorithm=MD5\r\n";
+  inject(reg(2, 3600, creds), from(kNat));
+  auto up2 = only_to(kRegistrar);
+  EXPECT_EQ(up2.call_id(), up.call_id());  // one upstream registration per binding
+  EXPECT_EQ(up2.cseq(), up.cseq() + 1);
+  EXPECT_NE(up2.raw().find(creds), std::string_view::npos) << up2.raw();
+  answer(up2, 200, "Contact: <sip:alice@203.0.113.1:5060>;expires=3600\r\n");
+  auto ok = only_to(kNat);
+  EXPECT_EQ(ok.status(), 200);
+  ASSERT_EQ(ok.contacts().size(), 1u);
+  EXPECT_EQ(ok.contacts()[0].uri, "sip:alice@10.0.0.5:5062");
+  EXPECT_NE(ok.raw().find(";expires=60"), std::string_view::npos) << ok.raw();
+
+  const ContactRoute* route = directory_.find("access", "alice");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->contact_uri, "sip:alice@10.0.0.5:5062");
+  EXPECT_EQ(route->flow.remote, kNat);  // the NAT pinhole, not the Contact
+  EXPECT_EQ(route->flow.realm, "access");
+  EXPECT_EQ(registrar_->stats().active.at("access"), 1u);
+}
+
+TEST_F(RegistrarTest, RefreshIsAnsweredLocallyUntilHalfTheUpstreamLife) {
+  start();
+  registered();
+  // The phone refreshes every 50 s: 35 refreshes (1750 s) are answered by Portico alone.
+  for (int i = 0; i < 35; ++i) {
+    timers_.advance(seconds(50));
+    inject(reg(10 + i), from(kNat));
+    ASSERT_EQ(only_to(kNat).status(), 200) << "refresh " << i;
+    ASSERT_TRUE(sent_to(kRegistrar).empty()) << "refresh " << i << " went upstream";
+  }
+  // At 1800 s half the hour is gone: this refresh goes upstream.
+  timers_.advance(seconds(50));
+  inject(reg(100), from(kNat));
+  auto up = only_to(kRegistrar);
+  EXPECT_EQ(up.method(), "REGISTER");
+  EXPECT_EQ(up.cseq(), 2u);
+  EXPECT_TRUE(sent_to(kNat).empty());  // the phone waits for the registrar's answer
+  answer(up, 200);
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  const auto s = registrar_->stats();
+  EXPECT_EQ(s.outcomes[static_cast<std::size_t>(RegisterOutcome::RefreshedLocally)], 35u);
+  EXPECT_EQ(s.outcomes[static_cast<std::size_t>(RegisterOutcome::Registered)], 2u);
+}
+
+TEST_F(RegistrarTest, LocalRefreshFollowsTheNatsNewMapping) {
+  start();
+  registered();
+  const Endpoint remapped{kNat.address, 40999};
+  inject(reg(2), from(remapped));
+  EXPECT_EQ(only_to(remapped).status(), 200);
+  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  EXPECT_EQ(directory_.find("access", "alice")->flow.remote, remapped);
+}
+
+TEST_F(RegistrarTest, UnregisterRemovesTheBindingAndGoesUpstream) {
+  start();
+  registered();
+  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  inject(reg(2, 0), from(kNat));
+  EXPECT_EQ(directory_.find("access", "alice"), nullptr);  // calls stop at once
+  auto up = only_to(kRegistrar);
+  EXPECT_EQ(up.header("Expires"), "0");
+  EXPECT_EQ(up.contacts().at(0).uri, "sip:alice@203.0.113.1:5060");
+  answer(up, 200);
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+}
+
+TEST_F(RegistrarTest, ContactStarWithExpiresZeroUnregisters) {
+  start();
+  registered();
+  inject(reg(2, 0, "", "*"), from(kNat));
+  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  answer(only_to(kRegistrar), 200);
+  EXPECT_EQ(only_to(kNat).status(), 200);
+}
+
+TEST_F(RegistrarTest, ExpiryRemovesTheBindingAndUnregistersUpstreamWithLastCredentials) {
+  start();
+  const std::string creds = "Authorization: Digest username=\"alice\", nonce=\"n1\"\r\n";
+  inject(reg(1, 3600, creds), from(kNat));
+  answer(only_to(kRegistrar), 200);
+  ASSERT_EQ(only_to(kNat).status(), 200);
+  timers_.advance(seconds(65));  // 60 s granted + 6 s grace not yet over
+  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  timers_.advance(seconds(2));
+  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  auto ups = sent_to(kRegistrar);  // sent at 66 s, retransmitted over UDP by 67 s
+  ASSERT_FALSE(ups.empty());
+  auto& up = ups.front();
+  EXPECT_EQ(up.header("Expires"), "0");
+  EXPECT_NE(up.raw().find(creds), std::string_view::npos);
+  answer(up, 200);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  EXPECT_EQ(registrar_->stats().expired, 1u);
+  EXPECT_TRUE(sent_to(kNat).empty());
+}
+
+TEST_F(RegistrarTest, RefusedRegistrationLeavesNoBinding) {
+  start();
+  inject(reg(1), from(kNat));
+  answer(only_to(kRegistrar), 403);
+  EXPECT_EQ(only_to(kNat).status(), 403);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  EXPECT_TRUE(updates_.empty());
+}
+
+TEST_F(RegistrarTest, SilentRegistrarGivesThePhone408) {
+  start();
+  inject(reg(1), from(kNat));
+  sent_to(kRegistrar);
+  timers_.advance(seconds(40));  // Timer F (64*T1) of the upstream REGISTER, retransmissions
+  const auto to_phone = sent_to(kNat);
+  ASSERT_FALSE(to_phone.empty());
+  EXPECT_EQ(to_phone.back().status(), 408);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+}
+
+TEST_F(RegistrarTest, UnknownSourceIsRefusedAndOtherRealmsAreNotTaken) {
+  start();
+  inject(reg(1), from(Endpoint{asio::ip::make_address("198.18.0.1"), 5060}));
+  const auto refused = sent_to(Endpoint{asio::ip::make_address("198.18.0.1"), 5060});
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].status(), 403);
+  inject(reg(2), from(kRegistrar, "carrier"));
+  EXPECT_EQ(tu_.not_taken, 1);  // the B2BUA answers it (405) as before
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
+}
+
+TEST_F(RegistrarTest, WithoutARegistrarPorticoAnswersItself) {
+  start("registration: {realm: access, client_expires: 60s}\n");
+  inject(reg(1), from(kNat));
+  auto ok = only_to(kNat);
+  EXPECT_EQ(ok.status(), 200);
+  EXPECT_NE(ok.raw().find(";expires=60"), std::string_view::npos);
+  EXPECT_TRUE(transport_.sent.empty());
+  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  timers_.advance(seconds(67));
+  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(RegistrarTest, UnansweredPingsMarkTheContactUnreachableAndRegisterRevivesIt) {
+  start("registration: {realm: access, client_expires: 3600s, options_ping: 20s, "
+        "ping_failures: 2}\n");
+  inject(reg(1), from(kNat));
+  ASSERT_EQ(only_to(kNat).status(), 200);
+  timers_.advance(seconds(1));
+  auto pings = sent_to(kNat);
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].method(), "OPTIONS");
+  EXPECT_EQ(pings[0].request_uri(), "sip:alice@10.0.0.5:5062");
+  EXPECT_EQ(pings[0].call_id().substr(0, 4), "pt00");  // answers come back to this shard
+
+  // Answered: still reachable.
+  answer(pings[0], 200);
+  timers_.advance(seconds(20));
+  ASSERT_TRUE(directory_.find("access", "alice")->reachable);
+
+  // Two pings unanswered (each runs into Timer F, 32 s): unreachable.
+  timers_.advance(seconds(120));
+  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+  EXPECT_GE(registrar_->stats().pings_missed, 2u);
+  EXPECT_EQ(registrar_->stats().unreachable.at("access"), 1u);
+
+  transport_.take();
+  inject(reg(2), from(kNat));
+  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+}
+
+}  // namespace
+}  // namespace portico::registrar
