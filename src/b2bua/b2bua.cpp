@@ -7,6 +7,7 @@
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/registrar/registrar.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -139,6 +140,9 @@ void B2bua::on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) {
 void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {
   auto it = pending_.find(txn);
   if (it == pending_.end()) {
+    if (registrar_ != nullptr && registrar_->on_response(txn, resp)) {
+      return;  // an upstream REGISTER or an OPTIONS ping of the registrar
+    }
     on_stray_response(std::move(resp), transport::Flow{});
     return;
   }
@@ -163,6 +167,9 @@ void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {
 void B2bua::on_client_failure(sip::TxnId txn, int status) {
   auto it = pending_.find(txn);
   if (it == pending_.end()) {
+    if (registrar_ != nullptr) {
+      registrar_->on_client_failure(txn, status);
+    }
     return;
   }
   auto [handle, p] = it->second;
@@ -303,6 +310,9 @@ void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
     ++self.stats_.unknown_dialog;
     respond(self, txn, 481);
     return;
+  }
+  if (m == "REGISTER" && self.registrar_ != nullptr && self.registrar_->on_register(txn, req, flow)) {
+    return;  // the policy takes REGISTER on this realm
   }
   if (is_known_method(m)) {
     respond(self, txn, 405, {}, "Allow: " + std::string(kAllow) + "\r\n");

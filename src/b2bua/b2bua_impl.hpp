@@ -2,6 +2,7 @@
 // Private helpers of B2bua, split by concern across b2bua_*.cpp:
 //   b2bua.cpp          dispatch of requests/responses to calls, out-of-dialog requests
 //   b2bua_invite.cpp   initial INVITE: routing, B leg, provisional/final relay, failover
+//   b2bua_registered.cpp  `registered` targets: the callee's binding (flow, Contact) or 480
 //   b2bua_dialog.cpp   in-dialog requests (BYE, re-INVITE, UPDATE, INFO, PRACK, ACK) relay
 //   b2bua_teardown.cpp ending calls and freeing them
 //   leg_messages.cpp   building requests and response parts from a leg's dialog state
@@ -30,6 +31,11 @@ struct B2bua::Impl {
   static void initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req,
                              const transport::Flow& flow);
   static bool try_next_target(B2bua& self, Call& call);
+  // b2bua_registered.cpp
+  /// Fills the plan's `registered` targets from the shard's binding directory and drops those
+  /// whose user has no reachable binding. False (480 sent, call refused) if no target is left.
+  static bool resolve_registered(B2bua& self, sip::TxnId txn, const sip::Message& req,
+                                 const transport::Flow& flow, policy::CallPlan& plan);
   static void retransmit_reliable(B2bua& self, CallHandle h);
   static void invite_response(B2bua& self, Call& call, sip::TxnId txn, sip::Message&& resp);
   static void invite_failed(B2bua& self, Call& call, int status, const std::string& reason,

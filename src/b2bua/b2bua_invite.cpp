@@ -107,6 +107,9 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
     emit_rejected_cdr(self, req, flow, reject->status, reject->reason);
     return;
   }
+  if (!resolve_registered(self, txn, req, flow, std::get<policy::CallPlan>(decision))) {
+    return;  // answered 480: the user has no (reachable) binding and no other target is left
+  }
   auto call = std::make_unique<Call>();
   Call& c = *call;
   c.handle = self.next_handle_++;
@@ -180,7 +183,7 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     }
     Leg b;
     b.realm = t.realm;
-    b.dst = transport::Destination{t.realm, t.transport, t.remote, {}};
+    b.dst = transport::Destination{t.realm, t.transport, t.remote, t.connection};
     std::string host;
     std::uint16_t port = 0;
     if (!local_address(self, b, host, port)) {
@@ -197,8 +200,11 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     b.local_uri = name_addr(call.caller_display,
                             "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) +
                                 "@" + h6);
-    b.remote_uri = "<sip:" + call.plan.ruri_user + "@" + t.remote.host_for_uri() + ">";
-    b.remote_target = target_uri(call.plan.ruri_user, t.remote, t.transport);
+    b.remote_uri = !t.to_uri.empty() ? t.to_uri
+                                     : "<sip:" + call.plan.ruri_user + "@" +
+                                           t.remote.host_for_uri() + ">";
+    b.remote_target = !t.request_uri.empty() ? t.request_uri
+                                             : target_uri(call.plan.ruri_user, t.remote, t.transport);
     b.local_cseq = 1;
     b.contact = contact_for(host, port, t.transport);
     b.local_host = host;

@@ -268,6 +268,11 @@ std::string Registrar::server_header(const policy::PolicySnapshot& p) const {
 
 RegistrarStats Registrar::stats() const {
   RegistrarStats s = stats_;
+  if (const auto p = policy_(); p->registration.enabled) {
+    // The registration realm's gauges exist (at 0) from the start, not from the first REGISTER.
+    s.active[p->registration.realm] += 0;
+    s.unreachable[p->registration.realm] += 0;
+  }
   for (const auto& [aor, b] : table_.all()) {
     if (b.state != BindingState::Active) {
       continue;

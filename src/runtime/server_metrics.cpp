@@ -18,6 +18,21 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 constexpr auto kScrapeWait = std::chrono::milliseconds(1000);
 
+void sum_registration(registrar::RegistrarStats& t, const registrar::RegistrarStats& s) {
+  for (std::size_t i = 0; i < t.outcomes.size(); ++i) {
+    t.outcomes[i] += s.outcomes[i];
+  }
+  t.expired += s.expired;
+  t.pings_answered += s.pings_answered;
+  t.pings_missed += s.pings_missed;
+  for (const auto& [realm, n] : s.active) {
+    t.active[realm] += n;
+  }
+  for (const auto& [realm, n] : s.unreachable) {
+    t.unreachable[realm] += n;
+  }
+}
+
 void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.inbound.messages += s.inbound.messages;
   t.inbound.unparseable += s.inbound.unparseable;
@@ -73,6 +88,7 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.server_txns += s.server_txns;
   t.client_txns += s.client_txns;
   t.connections += s.connections;
+  sum_registration(t.registration, s.registration);
 }
 
 void add(std::vector<Sample>& out, std::string name, std::string help, Type type, double v,
@@ -200,6 +216,33 @@ void media_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
       Type::Counter, m.media_timeouts);
 }
 
+// Only with a registration section (the shards then report its realm's gauges, even at 0).
+void registration_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
+  const auto& r = t.registration;
+  if (r.active.empty()) {
+    return;
+  }
+  for (const auto& [realm, n] : r.active) {
+    add(o, "portico_registrations_active", "Bindings accepted by the registrar, not expired",
+        Type::Gauge, static_cast<double>(n), {{"realm", realm}});
+  }
+  for (const auto& [realm, n] : r.unreachable) {
+    add(o, "portico_registrations_unreachable", "Active bindings whose contact missed its pings",
+        Type::Gauge, static_cast<double>(n), {{"realm", realm}});
+  }
+  for (std::size_t i = 0; i < r.outcomes.size(); ++i) {
+    add(o, "portico_register_requests_total", "REGISTER requests from clients by outcome",
+        Type::Counter, static_cast<double>(r.outcomes[i]),
+        {{"outcome", registrar::to_string(static_cast<registrar::RegisterOutcome>(i))}});
+  }
+  add(o, "portico_registrations_expired_total", "Bindings removed because the client stopped "
+      "refreshing", Type::Counter, static_cast<double>(r.expired));
+  add(o, "portico_registration_pings_total", "OPTIONS pings to registered contacts",
+      Type::Counter, static_cast<double>(r.pings_answered), {{"result", "answered"}});
+  add(o, "portico_registration_pings_total", "OPTIONS pings to registered contacts",
+      Type::Counter, static_cast<double>(r.pings_missed), {{"result", "missed"}});
+}
+
 void transport_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   const char* help = "SIP messages carried";
   add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_in,
@@ -255,6 +298,7 @@ std::vector<metrics::Sample> Server::collect_samples() {
   message_samples(out, total);
   transport_samples(out, total);
   media_samples(out, total);
+  registration_samples(out, total);
   add(out, "portico_metrics_shards_missing", "Shards that did not answer this scrape in time",
       Type::Gauge, static_cast<double>(g->snaps.size() - g->done));
   add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,

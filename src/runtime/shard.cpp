@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include "portico/common/log.hpp"
+#include "portico/registrar/aor.hpp"
 #include "portico/sip/message.hpp"
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/status_map.hpp"
@@ -71,6 +72,24 @@ void Shard::bind() {
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);
   b2bua_->set_cdr_sink(cdr_sink_);
+  registrar_ = std::make_unique<registrar::Registrar>(
+      index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, b2bua_->layer(),
+      [this] { return policy_; }, [this] { return b2bua::make_call_id(index_); },
+      [this](registrar::BindingUpdate u) { publish_binding(std::move(u)); }, version_);
+  b2bua_->set_registrar(registrar_.get(), &bindings_);
+}
+
+void Shard::publish_binding(registrar::BindingUpdate update) {
+  // The owner's change reaches every shard's copy by message, in the order it was made.
+  auto shared = std::make_shared<const registrar::BindingUpdate>(std::move(update));
+  for (auto& other : shards_) {
+    Shard* s = other.get();
+    if (s == this) {
+      bindings_.apply(*shared);
+    } else {
+      s->post([s, shared] { s->bindings_.apply(*shared); });
+    }
+  }
 }
 
 void Shard::start() {
@@ -99,6 +118,7 @@ void Shard::stop() {
     thread_.join();
   }
   b2bua_.reset();
+  registrar_.reset();
   media_factory_.reset();
   media_ports_.reset();
   traced_.reset();
@@ -115,6 +135,14 @@ void Shard::dispatch(transport::Inbound&& in) {
   std::uint16_t owner =
       cid.empty() ? index_
                   : b2bua::shard_for_call_id(cid, static_cast<std::uint16_t>(shards_.size()));
+  // A REGISTER the policy takes goes to the shard that owns its AOR's binding, whatever its
+  // Call-ID (any other REGISTER is answered 405 wherever its Call-ID lands).
+  const auto& reg = policy_->registration;
+  if (reg.enabled && in.flow.realm == reg.realm) {
+    if (auto aor = registrar::register_aor(in.data)) {
+      owner = registrar::shard_for_aor(*aor, static_cast<std::uint16_t>(shards_.size()));
+    }
+  }
   if (owner == index_) {
     deliver(std::move(in));
     return;
@@ -190,6 +218,7 @@ void Shard::log_status() {
              {"server_txns", b2bua_->layer().server_count()},
              {"client_txns", b2bua_->layer().client_count()},
              {"connections", transport_->connection_count()},
+             {"bindings", registrar_->binding_count()},
              {"media_streams", media_factory_->stats().streams_active},
              {"timers", timers_->armed()},
              {"messages_in", stats_.messages},
@@ -214,6 +243,7 @@ ShardSnapshot Shard::snapshot() const {
   s.transport = transport_->stats();
   s.transactions = b2bua_->layer().stats();
   s.calls = b2bua_->stats();
+  s.registration = registrar_->stats();
   s.calls_active = b2bua_->call_count();
   s.active_by_route = b2bua_->active_calls();
   s.server_txns = b2bua_->layer().server_count();

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -154,6 +155,18 @@ def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> 
         if time.monotonic() >= deadline:
             return False
         time.sleep(step)
+
+
+def scrape_metrics(ip: str, port: int) -> dict[str, float]:
+    """Portico's /metrics as {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://{ip}:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    values = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)
+        if m:
+            values[m.group(1)] = float(m.group(2))
+    return values
 
 
 def _proc_net_hex(ip: str, port: int) -> str:

@@ -32,6 +32,11 @@
 #include "portico/sip/transaction_layer.hpp"
 #include "portico/transport/transport.hpp"
 
+namespace portico::registrar {
+class BindingDirectory;
+class Registrar;
+}  // namespace portico::registrar
+
 namespace portico::b2bua {
 
 /// Call set-up latencies in fixed buckets (shard-local, summed at scrape time).
@@ -114,6 +119,13 @@ class B2bua final : public sip::TransactionUser {
 
   /// Where call records go; none by default. Set before traffic flows.
   void set_cdr_sink(CdrSink sink) { cdr_sink_ = std::move(sink); }
+  /// REGISTER handling and the bindings `registered` route targets are looked up in (both
+  /// shard-local, owned by the runtime). Without them REGISTER gets 405 and a `registered`
+  /// target finds nobody. Set before traffic flows.
+  void set_registrar(registrar::Registrar* registrar, const registrar::BindingDirectory* bindings) {
+    registrar_ = registrar;
+    bindings_ = bindings;
+  }
 
   /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
   void end_all_calls(const std::string& reason);
@@ -144,6 +156,8 @@ class B2bua final : public sip::TransactionUser {
   std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
   B2buaStats stats_;
   CdrSink cdr_sink_;
+  registrar::Registrar* registrar_ = nullptr;                 // not owned; shard-local
+  const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local
 };
 
 /// Portico's own Call-IDs carry the owning shard so any shard can dispatch without a lookup:

@@ -85,7 +85,8 @@ class Registrar {
   /// One of its client transactions ended without a final response (408 or 503).
   bool on_client_failure(sip::TxnId txn, int status);
 
-  /// Counters, with the active/unreachable gauges filled in (for the metrics snapshot).
+  /// Counters, with the active/unreachable gauges filled in (for the metrics snapshot); the
+  /// gauge maps are empty when the policy has no registration section.
   RegistrarStats stats() const;
   std::size_t binding_count() const { return table_.size(); }
 

@@ -24,6 +24,8 @@
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
 #include "portico/policy/model.hpp"
+#include "portico/registrar/binding_directory.hpp"
+#include "portico/registrar/registrar.hpp"
 #include "portico/transport/shard_transport.hpp"
 
 namespace portico::runtime {
@@ -55,6 +57,7 @@ struct ShardSnapshot {
   std::size_t connections = 0;
   MessageCounts messages;
   b2bua::MediaStats media;
+  registrar::RegistrarStats registration;
 };
 
 class Shard {
@@ -86,6 +89,8 @@ class Shard {
 
  private:
   void bind();
+  /// Applies a binding change here and posts it to every other shard (registrar -> all).
+  void publish_binding(registrar::BindingUpdate update);
   std::uint16_t index_;
   std::vector<std::unique_ptr<Shard>>& shards_;     // not owned
   std::shared_ptr<const policy::PolicySnapshot> policy_;  // shard-local copy of the pointer
@@ -98,6 +103,8 @@ class Shard {
   std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
   std::unique_ptr<b2bua::MediaPorts> media_ports_;           // this shard's RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;
+  registrar::BindingDirectory bindings_;            // every shard's bindings; shard-local copy
+  std::unique_ptr<registrar::Registrar> registrar_; // the bindings this shard owns (AOR hash)
   std::unique_ptr<b2bua::B2bua> b2bua_;
   InboundStats stats_;
   MessageCounts message_counts_;  // shard-local

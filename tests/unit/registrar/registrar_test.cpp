@@ -292,6 +292,33 @@ TEST_F(RegistrarTest, ExpiryRemovesTheBindingAndUnregistersUpstreamWithLastCrede
   EXPECT_TRUE(sent_to(kNat).empty());
 }
 
+TEST_F(RegistrarTest, ContactExpiresParameterWinsAndIsNeverLengthened) {
+  start();
+  inject(reg(1, 3600, "", "<sip:alice@10.0.0.5:5062>;expires=30"), from(kNat));
+  answer(only_to(kRegistrar), 200);
+  auto ok = only_to(kNat);
+  EXPECT_NE(ok.raw().find(";expires=30"), std::string_view::npos) << ok.raw();
+  timers_.advance(seconds(32));  // 30 s + 3 s grace
+  EXPECT_NE(directory_.find("access", "alice"), nullptr);
+  timers_.advance(seconds(2));
+  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+}
+
+TEST_F(RegistrarTest, NoContactListsTheCurrentBinding) {
+  start();
+  registered();
+  const std::string query =
+      "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKq;rport\r\n"
+      "From: <sip:alice@example.com>;tag=phone1\r\nTo: <sip:alice@example.com>\r\n"
+      "Call-ID: reg-1@10.0.0.5\r\nCSeq: 5 REGISTER\r\nContent-Length: 0\r\n\r\n";
+  inject(query, from(kNat));
+  auto ok = only_to(kNat);
+  EXPECT_EQ(ok.status(), 200);
+  ASSERT_EQ(ok.contacts().size(), 1u);
+  EXPECT_EQ(ok.contacts()[0].uri, "sip:alice@10.0.0.5:5062");
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
+}
+
 TEST_F(RegistrarTest, RefusedRegistrationLeavesNoBinding) {
   start();
   inject(reg(1), from(kNat));

@@ -1,0 +1,50 @@
+// Calls to registered users (route target `registered: <realm>`): the callee is wherever its
+// last REGISTER came from. The INVITE goes to the binding's flow (the NAT's public address and
+// port, or down the TCP connection the phone registered on: RFC 5626 §5.3's "same flow") with
+// the phone's own Contact as Request-URI (RFC 3261 §16.5 retargeting to a registered contact).
+// The lookup is in this shard's copy of the bindings, so no other shard is asked.
+
+#include "b2bua_impl.hpp"
+#include "portico/common/log.hpp"
+#include "portico/registrar/binding_directory.hpp"
+
+namespace portico::b2bua {
+
+bool B2bua::Impl::resolve_registered(B2bua& self, sip::TxnId txn, const sip::Message& req,
+                                     const transport::Flow& flow, policy::CallPlan& plan) {
+  std::string reason;  // why the last registered target was dropped
+  auto& targets = plan.targets;
+  for (auto it = targets.begin(); it != targets.end();) {
+    if (it->kind != policy::PeerKind::Registered) {
+      ++it;
+      continue;
+    }
+    const registrar::ContactRoute* route =
+        self.bindings_ != nullptr ? self.bindings_->find(it->realm, plan.ruri_user) : nullptr;
+    if (route != nullptr && route->reachable) {
+      it->remote = route->flow.remote;
+      it->transport = route->flow.protocol;
+      it->connection = route->flow.connection;
+      it->request_uri = route->contact_uri;
+      it->to_uri = "<sip:" + route->aor + ">";
+      ++it;
+      continue;
+    }
+    reason = route == nullptr ? "not_registered" : "contact_unreachable";
+    log::info("call.target_skipped", {{"target", it->name}, {"user", plan.ruri_user},
+                                      {"reason", reason}, {"call_id", req.call_id()}});
+    it = targets.erase(it);
+  }
+  if (!targets.empty() || reason.empty()) {
+    return true;
+  }
+  ++self.stats_.calls_rejected;
+  log::info("call.rejected", {{"status", 480}, {"reason", reason}, {"user", plan.ruri_user},
+                              {"route", plan.route}, {"realm", flow.realm},
+                              {"remote", flow.remote.to_string()}, {"call_id", req.call_id()}});
+  respond(self, txn, 480);
+  emit_rejected_cdr(self, req, flow, 480, reason);
+  return false;
+}
+
+}  // namespace portico::b2bua

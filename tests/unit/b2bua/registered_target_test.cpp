@@ -1,0 +1,151 @@
+// Calls to registered users, in-process: the carrier's INVITE for a user goes to the flow the
+// user registered from (NAT address, same TCP connection) with its Contact as Request-URI; a
+// user with no binding, or an unreachable one, is skipped, and with nothing left the caller
+// gets 480 with the reason in the log and the CDR.
+
+#include <gtest/gtest.h>
+
+#include "portico/b2bua/b2bua.hpp"
+#include "portico/policy/loader.hpp"
+#include "portico/registrar/binding_directory.hpp"
+#include "portico/sip/message.hpp"
+#include "recording_transport.hpp"
+
+namespace portico::b2bua {
+namespace {
+
+using transport::Endpoint;
+using transport::Flow;
+using transport::Protocol;
+
+constexpr const char* kPolicy = R"(
+timers: {t1: 500ms, t2: 4s, t4: 5s}
+realms:
+  access: {listeners: ["udp://198.51.100.1:5060", "tcp://198.51.100.1:5060"]}
+  carrier: {listeners: ["udp://203.0.113.1:5060"]}
+trunks:
+  carrier: {realm: carrier, host: 203.0.113.50}
+access_peers:
+  phones: {realm: access, sources: ["192.0.2.0/24"]}
+  voicemail: {realm: access, sources: ["10.9.9.9/32"], host: 10.9.9.9}
+registration: {realm: access}
+routes:
+  - name: to-phones
+    match: {realm: carrier, user_prefix: "+"}
+    rewrite: {strip: 1}
+    targets: [{registered: access}]
+  - name: to-phones-or-voicemail
+    match: {realm: carrier}
+    targets: [{registered: access}, {peer: voicemail}]
+)";
+
+const Endpoint kCarrier{asio::ip::make_address("203.0.113.50"), 5060};
+const Endpoint kNat{asio::ip::make_address("192.0.2.77"), 40123};
+const Endpoint kVoicemail{asio::ip::make_address("10.9.9.9"), 5060};
+
+std::string invite(const std::string& user) {
+  return "INVITE sip:" + user + "@203.0.113.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKc" + user + "\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:+4420@203.0.113.50>;tag=c1\r\n"
+         "To: <sip:" + user + "@203.0.113.1>\r\nCall-ID: c-" + user + "@203.0.113.50\r\n"
+         "CSeq: 1 INVITE\r\nContact: <sip:core@203.0.113.50>\r\nContent-Length: 0\r\n\r\n";
+}
+
+class RegisteredTargetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sip::init_parser();
+    transport_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
+    b2b_.set_registrar(nullptr, &bindings_);
+  }
+
+  void bind(const std::string& user, transport::Destination flow, bool reachable = true) {
+    registrar::ContactRoute r{user + "@example.com", user, "access",
+                              "sip:" + user + "@10.0.0.5:5062", std::move(flow), reachable};
+    bindings_.apply({r.aor, r.user, r});
+  }
+
+  void inject(const std::string& text) {
+    auto m = sip::Message::parse(text);
+    ASSERT_TRUE(m.ok()) << text;
+    b2b_.layer().receive(std::move(m.value()),
+                         Flow{Protocol::Udp, "carrier",
+                              {asio::ip::make_address("203.0.113.1"), 5060}, kCarrier, {}});
+  }
+
+  std::vector<test::RecordingTransport::Sent> sent_to(const Endpoint& to) {
+    return transport_.take_to(to);
+  }
+
+  static int final_status(const std::vector<test::RecordingTransport::Sent>& sent) {
+    for (const auto& s : sent) {
+      auto m = sip::Message::parse(s.data);
+      if (m.ok() && m->is_response() && m->status() >= 200) return m->status();
+    }
+    return 0;
+  }
+
+  ManualTimerService timers_;
+  test::RecordingTransport transport_;
+  TrunkUsage usage_;
+  PassthroughMediaFactory media_;
+  registrar::BindingDirectory bindings_;
+  std::shared_ptr<const policy::PolicySnapshot> policy_ =
+      policy::load_policy_texts({{"policy.yaml", kPolicy}});
+  B2bua b2b_{0, 1, timers_, transport_, usage_, media_, [this] { return policy_; }, "9.9.9"};
+  std::vector<cdr::CallRecord> cdrs_;
+};
+
+TEST_F(RegisteredTargetTest, InviteGoesToTheRegisteredFlowWithTheContactAsRequestUri) {
+  bind("15550100", {"access", Protocol::Udp, kNat, {}});
+  inject(invite("+15550100"));  // the route strips the "+"
+  auto out = sent_to(kNat);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].dst.realm, "access");
+  auto inv = sip::Message::parse(out[0].data);
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->method(), "INVITE");
+  EXPECT_EQ(inv->request_uri(), "sip:15550100@10.0.0.5:5062");
+  EXPECT_EQ(inv->to().uri, "sip:15550100@example.com");
+  EXPECT_EQ(inv->top_via().host, "198.51.100.1");
+}
+
+TEST_F(RegisteredTargetTest, TcpBindingIsCalledDownItsOwnConnection) {
+  const transport::ConnectionRef conn{1, 42};
+  bind("15550100", {"access", Protocol::Tcp, kNat, conn});
+  inject(invite("15550100"));
+  auto out = sent_to(kNat);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].dst.protocol, Protocol::Tcp);
+  EXPECT_EQ(out[0].dst.connection, conn);
+}
+
+TEST_F(RegisteredTargetTest, NotRegisteredGets480) {
+  b2b_.set_cdr_sink([this](cdr::CallRecord&& r) { cdrs_.push_back(std::move(r)); });
+  inject(invite("+15550199"));
+  EXPECT_EQ(final_status(sent_to(kCarrier)), 480);
+  ASSERT_EQ(cdrs_.size(), 1u);
+  EXPECT_EQ(cdrs_[0].end_reason, "not_registered");
+  EXPECT_EQ(b2b_.call_count(), 0u);
+  EXPECT_EQ(b2b_.stats().calls_rejected, 1u);
+}
+
+TEST_F(RegisteredTargetTest, UnreachableContactGets480) {
+  b2b_.set_cdr_sink([this](cdr::CallRecord&& r) { cdrs_.push_back(std::move(r)); });
+  bind("15550100", {"access", Protocol::Udp, kNat, {}}, /*reachable=*/false);
+  inject(invite("+15550100"));
+  EXPECT_EQ(final_status(sent_to(kCarrier)), 480);
+  EXPECT_TRUE(sent_to(kNat).empty());
+  ASSERT_EQ(cdrs_.size(), 1u);
+  EXPECT_EQ(cdrs_[0].end_reason, "contact_unreachable");
+}
+
+TEST_F(RegisteredTargetTest, UnregisteredUserFallsThroughToTheNextTarget) {
+  inject(invite("15550199"));
+  EXPECT_EQ(sent_to(kVoicemail).size(), 1u);
+  EXPECT_EQ(final_status(sent_to(kCarrier)), 0);  // no final answer yet: the call goes on
+  EXPECT_EQ(b2b_.call_count(), 1u);
+}
+
+}  // namespace
+}  // namespace portico::b2bua
