@@ -6,6 +6,8 @@ find_package(yaml-cpp CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 
 pkg_check_modules(OSIP2 REQUIRED IMPORTED_TARGET libosip2)
+# io_uring media path; Portico still runs (epoll path) on kernels where io_uring is unavailable.
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 
 # Standalone ASIO is header-only and ships no .pc file.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

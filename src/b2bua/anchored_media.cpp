@@ -120,8 +120,8 @@ std::shared_ptr<media::PortAllocator> MediaPorts::find(const std::string& realm)
 // AnchoredMediaFactory
 
 AnchoredMediaFactory::AnchoredMediaFactory(asio::io_context& io, TimerService& timers,
-                                           MediaPorts& ports)
-    : io_(io), timers_(timers), ports_(ports) {}
+                                           MediaPorts& ports, media::UringEngine* uring)
+    : io_(io), timers_(timers), ports_(ports), uring_(uring) {}
 
 AnchoredMediaFactory::~AnchoredMediaFactory() = default;
 
@@ -222,7 +222,8 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   LegState& dst = legs_[idx(to)];
   if (!relay_) {
     relay_ = std::make_unique<media::MediaRelay>(
-        media::RelayDeps{factory_.io_, factory_.timers_, *legs_[0].ports, *legs_[1].ports});
+        media::RelayDeps{factory_.io_, factory_.timers_, *legs_[0].ports, *legs_[1].ports,
+                         factory_.uring_});
     ++factory_.closed_.sessions_anchored;
     relayed_ = true;
     log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},

@@ -10,6 +10,7 @@
 
 #include "latch.hpp"
 #include "portico/media/relay.hpp"
+#include "uring_impl.hpp"
 
 namespace portico::media {
 
@@ -48,7 +49,9 @@ RelayBatch& shard_batch();
 /// What the stages know about the packet in hand (house rule 4).
 struct PacketCtx {
   RelayPort& in;
-  std::size_t slot;                 // index into RelayBatch::data
+  std::uint8_t* buf;                // start of the buffer holding the packet
+  std::size_t capacity;             // bytes usable from buf (packet + tailroom)
+  std::uint16_t bid;                // io_uring provided-buffer id (epoll path: unused)
   std::span<std::uint8_t> packet;   // received bytes; the transform may resize it
   Endpoint source;
   Channel channel;                  // after mux demux
@@ -58,8 +61,9 @@ struct PacketCtx {
   bool truncated;                   // longer than kMaxPacket (MSG_TRUNC)
 };
 
-struct RelayStream::Impl {
+struct RelayStream::Impl final : UringSink {
   Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb);
+  ~Impl() override;
 
   // relay_stream.cpp
   void arm(std::size_t port);
@@ -68,7 +72,12 @@ struct RelayStream::Impl {
   // relay_path.cpp: the stages, in order
   void on_readable(std::size_t port);
   int receive_batch(RelayPort& in);
-  void process(RelayPort& in, std::size_t slot, std::size_t len, int flags, TimePoint now);
+  void process(PacketCtx& ctx);
+  // io_uring path (uring_engine.cpp delivers; relay_path.cpp handles)
+  void on_uring_packet(std::size_t index, std::uint16_t bid, std::span<std::uint8_t> packet,
+                       std::size_t capacity, const sockaddr* from, socklen_t from_len,
+                       bool truncated) override;
+  void on_uring_sent(Direction dir, std::size_t len, bool ok) override;
   bool stage_size(PacketCtx& ctx);
   bool stage_demux(PacketCtx& ctx);
   bool stage_latch(PacketCtx& ctx);
@@ -86,6 +95,8 @@ struct RelayStream::Impl {
   std::size_t port_count = 0;
   std::array<Latch, 4> latches{};  // index = side * 2 + channel
   PacketTransformPtr transform;    // may be null
+  UringEngine::Impl* uring = nullptr;        // the shard's io_uring path; nullptr = epoll
+  std::array<std::uint32_t, 4> uring_slots{};  // engine port slot of each port
   // Liveness guard: handlers capture a weak_ptr and return if the stream is gone
   // (ARCHITECTURE §2.4.3: handlers that may outlive their object capture a handle).
   std::shared_ptr<int> life = std::make_shared<int>(0);

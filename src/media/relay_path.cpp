@@ -5,12 +5,15 @@
 //
 // A wake-up drains at most kMaxBatchesPerWake batches, then posts itself, so one flooded
 // socket cannot starve the rest of the shard. Every dropped packet is counted by reason.
-// Nothing here allocates or throws: buffers and vectors live in the stream's RelayBatch.
+// Nothing here allocates or throws: buffers and vectors live in the shard's RelayBatch.
+// With a UringEngine the same stages run on datagrams the engine delivers from its provided
+// buffers (on_uring_packet), and stage_enqueue queues an io_uring send instead.
 
 #include <arpa/inet.h>
 
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "relay_impl.hpp"
@@ -54,7 +57,19 @@ void RelayStream::Impl::on_readable(std::size_t port) {
     const int got = receive_batch(in);
     for (int i = 0; i < got; ++i) {
       const auto slot = static_cast<std::size_t>(i);
-      process(in, slot, bt.rx[slot].msg_len, bt.rx[slot].msg_hdr.msg_flags, now);
+      const std::size_t len = bt.rx[slot].msg_len;
+      PacketCtx ctx{in,
+                    bt.data[slot].data(),
+                    kSlot,
+                    0,
+                    std::span<std::uint8_t>(bt.data[slot].data(), std::min(len, kMaxPacket)),
+                    endpoint_from(bt.rx_from[slot]),
+                    in.channel,
+                    direction_from(in.side),
+                    {},
+                    now,
+                    (bt.rx[slot].msg_hdr.msg_flags & MSG_TRUNC) != 0 || len > kMaxPacket};
+      process(ctx);
     }
     flush(in);
     if (got < static_cast<int>(kBatch)) {
@@ -87,18 +102,36 @@ int RelayStream::Impl::receive_batch(RelayPort& in) {
   return n < 0 ? 0 : n;
 }
 
-void RelayStream::Impl::process(RelayPort& in, std::size_t slot, std::size_t len, int flags,
-                                TimePoint now) {
-  RelayBatch& bt = shard_batch();
+void RelayStream::Impl::on_uring_packet(std::size_t index, std::uint16_t bid,
+                                        std::span<std::uint8_t> packet, std::size_t capacity,
+                                        const sockaddr* from, socklen_t from_len,
+                                        bool truncated) {
+  RelayPort& in = ports[index];
+  sockaddr_storage ss{};
+  std::memcpy(&ss, from, std::min<std::size_t>(from_len, sizeof(ss)));
   PacketCtx ctx{in,
-                slot,
-                std::span<std::uint8_t>(bt.data[slot].data(), std::min(len, kMaxPacket)),
-                endpoint_from(bt.rx_from[slot]),
+                packet.data(),
+                std::min(capacity, kSlot),
+                bid,
+                packet.first(std::min(packet.size(), kMaxPacket)),
+                endpoint_from(ss),
                 in.channel,
                 direction_from(in.side),
                 {},
-                now,
-                (flags & MSG_TRUNC) != 0 || len > kMaxPacket};
+                deps.timers.now(),
+                truncated || packet.size() > kMaxPacket};
+  process(ctx);
+}
+
+void RelayStream::Impl::on_uring_sent(Direction dir, std::size_t len, bool ok) {
+  if (ok) {
+    count_sent(dir, len);
+  } else {
+    ++owner.stats_.send_error;
+  }
+}
+
+void RelayStream::Impl::process(PacketCtx& ctx) {
   // Each stage returns false after counting why it dropped the packet.
   if (stage_size(ctx) && stage_demux(ctx) && stage_latch(ctx) &&
       stage_destination(ctx) && stage_transform(ctx)) {
@@ -163,12 +196,12 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
   if (!transform) {
     return true;
   }
-  std::uint8_t* const start = shard_batch().data[ctx.slot].data();
+  std::uint8_t* const start = ctx.packet.data();
   std::span<std::uint8_t> p = ctx.packet;
   // The transform may only resize within this slot; anything else is a bug in it, and the
   // packet is dropped rather than sending foreign memory.
-  if (!transform->apply(ctx.direction, ctx.channel, p, kSlot) || p.data() != start ||
-      p.size() > kSlot) {
+  if (!transform->apply(ctx.direction, ctx.channel, p, ctx.capacity) || p.data() != start ||
+      p.size() > ctx.capacity) {
     ++owner.stats_.transform_dropped;
     return false;
   }
@@ -177,6 +210,13 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
 }
 
 void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
+  if (uring != nullptr) {
+    // Same buffer, no copy: the engine returns it to the ring when the send completes.
+    const auto index = static_cast<std::size_t>(&ctx.in - ports.data());
+    uring->send(uring_slots[index], ctx.bid, ctx.packet,
+                ports[ctx.in.egress].socket->native_handle(), ctx.destination, ctx.direction);
+    return;
+  }
   RelayBatch& bt = shard_batch();
   const std::size_t i = bt.tx_count++;
   bt.tx_iov[i] = iovec{ctx.packet.data(), ctx.packet.size()};

@@ -44,7 +44,11 @@ RelayStats& RelayStats::operator+=(const RelayStats& o) {
 }
 
 RelayStream::Impl::Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb)
-    : deps(d), owner(o), a(std::move(pa)), b(std::move(pb)) {
+    : deps(d),
+      owner(o),
+      a(std::move(pa)),
+      b(std::move(pb)),
+      uring(d.uring != nullptr ? &d.uring->impl() : nullptr) {
   ports[0] = RelayPort{&a.rtp_socket(), Side::A, Channel::Rtp, 1};
   ports[1] = RelayPort{&b.rtp_socket(), Side::B, Channel::Rtp, 0};
   port_count = 2;
@@ -52,6 +56,15 @@ RelayStream::Impl::Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb)
     ports[2] = RelayPort{&a.rtcp_socket(), Side::A, Channel::Rtcp, 3};
     ports[3] = RelayPort{&b.rtcp_socket(), Side::B, Channel::Rtcp, 2};
     port_count = 4;
+  }
+}
+
+RelayStream::Impl::~Impl() {
+  if (uring != nullptr) {
+    // Before the leases close the sockets: no completion may reach this object any more.
+    for (std::size_t i = 0; i < port_count; ++i) {
+      uring->remove_port(uring_slots[i]);
+    }
   }
 }
 
@@ -100,7 +113,12 @@ RelayStream::~RelayStream() = default;
 
 void RelayStream::start() {
   for (std::size_t i = 0; i < impl_->port_count; ++i) {
-    impl_->arm(i);
+    if (impl_->uring != nullptr) {
+      impl_->uring_slots[i] =
+          impl_->uring->add_port(impl_.get(), i, impl_->ports[i].socket->native_handle());
+    } else {
+      impl_->arm(i);
+    }
   }
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",      "cdr",
                           "realms", "trunks",       "access_peers", "routes", "registration"};
-const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size"};
+const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
                             "media_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
@@ -99,6 +99,15 @@ void parse_server(const Reader& r, const Field& f, Server& out) {
   if (const Field* v = find(*m, "shards")) {
     if (auto n = r.integer_in(*v, 0, 64, "is not a shard count (0 = one per CPU, or 1..64)")) {
       out.shards = static_cast<int>(*n);
+    }
+  }
+  if (const Field* v = find(*m, "media_io")) {
+    if (auto s = r.string(*v)) {
+      if (*s == "auto" || *s == "io_uring" || *s == "epoll") {
+        out.media_io = *s;
+      } else {
+        r.error(*v, quote(*s) + " is not a media I/O method (expected auto, io_uring or epoll)");
+      }
     }
   }
   if (const Field* v = find(*m, "log_level")) {

@@ -3,6 +3,8 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
+#include <stdexcept>
+
 #include "portico/common/log.hpp"
 #include "portico/registrar/aor.hpp"
 #include "portico/sip/message.hpp"
@@ -64,10 +66,12 @@ void Shard::bind() {
       index_, io_, *timers_, listeners_of(*policy_), limits,
       [this](transport::Inbound&& in) { dispatch(std::move(in)); }, post_to);
   traced_ = std::make_unique<TracingTransport>(*transport_, policy_, message_counts_);
+  open_media_io();
   media_ports_ = std::make_unique<b2bua::MediaPorts>(io_, *timers_, index_,
                                                      static_cast<std::uint16_t>(shards_.size()));
   media_ports_->update(*policy_);
-  media_factory_ = std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_);
+  media_factory_ =
+      std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_, uring_.get());
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);
@@ -90,6 +94,25 @@ void Shard::publish_binding(registrar::BindingUpdate update) {
       s->post([s, shared] { s->bindings_.apply(*shared); });
     }
   }
+}
+
+void Shard::open_media_io() {
+  const std::string& wanted = policy_->server.media_io;
+  if (wanted == "epoll") {
+    log::info("media.io", {{"method", "epoll"}, {"reason", "policy"}});
+    return;
+  }
+  std::string why;
+  uring_ = media::UringEngine::create(io_, why);
+  if (uring_) {
+    log::info("media.io", {{"method", "io_uring"}});
+    return;
+  }
+  if (wanted == "io_uring") {
+    throw std::runtime_error("server.media_io is io_uring, but io_uring cannot be used here: " +
+                             why);
+  }
+  log::warn("media.io", {{"method", "epoll"}, {"reason", "io_uring unavailable"}, {"detail", why}});
 }
 
 void Shard::start() {
@@ -121,6 +144,7 @@ void Shard::stop() {
   registrar_.reset();
   media_factory_.reset();
   media_ports_.reset();
+  uring_.reset();
   traced_.reset();
   transport_.reset();
   timers_.reset();

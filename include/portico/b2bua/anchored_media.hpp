@@ -92,7 +92,9 @@ class AnchoredMedia;
 /// Shard-local.
 class AnchoredMediaFactory final : public SessionMediaFactory {
  public:
-  AnchoredMediaFactory(asio::io_context& io, TimerService& timers, MediaPorts& ports);
+  /// `uring` (may be null: epoll path) must outlive the factory and every session.
+  AnchoredMediaFactory(asio::io_context& io, TimerService& timers, MediaPorts& ports,
+                       media::UringEngine* uring = nullptr);
   ~AnchoredMediaFactory() override;
 
   SessionMediaPtr create(const std::string& call_log_id,
@@ -105,6 +107,7 @@ class AnchoredMediaFactory final : public SessionMediaFactory {
   asio::io_context& io_;
   TimerService& timers_;
   MediaPorts& ports_;
+  media::UringEngine* uring_;
   std::set<const AnchoredMedia*> live_;
   MediaStats closed_;  // counters of ended sessions and events
 };

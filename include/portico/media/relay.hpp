@@ -30,6 +30,7 @@
 #include "portico/common/timer_service.hpp"
 #include "portico/media/packet_transform.hpp"
 #include "portico/media/port_allocator.hpp"
+#include "portico/media/uring_engine.hpp"
 #include "portico/transport/endpoint.hpp"
 
 namespace portico::media {
@@ -79,6 +80,7 @@ struct RelayDeps {
   TimerService& timers;     // clock for latching and last_rx
   PortAllocator& a_ports;   // side A's realm range (this shard's slice of it)
   PortAllocator& b_ports;   // side B's realm range; may be the same allocator as a_ports
+  UringEngine* uring = nullptr;  // the shard's io_uring path; nullptr = epoll + recvmmsg
 };
 
 class RelayStream;

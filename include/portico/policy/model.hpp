@@ -154,6 +154,10 @@ struct Server {
   std::string log_level = "info";
   bool trace = false;               // log every SIP message in full
   std::size_t max_message_size = 65535;
+  /// How the media relay reads and writes: "io_uring" (batched, fewer system calls), "epoll"
+  /// (recvmmsg/sendmmsg per socket), or "auto": io_uring where the kernel allows it. Read at
+  /// start-up only.
+  std::string media_io = "auto";
 };
 
 /// Where Prometheus scrapes /metrics. Absent section = no metrics endpoint.

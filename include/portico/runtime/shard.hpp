@@ -89,6 +89,7 @@ class Shard {
 
  private:
   void bind();
+  void open_media_io();
   /// Applies a binding change here and posts it to every other shard (registrar -> all).
   void publish_binding(registrar::BindingUpdate update);
   std::uint16_t index_;
@@ -101,6 +102,7 @@ class Shard {
   std::unique_ptr<AsioTimerService> timers_;
   std::unique_ptr<transport::ShardTransport> transport_;
   std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
+  std::unique_ptr<media::UringEngine> uring_;                // media I/O; nullptr = epoll path
   std::unique_ptr<b2bua::MediaPorts> media_ports_;           // this shard's RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;
   registrar::BindingDirectory bindings_;            // every shard's bindings; shard-local copy

@@ -5,14 +5,33 @@
 #include <asio/ip/udp.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
 #include <cstdint>
 #include <vector>
 
+#include "portico/media/uring_engine.hpp"
 #include "portico/transport/endpoint.hpp"
 
 namespace portico::media::test {
 
 using Bytes = std::vector<std::uint8_t>;
+
+/// The io_uring engine for a test that asks for it (`want`), else nullptr. When this kernel
+/// cannot run io_uring, Portico falls back to epoll and so do the tests: the reason is printed.
+inline std::unique_ptr<UringEngine> make_engine(asio::io_context& io, bool want) {
+  if (!want) {
+    return nullptr;
+  }
+  std::string why;
+  auto e = UringEngine::create(io, why);
+  if (!e) {
+    std::printf("io_uring unavailable here (%s): the IoUring cases run the epoll path\n",
+                why.c_str());
+  }
+  return e;
+}
 
 struct Datagram {
   Bytes data;

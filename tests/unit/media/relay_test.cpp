@@ -13,6 +13,7 @@ namespace portico::media {
 namespace {
 
 using test::Bytes;
+using test::make_engine;
 using test::make_rtcp_rr;
 using test::make_rtp;
 using test::pump_for;
@@ -25,9 +26,9 @@ const asio::ip::address kV4 = asio::ip::make_address("127.0.0.1");
 constexpr std::size_t kAtoB = 0;
 constexpr std::size_t kBtoA = 1;
 
-class RelayTest : public ::testing::Test {
+class RelayTest : public ::testing::TestWithParam<bool> {
  protected:
-  RelayDeps deps() { return RelayDeps{io_, timers_, ports_, ports_}; }
+  RelayDeps deps() { return RelayDeps{io_, timers_, ports_, ports_, uring_.get()}; }
 
   /// A stream whose SDP peers are the given endpoints (nullopt = unknown), on 127.0.0.1.
   RelayStreamPtr open(std::optional<Endpoint> a_rtp, std::optional<Endpoint> a_rtcp,
@@ -50,6 +51,8 @@ class RelayTest : public ::testing::Test {
   }
 
   asio::io_context io_;
+  /// The io_uring path when the parameter is true (nullptr: the epoll path).
+  std::unique_ptr<UringEngine> uring_ = make_engine(io_, GetParam());
   ManualTimerService timers_;
   PortAllocator ports_{io_, timers_, PortAllocatorConfig{{31200, 31599}, Millis{2000}, 32}};
   TestPeer a_rtp_{io_, kV4};
@@ -58,7 +61,7 @@ class RelayTest : public ::testing::Test {
   TestPeer b_rtcp_{io_, kV4};
 };
 
-TEST_F(RelayTest, RelaysRtpAndRtcpBothWaysWithExactBytes) {
+TEST_P(RelayTest, RelaysRtpAndRtcpBothWaysWithExactBytes) {
   auto s = open(a_rtp_.endpoint(), a_rtcp_.endpoint(), b_rtp_.endpoint(), b_rtcp_.endpoint());
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(ports_.in_use_count(), 4U);
@@ -95,7 +98,7 @@ TEST_F(RelayTest, RelaysRtpAndRtcpBothWaysWithExactBytes) {
   EXPECT_EQ(s->last_rx(Side::A), timers_.now());
 }
 
-TEST_F(RelayTest, ManyPacketsKeepOrderAndCounts) {
+TEST_P(RelayTest, ManyPacketsKeepOrderAndCounts) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   constexpr std::uint16_t kCount = 100;  // > 3 recvmmsg batches
@@ -109,7 +112,7 @@ TEST_F(RelayTest, ManyPacketsKeepOrderAndCounts) {
   EXPECT_EQ(s->stats().packets[kAtoB], kCount);
 }
 
-TEST_F(RelayTest, RtcpMuxUsesOnePortPerSide) {
+TEST_P(RelayTest, RtcpMuxUsesOnePortPerSide) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt, true);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(ports_.in_use_count(), 2U);
@@ -127,7 +130,7 @@ TEST_F(RelayTest, RtcpMuxUsesOnePortPerSide) {
   EXPECT_EQ(s->stats().latched, 2U);  // one flow per side when muxed
 }
 
-TEST_F(RelayTest, LatchesToTheRealSourcePortBehindNat) {
+TEST_P(RelayTest, LatchesToTheRealSourcePortBehindNat) {
   // A's SDP names a port it never sends from (the NAT rewrote it): B's packets first go to the
   // SDP port, then to the source A actually uses once A's first packet arrives.
   TestPeer sdp_port(io_, kV4);
@@ -146,7 +149,7 @@ TEST_F(RelayTest, LatchesToTheRealSourcePortBehindNat) {
   EXPECT_EQ(s->stats().latched, 2U);
 }
 
-TEST_F(RelayTest, HijackFromAThirdSocketIsDroppedWhileThePeerIsActive) {
+TEST_P(RelayTest, HijackFromAThirdSocketIsDroppedWhileThePeerIsActive) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
@@ -166,7 +169,7 @@ TEST_F(RelayTest, HijackFromAThirdSocketIsDroppedWhileThePeerIsActive) {
   EXPECT_EQ(s->destination(Side::A, Channel::Rtp), a_rtp_.endpoint());
 }
 
-TEST_F(RelayTest, RelatchesAfterSilenceWithANewSsrc) {
+TEST_P(RelayTest, RelatchesAfterSilenceWithANewSsrc) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
@@ -188,7 +191,7 @@ TEST_F(RelayTest, RelatchesAfterSilenceWithANewSsrc) {
   EXPECT_TRUE(a_rtp_.got.empty());
 }
 
-TEST_F(RelayTest, ShortPacketsAreDroppedWhenLatchingNeedsAnSsrc) {
+TEST_P(RelayTest, ShortPacketsAreDroppedWhenLatchingNeedsAnSsrc) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), Bytes{0x80, 0x00, 0x01});                 // too short
@@ -201,7 +204,7 @@ TEST_F(RelayTest, ShortPacketsAreDroppedWhenLatchingNeedsAnSsrc) {
   EXPECT_EQ(s->stats().latched, 1U);
 }
 
-TEST_F(RelayTest, NoDestinationUntilThePeerIsKnown) {
+TEST_P(RelayTest, NoDestinationUntilThePeerIsKnown) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, std::nullopt, std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
@@ -215,7 +218,7 @@ TEST_F(RelayTest, NoDestinationUntilThePeerIsKnown) {
   EXPECT_EQ(s->stats().no_destination, 1U);
 }
 
-TEST_F(RelayTest, SetPeerResetsLatching) {
+TEST_P(RelayTest, SetPeerResetsLatching) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
@@ -229,7 +232,7 @@ TEST_F(RelayTest, SetPeerResetsLatching) {
   ASSERT_TRUE(await(b_rtp_, 2));
 }
 
-TEST_F(RelayTest, OversizeDatagramsAreDropped) {
+TEST_P(RelayTest, OversizeDatagramsAreDropped) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1, 3000));
@@ -256,7 +259,7 @@ class TagTransform final : public PacketTransform {
   std::vector<std::size_t> capacities;
 };
 
-TEST_F(RelayTest, TransformRunsBetweenReceiveAndSend) {
+TEST_P(RelayTest, TransformRunsBetweenReceiveAndSend) {
   auto s = open(a_rtp_.endpoint(), a_rtcp_.endpoint(), b_rtp_.endpoint(), b_rtcp_.endpoint());
   ASSERT_NE(s, nullptr);
   auto owned = std::make_unique<TagTransform>();
@@ -307,6 +310,11 @@ TEST(RelayIpv6Test, RelaysOverIpv6Loopback) {
   EXPECT_EQ(a->got[0].data, make_rtp(2, 1));
   EXPECT_EQ(b->got[0].from, (*s)->local_rtp(Side::B));
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, RelayTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "IoUring" : "Epoll";
+                         });
 
 }  // namespace
 }  // namespace portico::media

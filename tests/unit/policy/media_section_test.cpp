@@ -109,3 +109,20 @@ TEST(MediaSection, OverlappingRangesOnOneAddressAreRefused) {
 
 }  // namespace
 }  // namespace portico::policy::test
+
+namespace portico::policy::test {
+namespace {
+
+TEST(MediaIo, DefaultsToAutoAndNamesABadValue) {
+  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_io, "auto");
+  auto p = load_policy_texts({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: epoll}\n"}});
+  EXPECT_EQ(p->server.media_io, "epoll");
+  auto diags =
+      diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: uring}\n"}});
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].find("server.media_io: \"uring\" is not a media I/O method"), std::string::npos)
+      << diags[0];
+}
+
+}  // namespace
+}  // namespace portico::policy::test

@@ -1,0 +1,105 @@
+#pragma once
+// Private state of a UringEngine (see uring_engine.hpp for why it exists).
+//
+// user_data of every SQE: [63..62] kind (recv, send, cancel) | [61..32] generation | [31..0]
+// port slot (recv) or buffer id (send). A completion whose generation no longer matches its
+// slot belongs to a port that was removed: its buffer is recycled and nothing else is touched.
+
+#include <liburing.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <asio/posix/stream_descriptor.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "portico/media/packet_transform.hpp"
+#include "portico/media/uring_engine.hpp"
+#include "portico/transport/endpoint.hpp"
+
+namespace portico::media {
+
+constexpr unsigned kUringEntries = 2048;        // SQ entries; the CQ gets twice as many
+constexpr unsigned kUringBuffers = 4096;        // provided receive buffers (power of two)
+constexpr std::size_t kUringBufSize = 2176;     // recvmsg header + name + 2 KiB + SRTP tailroom
+constexpr std::uint16_t kUringBufGroup = 7;
+constexpr unsigned kMaxReapRounds = 8;          // then yield to the rest of the shard
+
+/// Who receives the packets of one registered socket.
+class UringSink {
+ public:
+  virtual ~UringSink() = default;
+  /// A datagram arrived on port `index` of this sink. `packet` lies in a provided buffer with
+  /// `capacity` bytes from its start; the sink either hands it to UringEngine::Impl::send()
+  /// (same buffer, maybe resized) or drops it. Never called re-entrantly.
+  virtual void on_uring_packet(std::size_t index, std::uint16_t bid, std::span<std::uint8_t> packet,
+                               std::size_t capacity, const sockaddr* from, socklen_t from_len,
+                               bool truncated) = 0;
+  /// A send queued by this sink completed (`ok` false: the kernel refused it).
+  virtual void on_uring_sent(Direction dir, std::size_t len, bool ok) = 0;
+};
+
+struct UringEngine::Impl {
+  enum Kind : std::uint64_t { kRecv = 1, kSend = 2, kCancel = 3 };
+
+  struct Port {
+    UringSink* sink = nullptr;  // nullptr: removed (awaiting its final completion) or free
+    std::size_t index = 0;
+    int fd = -1;
+    std::uint32_t gen = 0;
+    bool armed = false;         // a multishot recvmsg is outstanding
+    bool in_use = false;
+  };
+  struct SendSlot {              // one per buffer: the msghdr of the send using that buffer
+    msghdr msg{};
+    iovec iov{};
+    sockaddr_in6 to{};
+    std::uint32_t port = 0;      // the receiving port whose sink gets the completion
+    std::uint32_t gen = 0;
+    Direction dir = Direction::AtoB;
+  };
+
+  Impl(asio::io_context& io, int efd);
+  ~Impl();
+  bool init(std::string& why);
+
+  std::uint32_t add_port(UringSink* sink, std::size_t index, int fd);
+  void remove_port(std::uint32_t slot);
+  /// Queues `packet` (inside buffer `bid`) to `dest` from `fd`. The buffer returns to the ring
+  /// when the send completes. `from_port` names the sink told about the completion.
+  void send(std::uint32_t from_port, std::uint16_t bid, std::span<const std::uint8_t> packet,
+            int fd, const transport::Endpoint& dest, Direction dir);
+
+  void arm_wait();
+  void on_ready();
+  void reap();
+  void on_recv(const io_uring_cqe& cqe, std::uint32_t slot, std::uint32_t gen);
+  void on_send(const io_uring_cqe& cqe, std::uint16_t bid);
+  void arm_recv(std::uint32_t slot);
+  io_uring_sqe* sqe();
+  void recycle(std::uint16_t bid);
+  void flush_recycled();
+  std::uint8_t* buffer(std::uint16_t bid) { return buffers + std::size_t{bid} * kUringBufSize; }
+
+  asio::io_context& io;
+  asio::posix::stream_descriptor event;  // the ring's eventfd, owned
+  io_uring ring{};
+  bool ring_ready = false;
+  io_uring_buf_ring* buf_ring = nullptr;
+  std::uint8_t* buffers = nullptr;       // kUringBuffers * kUringBufSize, mmapped
+  int recycled = 0;                      // buffers added since the last advance
+  msghdr recv_template{};                // namelen for sockaddr_in6; no control
+  std::vector<Port> ports;
+  std::vector<std::uint32_t> free_ports;
+  std::array<SendSlot, kUringBuffers> sends{};
+  bool consumed = false;                 // the packet being delivered was handed to send()
+  UringStats stats;
+  std::shared_ptr<int> life = std::make_shared<int>(0);
+};
+
+}  // namespace portico::media
