@@ -164,16 +164,21 @@ void UringEngine::Impl::arm_wait() {
 
 void UringEngine::Impl::on_ready() {
   ++stats.wakes;
-  // Reset the eventfd: asio reports it again while its counter is non-zero.
-  std::uint64_t signalled = 0;
-  if (::read(event.native_handle(), &signalled, sizeof(signalled)) < 0) {
-    signalled = 0;  // EAGAIN: the counter was already reset; reaping anyway is harmless
-  }
   for (unsigned round = 0; round < kMaxReapRounds; ++round) {
     reap();
     if (io_uring_sq_ready(&ring) > 0) {
       ++stats.submits;
-      io_uring_submit(&ring);
+      io_uring_submit(&ring);  // sends complete inline here and post their CQEs at once
+    }
+    if (io_uring_cq_ready(&ring) > 0) {
+      continue;
+    }
+    // Reset the eventfd only now: our own sends signalled it too, and asio reports it while
+    // its counter is non-zero. A completion posted after this read signals it again, and one
+    // posted before it is seen by the check below, so no wake-up is lost.
+    std::uint64_t signalled = 0;
+    if (::read(event.native_handle(), &signalled, sizeof(signalled)) < 0) {
+      signalled = 0;  // EAGAIN: already reset
     }
     if (io_uring_cq_ready(&ring) == 0) {
       arm_wait();
