@@ -27,16 +27,19 @@ Tests:
                         a remapped port), edge cannot reach the lan and does not route lan->carrier
   outbound_call         phone -> carrier call with RTP both ways: each side receives > 90 % of
                         what the other sent, from Portico's advertised media address and port;
-                        the carrier's SIP (headers and SDP) names nothing of the access side
-                        (no 10.77.x, no 192.0.2.x), its SDP c= is 198.51.100.10
+                        the carrier's SIP (headers and SDP, sipp log and capture) holds no 10.77.x
+                        address, not the NAT's public 192.0.2.1 and none of the phone's Call-ID,
+                        tags, branches or User-Agent (and the reverse); its SDP c= is
+                        198.51.100.10, the phone's 192.0.2.10
   hold_resume           re-INVITE a=sendonly then a=sendrecv: the carrier sees the same c=/m= in
-                        all three offers, hold longer than media_timeout does not end the call,
-                        RTP flows both ways again after resume
+                        all three offers (o= version rising), hold longer than media_timeout does
+                        not end the call, RTP flows both ways again after resume
   media_timeout         media_timeout 3s: the phone goes silent, Portico sends BYE to both legs
-                        3-6.5 s after the last RTP packet and logs call.ended reason=media_timeout
-  inbound_via_register  (not run by default: needs REGISTER support; --only inbound_via_register)
-                        the phone registers through the NAT, the carrier calls it, the INVITE comes
-                        through the pinhole and RTP flows both ways
+                        3-6.5 s after the last RTP packet, logs media.timeout and call.ended
+                        reason=media_timeout; the CDR says end_reason media_timeout
+  inbound_via_register  the phone registers through the NAT (Portico is the registrar; the binding
+                        is the NAT's public address and mapped port), the carrier calls it, the
+                        INVITE comes through the pinhole, RTP flows both ways, nothing leaks
 
 If the namespaces cannot be built (not root, no iproute2/nftables/tcpdump), the run FAILS with the
 reason; it never skips.
@@ -583,10 +586,10 @@ def test_media_timeout(ctx: Ctx):
         rig.close()
 
 
-@e2e_test(k=105, timeout=45, portico_only=True, default=False)
+@e2e_test(k=105, timeout=45, portico_only=True)
 def test_inbound_via_register(ctx: Ctx):
     """The phone registers through the NAT (opening the pinhole); the carrier calls it; both talk
-    for 2 s; the carrier hangs up. Needs REGISTER support in Portico."""
+    for 2 s; the carrier hangs up."""
     rig = Rig(ctx, audio_s=2.0)
     aor = "15550100"
     try:
@@ -596,6 +599,17 @@ def test_inbound_via_register(ctx: Ctx):
         reg.run()
         print(f"    {reg.describe()}", flush=True)
         assert_sipp(reg, 1)
+        # The binding is the flow the REGISTER came from: the NAT's public address and the port
+        # it mapped, never the private Contact.
+        bound = [parse_kv(l) for l in ctx.portico.grep("event=registration.registered")]
+        check(bound, "portico logged no event=registration.registered")
+        host, _, port = bound[0].get("remote", "").rpartition(":")
+        print(f"    binding: aor={bound[0].get('aor')} remote={host}:{port} "
+              f"contact={bound[0].get('contact')}", flush=True)
+        check(host == A.nat_public and port.isdigit()
+              and A.nat_ports[0] <= int(port) <= A.nat_ports[1],
+              f"the binding's flow is {host}:{port}, expected the NAT's public address "
+              f"{A.nat_public} and a port it mapped {A.nat_ports}")
         phone = rig.phone("nat_phone_answer.xml", uac=False, global_timeout_s=25).start()
         carrier = rig.carrier("nat_carrier_call.xml", echo=False, uac=True, service=aor,
                               duration_ms=2600, global_timeout_s=20)
