@@ -112,7 +112,15 @@ void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
     return;
   }
   call->reliable_retransmit.fired();
-  if (!call->a.unacked_rseq || call->state != CallState::Early) {
+  if (!call->a.unacked_rseq || (call->state != CallState::Early && !call->held_answer)) {
+    return;
+  }
+  if (self.timers_.now() >= call->reliable_deadline && call->held_answer) {
+    // The callee answered; a caller that never PRACKs should still get the call.
+    log::warn("call.prack_timeout", {{"call", call->log_id}, {"action", "sending 2xx"}});
+    call->a.unacked_rseq.reset();
+    self.layer_->respond(call->a_invite_txn, *call->held_answer);
+    call->held_answer.reset();
     return;
   }
   if (self.timers_.now() >= call->reliable_deadline) {
@@ -146,6 +154,10 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
   parts.to_tag = call.a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
   self.layer_->respond(txn, parts);
+  if (call.held_answer) {
+    self.layer_->respond(call.a_invite_txn, *call.held_answer);
+    call.held_answer.reset();
+  }
 }
 
 void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp) {
@@ -161,13 +173,20 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   call.answered = self.timers_.now();
   call.media->call_answered();
   call.a.invite_pending = false;
-  call.reliable_retransmit.cancel();
-  call.a.unacked_rseq.reset();
+  const bool wait_for_prack = call.a.unacked_rseq && !call.reliable_parts.body.empty();
+  if (!wait_for_prack) {
+    call.reliable_retransmit.cancel();
+    call.a.unacked_rseq.reset();
+  }
   ++self.stats_.calls_answered;
   self.stats_.to_answer.observe(std::chrono::duration_cast<Millis>(call.answered - call.started));
   call.wall_answered = std::chrono::system_clock::now();
   call.a_final_status = parts.status;
-  self.layer_->respond(call.a_invite_txn, parts);
+  if (wait_for_prack) {
+    call.held_answer = std::move(parts);  // sent by prack_from_a (or at the PRACK deadline)
+  } else {
+    self.layer_->respond(call.a_invite_txn, parts);
+  }
   if (!call.a_invite_body.empty()) {
     send_ack(self, call, Side::B, resp.cseq(), "", "");
   } else {
@@ -175,7 +194,7 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
     call.ack_map_a[call.a.remote_cseq] = resp.cseq();
   }
   auto setup = std::chrono::duration_cast<Millis>(call.answered - call.started).count();
-  log::info("call.answered", {{"call", call.log_id}, {"status", parts.status},
+  log::info("call.answered", {{"call", call.log_id}, {"status", call.a_final_status},
                               {"setup_ms", setup}});
 }
 

@@ -113,6 +113,9 @@ struct Call {
   Timer max_duration;
   Timer reliable_retransmit;    // RFC 3262 §3: our reliable 18x to A until PRACKed
   sip::ResponseParts reliable_parts;
+  /// B's 2xx toward A, held until A PRACKs our reliable 18x that carried SDP (RFC 3262 §3:
+  /// the 2xx MUST NOT be sent before such a provisional is acknowledged).
+  std::optional<sip::ResponseParts> held_answer;
   Millis reliable_interval{0};
   TimePoint reliable_deadline{};
   std::string end_reason;

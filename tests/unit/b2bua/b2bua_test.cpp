@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "portico/common/strings.hpp"
 #include "portico/policy/loader.hpp"
 #include "portico/sip/message.hpp"
 #include "recording_transport.hpp"
@@ -529,6 +530,41 @@ TEST_F(B2buaTest, ShardIsEncodedInGeneratedCallIds) {
   }
   EXPECT_EQ(shard_for_call_id("anything@host", 1), 0);
   EXPECT_EQ(shard_for_call_id("abc@host", 4), shard_for_call_id("abc@host", 4));
+}
+
+}  // namespace
+}  // namespace portico::b2bua
+
+namespace portico::b2bua {
+namespace {
+
+// RFC 3262 §3: a 2xx must not overtake an unacknowledged reliable provisional that carried SDP.
+TEST_F(B2buaTest, AnswerWaitsForThePrackOfAReliableProvisionalWithSdp) {
+  inject(invite("02079460000", "a-call-1@10.1.1.5", "Supported: 100rel\r\n"), from_pbx());
+  auto inv = std::move(sent_to(kPrimary).front());
+  sent_to(kPbx);
+  const std::string sdp = "v=0\r\no=- 2 2 IN IP4 203.0.113.50\r\ns=-\r\nc=IN IP4 203.0.113.50\r\n"
+                          "t=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+  inject(response_to(inv, 183, "btag1", "Require: 100rel\r\nRSeq: 1\r\n", sdp),
+         from_trunk(kPrimary));
+  auto early = sent_to(kPbx);
+  const sip::Message* r183 = find(early, "INVITE", 183);
+  ASSERT_NE(r183, nullptr);
+  ASSERT_TRUE(r183->header("RSeq").has_value());
+  const std::string rseq(portico::trim(*r183->header("RSeq")));
+  sent_to(kPrimary);  // Portico's own PRACK to the trunk
+
+  inject(response_to(inv, 200, "btag1", "", sdp), from_trunk(kPrimary));
+  EXPECT_EQ(find(sent_to(kPbx), "INVITE", 200), nullptr) << "2xx sent before the PRACK";
+
+  inject("PRACK sip:x@198.51.100.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKpr1\r\n"
+         "Max-Forwards: 70\r\nFrom: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1\r\n"
+         "To: <sip:02079460000@198.51.100.1>;tag=" + r183->to().tag + "\r\n"
+         "Call-ID: a-call-1@10.1.1.5\r\nCSeq: 2 PRACK\r\nRAck: " + rseq + " 1 INVITE\r\n"
+         "Content-Length: 0\r\n\r\n", from_pbx());
+  auto after = sent_to(kPbx);
+  ASSERT_NE(find(after, "PRACK", 200), nullptr);
+  ASSERT_NE(find(after, "INVITE", 200), nullptr) << "the held 2xx follows the PRACK's 200";
 }
 
 }  // namespace
