@@ -3,7 +3,8 @@
 
     python3 tests/e2e/test_register.py --portico build/src/portico
 
-Addresses of test k (127.0.k.0/24): Portico access .1, carrier .2 (metrics .3); the phone .10
+Addresses of test k (127.0.k.0/24): Portico access .1, carrier .2 (metrics .3), media anchored on
+both (the access side latching, as for phones behind NAT); the phone .10
 (sends from port 5062, but its Contact says 5099, like a phone behind a NAT); the carrier .20
 (trunk `carrier`); the registrar .21 (trunk `registrar`).
 
@@ -51,8 +52,10 @@ def policy(ctx: Ctx, *, client_expires: str = "60s", registrar: bool = True,
 server: {{shards: 2, log_level: info, trace: true}}
 timers: {{t1: 50ms, t2: 400ms, t4: 500ms, max_call_duration: 1h}}
 {met}realms:
-  access:  {{listeners: ["udp://{n.access}:5060", "tcp://{n.access}:5060"]}}
-  carrier: {{listeners: ["udp://{n.carrier}:5060", "tcp://{n.carrier}:5060"]}}
+  access:  {{listeners: ["udp://{n.access}:5060", "tcp://{n.access}:5060"],
+             media: {{address: {n.access}, ports: 20000-20999, nat: true}}}}
+  carrier: {{listeners: ["udp://{n.carrier}:5060", "tcp://{n.carrier}:5060"],
+             media: {{address: {n.carrier}, ports: 30000-30999}}}}
 trunks:
   carrier:   {{realm: carrier, host: {n.primary}, port: 5060}}
   registrar: {{realm: carrier, host: {n.backup}, port: 5060}}
