@@ -664,14 +664,14 @@ def _split_sdp(text: str) -> tuple[str, str]:
 
 
 def assert_topology_hidden(portico: Portico | None, access_sipp: Sipp, access_ip: str,
-                           carrier_sipp: Sipp, carrier_ip: str, check_sdp: bool = False,
+                           carrier_sipp: Sipp, carrier_ip: str, check_sdp: bool = True,
                            ctx: "Ctx | None" = None) -> None:
     """Nothing that the access-side sipp put in its messages reaches the carrier-side sipp, and the
     reverse; Portico's own trace of what it sent on each realm is checked the same way.
 
-    The start line and headers are always checked. SDP bodies are only checked with check_sdp=True:
-    until media anchoring exists, Portico relays SDP unchanged by design (README, "next
-    milestones"), so the media addresses in c=/o= are reported as notes instead."""
+    The start line, headers and SDP bodies are checked: with media anchored (default_policy),
+    c=/o= name Portico on each leg. check_sdp=False is for signalling-only policies (no media
+    section), where SDP is relayed unchanged by design; its addresses are then reported as notes."""
     a_tok = leg_identity(access_sipp, access_ip, "PorticoE2E-UAC", "E2Euac")
     c_tok = leg_identity(carrier_sipp, carrier_ip, "PorticoE2E-UAS", "E2Euas")
     check(any(w == "Call-ID" for w in a_tok.values()), "no Call-ID found in the caller's log")
@@ -701,7 +701,7 @@ def assert_topology_hidden(portico: Portico | None, access_sipp: Sipp, access_ip
         return [x for x in items if not (x in seen or seen.add(x))]
     leaks, sdp_leaks = uniq(leaks), uniq(sdp_leaks)
     if sdp_leaks:
-        msg = (f"SDP relayed unchanged (no media anchoring yet): {len(sdp_leaks)} address "
+        msg = (f"SDP relayed unchanged (signalling-only policy): {len(sdp_leaks)} address "
                f"occurrence(s), e.g. {sdp_leaks[0]}")
         if ctx is not None:
             ctx.note(msg)
