@@ -85,6 +85,16 @@ bool B2bua::Impl::local_address(B2bua& self, const Leg& leg, std::string& host,
 void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req,
                                  const transport::Flow& flow) {
   ++self.stats_.calls_attempted;
+  if (self.draining_) {
+    // RFC 3261 §21.5.4: 503 with Retry-After tells the caller to come back, or try elsewhere.
+    ++self.stats_.calls_rejected;
+    log::info("call.rejected", {{"status", 503}, {"reason", "shutting_down"},
+                                {"realm", flow.realm}, {"remote", flow.remote.to_string()},
+                                {"call_id", req.call_id()}});
+    respond(self, txn, 503, {}, "Retry-After: 30\r\n");
+    emit_rejected_cdr(self, req, flow, 503, "shutting_down");
+    return;
+  }
   auto mf = req.max_forwards();
   if (mf && *mf <= 0) {
     respond(self, txn, 483);

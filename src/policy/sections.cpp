@@ -13,7 +13,7 @@ const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",      "
                           "realms", "trunks",       "access_peers", "routes", "registration"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
-                            "media_timeout"};
+                            "media_timeout", "drain_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
 const KeyList kCdrKeys = {"path"};
@@ -143,6 +143,9 @@ void parse_timers(const Reader& r, const Field& f, Timers& out) {
   if (const Field* mt = find(*m, "media_timeout")) {
     // 0s is meaningful here: never end a call for silence (one-way or mostly silent media).
     out.media_timeout = r.duration(*mt).value_or(out.media_timeout);
+  }
+  if (const Field* dt = find(*m, "drain_timeout")) {
+    out.drain_timeout = r.duration(*dt).value_or(out.drain_timeout);  // 0s: no drain
   }
   // RFC 3261 §17.1.2.2: T2 caps the retransmit interval that starts at T1, so T2 < T1 would
   // make retransmissions slow down below their own starting point.

@@ -5,7 +5,9 @@
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <thread>
 
 #include "portico/common/log.hpp"
@@ -128,6 +130,7 @@ int Server::run() {
   while (!stopping) {
     control.run_one();
   }
+  drain(control, signals);
 
   exposer.reset();  // no scrape may reach a stopping shard
   // End calls with BYE/CANCEL and give those requests a moment to leave before closing.
@@ -143,6 +146,65 @@ int Server::run() {
   cdr_.reset();  // drains what the shards submitted last
   log::info("portico.stopped", {});
   return 0;
+}
+
+void Server::drain(asio::io_context& control, asio::signal_set& signals) {
+  const Millis timeout = policy_->timers.drain_timeout;
+  std::size_t calls = active_calls();
+  if (timeout.count() <= 0 || calls == 0) {
+    return;
+  }
+  log::info("portico.draining", {{"calls", calls}, {"timeout_ms", timeout.count()},
+                                 {"detail", "new calls get 503; send SIGTERM again to stop now"}});
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    sp->post([sp] { sp->drain(); });
+  }
+  bool again = false;
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                   int sig) {
+    if (ec) {
+      return;
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      again = true;
+      return;
+    }
+    signals.async_wait(on_signal);  // SIGHUP/SIGUSR1 mean nothing while draining
+  };
+  signals.async_wait(on_signal);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!again && calls > 0 && std::chrono::steady_clock::now() < deadline) {
+    control.run_for(std::chrono::milliseconds(200));
+    calls = active_calls();
+  }
+  signals.cancel();
+  log::info("portico.drained", {{"calls_left", calls},
+                                {"reason", again ? "signal" : calls == 0 ? "done" : "timeout"}});
+}
+
+std::size_t Server::active_calls() {
+  struct Count {
+    std::mutex mu;  // control thread and shards, at shutdown only
+    std::condition_variable cv;
+    std::size_t total = 0;
+    std::size_t answered = 0;
+  };
+  auto c = std::make_shared<Count>();
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    sp->post([c, sp] {
+      const std::size_t n = sp->call_count();
+      std::lock_guard<std::mutex> lock(c->mu);
+      c->total += n;
+      ++c->answered;
+      c->cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(c->mu);
+  const bool all = c->cv.wait_for(lock, std::chrono::seconds(1),
+                                  [&] { return c->answered == shards_.size(); });
+  return all ? c->total : c->total + 1;  // a silent shard counts as busy
 }
 
 void Server::reload() {

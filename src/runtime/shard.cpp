@@ -280,6 +280,8 @@ ShardSnapshot Shard::snapshot() const {
 
 void Shard::end_all_calls(const std::string& reason) { b2bua_->end_all_calls(reason); }
 
+void Shard::drain() { b2bua_->set_draining(true); }
+
 std::size_t Shard::call_count() const { return b2bua_ ? b2bua_->call_count() : 0; }
 
 }  // namespace portico::runtime

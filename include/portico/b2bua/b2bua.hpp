@@ -129,6 +129,8 @@ class B2bua final : public sip::TransactionUser {
 
   /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
   void end_all_calls(const std::string& reason);
+  /// Graceful shutdown: new calls get 503 with Retry-After; calls in progress carry on.
+  void set_draining(bool draining) { draining_ = draining; }
 
   std::size_t call_count() const { return calls_.size(); }
   /// Calls in progress by (realm in, route, current target): label values from policy names.
@@ -150,6 +152,7 @@ class B2bua final : public sip::TransactionUser {
   std::unique_ptr<sip::TransactionLayer> layer_;
 
   CallHandle next_handle_ = 1;
+  bool draining_ = false;
   std::unordered_map<CallHandle, std::unique_ptr<Call>> calls_;   // shard-local
   std::unordered_map<std::string, CallHandle> by_call_id_;        // both legs' Call-IDs
   std::unordered_map<sip::TxnId, std::pair<CallHandle, PendingRequest>> pending_;

@@ -137,6 +137,8 @@ struct Timers {
   Millis tcp_idle_timeout{std::chrono::seconds(120)};
   Millis media_timeout{std::chrono::seconds(60)};  // no RTP either way (hold excluded) ends
                                                    // the call; 0 = never
+  Millis drain_timeout{std::chrono::seconds(30)};  // SIGTERM: calls in progress may finish for
+                                                   // this long; 0 = end them at once
 };
 
 struct HeaderRules {

@@ -1,6 +1,9 @@
 #pragma once
 // The running Portico: N shards plus the control thread, which owns signals (SIGTERM/SIGINT
-// stop, SIGHUP reloads the policy all-or-nothing, SIGUSR1 logs every shard's state).
+// drain then stop, SIGHUP reloads the policy all-or-nothing, SIGUSR1 logs every shard's state).
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 
 #include <atomic>
 #include <memory>
@@ -25,6 +28,11 @@ class Server {
 
  private:
   void reload();
+  /// Graceful shutdown: new calls get 503 while the calls in progress may finish, until none is
+  /// left, timers.drain_timeout passes, or a second SIGTERM/SIGINT arrives. Control thread.
+  void drain(asio::io_context& control, asio::signal_set& signals);
+  /// Calls in progress over all shards (asks each shard; bounded wait). Control thread.
+  std::size_t active_calls();
   /// Every shard's counters, summed, as metric samples. Runs on the exposer's HTTP thread:
   /// it posts to each shard and waits (bounded) for the copies.
   std::vector<metrics::Sample> collect_samples();

@@ -84,6 +84,8 @@ class Shard {
   void log_status();
   ShardSnapshot snapshot() const;
   void end_all_calls(const std::string& reason);
+  /// Graceful shutdown: refuse new calls (503), keep the ones in progress.
+  void drain();
   std::size_t call_count() const;
   transport::ShardTransport& transport() { return *transport_; }
 
