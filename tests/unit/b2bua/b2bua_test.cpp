@@ -569,3 +569,20 @@ TEST_F(B2buaTest, AnswerWaitsForThePrackOfAReliableProvisionalWithSdp) {
 
 }  // namespace
 }  // namespace portico::b2bua
+
+namespace portico::b2bua {
+namespace {
+
+TEST_F(B2buaTest, DrainingRefusesNewCallsWith503AndRetryAfter) {
+  b2b_.set_draining(true);
+  inject(invite(), from_pbx());
+  EXPECT_TRUE(sent_to(kPrimary).empty()) << "nothing may leave toward the trunk while draining";
+  const auto to_pbx = sent_to(kPbx);
+  const sip::Message* r503 = find(to_pbx, "INVITE", 503);
+  ASSERT_NE(r503, nullptr);
+  EXPECT_EQ(r503->header("Retry-After").value_or(""), "30");
+  EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
+}  // namespace
+}  // namespace portico::b2bua
