@@ -113,10 +113,11 @@ TEST(MediaSection, OverlappingRangesOnOneAddressAreRefused) {
 namespace portico::policy::test {
 namespace {
 
-TEST(MediaIo, DefaultsToAutoAndNamesABadValue) {
-  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_io, "auto");
-  auto p = load_policy_texts({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: epoll}\n"}});
-  EXPECT_EQ(p->server.media_io, "epoll");
+TEST(MediaIo, DefaultsToEpollAndNamesABadValue) {
+  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_io, "epoll");
+  auto p =
+      load_policy_texts({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: io_uring}\n"}});
+  EXPECT_EQ(p->server.media_io, "io_uring");
   auto diags =
       diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: uring}\n"}});
   ASSERT_EQ(diags.size(), 1u);
