@@ -33,6 +33,7 @@ struct RelayPort {
 /// one handler at a time. (One set per stream would cost 67 KB per call and the cache misses
 /// of touching a different 67 KB for every packet.)
 struct RelayBatch {
+  RelayBatch();  // points each rx header at its slot, once; recvmmsg only rewrites lengths
   std::array<mmsghdr, kBatch> rx{};
   std::array<iovec, kBatch> rx_iov{};
   std::array<sockaddr_storage, kBatch> rx_from{};

@@ -18,31 +18,18 @@
 
 #include "relay_impl.hpp"
 #include "rtp_header.hpp"
+#include "sockaddr.hpp"
 
 namespace portico::media {
 
-namespace {
-
-Endpoint endpoint_from(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET6) {
-    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
-    asio::ip::address_v6::bytes_type bytes;
-    std::memcpy(bytes.data(), &s6.sin6_addr, bytes.size());
-    return Endpoint{asio::ip::address_v6(bytes, s6.sin6_scope_id), ntohs(s6.sin6_port)};
+RelayBatch::RelayBatch() {
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    rx_iov[i] = iovec{data[i].data(), kMaxPacket};
+    rx[i].msg_hdr.msg_name = &rx_from[i];
+    rx[i].msg_hdr.msg_iov = &rx_iov[i];
+    rx[i].msg_hdr.msg_iovlen = 1;
   }
-  const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
-  asio::ip::address_v4::bytes_type bytes;
-  std::memcpy(bytes.data(), &s4.sin_addr, bytes.size());
-  return Endpoint{asio::ip::address_v4(bytes), ntohs(s4.sin_port)};
 }
-
-socklen_t sockaddr_from(const Endpoint& e, sockaddr_storage& out) {
-  asio::ip::udp::endpoint ep(e.address, e.port);
-  std::memcpy(&out, ep.data(), ep.size());
-  return static_cast<socklen_t>(ep.size());
-}
-
-}  // namespace
 
 RelayBatch& shard_batch() {
   thread_local const std::unique_ptr<RelayBatch> batch = std::make_unique<RelayBatch>();
@@ -87,13 +74,8 @@ void RelayStream::Impl::on_readable(std::size_t port) {
 
 int RelayStream::Impl::receive_batch(RelayPort& in) {
   RelayBatch& bt = shard_batch();
-  for (std::size_t i = 0; i < kBatch; ++i) {
-    bt.rx_iov[i] = iovec{bt.data[i].data(), kMaxPacket};
-    bt.rx[i] = mmsghdr{};
-    bt.rx[i].msg_hdr.msg_name = &bt.rx_from[i];
-    bt.rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    bt.rx[i].msg_hdr.msg_iov = &bt.rx_iov[i];
-    bt.rx[i].msg_hdr.msg_iovlen = 1;
+  for (auto& m : bt.rx) {
+    m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);  // the rest was wired once (RelayBatch)
   }
   const int n = ::recvmmsg(in.socket->native_handle(), bt.rx.data(), kBatch, MSG_DONTWAIT,
                            nullptr);

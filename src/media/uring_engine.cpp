@@ -13,6 +13,7 @@
 
 #include <cstring>
 
+#include "sockaddr.hpp"
 #include "uring_impl.hpp"
 
 namespace portico::media {
@@ -23,25 +24,6 @@ constexpr std::uint64_t kGenMask = (1ULL << 30) - 1;
 
 std::uint64_t user_data(std::uint64_t kind, std::uint32_t gen, std::uint32_t id) {
   return (kind << 62) | ((gen & kGenMask) << 32) | id;
-}
-
-socklen_t to_sockaddr(const transport::Endpoint& e, sockaddr_in6& out) {
-  std::memset(&out, 0, sizeof(out));
-  if (e.address.is_v4()) {
-    auto& s4 = reinterpret_cast<sockaddr_in&>(out);
-    s4.sin_family = AF_INET;
-    s4.sin_port = htons(e.port);
-    const auto b = e.address.to_v4().to_bytes();
-    std::memcpy(&s4.sin_addr, b.data(), b.size());
-    return sizeof(sockaddr_in);
-  }
-  out.sin6_family = AF_INET6;
-  out.sin6_port = htons(e.port);
-  const auto v6 = e.address.to_v6();
-  const auto b = v6.to_bytes();
-  std::memcpy(&out.sin6_addr, b.data(), b.size());
-  out.sin6_scope_id = v6.scope_id();
-  return sizeof(sockaddr_in6);
 }
 
 }  // namespace
@@ -337,7 +319,7 @@ void UringEngine::Impl::send(std::uint32_t from_port, std::uint16_t bid,
   s.iov.iov_len = packet.size();
   s.msg = msghdr{};
   s.msg.msg_name = &s.to;
-  s.msg.msg_namelen = to_sockaddr(dest, s.to);
+  s.msg.msg_namelen = sockaddr_from(dest, s.to);
   s.msg.msg_iov = &s.iov;
   s.msg.msg_iovlen = 1;
   s.port = from_port;

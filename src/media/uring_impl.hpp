@@ -58,7 +58,7 @@ struct UringEngine::Impl {
   struct SendSlot {              // one per buffer: the msghdr of the send using that buffer
     msghdr msg{};
     iovec iov{};
-    sockaddr_in6 to{};
+    sockaddr_storage to{};
     std::uint32_t port = 0;      // the receiving port whose sink gets the completion
     std::uint32_t gen = 0;
     Direction dir = Direction::AtoB;
