@@ -24,11 +24,10 @@ import re
 import sys
 import threading
 import time
-import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
-from harness import (Ctx, assert_sipp, check, default_policy, e2e_test, run_tests,
+from harness import (Ctx, assert_sipp, check, default_policy, e2e_test, run_tests, scrape_metrics,
                      wait_until)
 import netns
 
@@ -54,11 +53,7 @@ METRICS_PORT = 9464
 
 
 def scrape(ip: str) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://{ip}:{METRICS_PORT}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    return {m.group(1): float(m.group(2)) for m in
-            (re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line) for line in text.splitlines())
-            if m}
+    return scrape_metrics(ip, METRICS_PORT)
 
 
 def sdp_of(msg_text: str) -> tuple[str, int]:

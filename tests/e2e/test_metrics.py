@@ -5,27 +5,19 @@ unparseable datagram, /metrics shows each of them counted, and no call left acti
     python3 tests/e2e/test_metrics.py --portico build/src/portico
 """
 
-import re
 import socket
 import sys
-import urllib.request
 
 sys.dont_write_bytecode = True
 
-from harness import assert_sipp, check, default_policy, e2e_test, run_tests, wait_until
+from harness import (assert_sipp, check, default_policy, e2e_test, run_tests, scrape_metrics,
+                     wait_until)
 
 METRICS_PORT = 9090
 
 
 def scrape(ip: str) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://{ip}:{METRICS_PORT}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    values = {}
-    for line in text.splitlines():
-        m = re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)
-        if m:
-            values[m.group(1)] = float(m.group(2))
-    return values
+    return scrape_metrics(ip, METRICS_PORT)
 
 
 @e2e_test(k=83, portico_only=True)
