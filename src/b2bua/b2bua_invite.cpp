@@ -165,7 +165,6 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   self.calls_.emplace(h, std::move(call));
   c.media->set_failure_handler([&self, h](const std::string& reason) {
     if (Call* cc = find_call(self, h)) {
-      ++self.stats_.calls_media_timeout;
       end_call(self, *cc, reason, std::nullopt, 408);
       finish_if_done(self, *cc);
     }

@@ -59,7 +59,6 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.calls.calls_rejected += s.calls.calls_rejected;
   t.calls.failovers += s.calls.failovers;
   t.calls.calls_timed_out += s.calls.calls_timed_out;
-  t.calls.calls_media_timeout += s.calls.calls_media_timeout;
   t.calls.unknown_dialog += s.calls.unknown_dialog;
   t.calls.to_progress += s.calls.to_progress;
   t.calls.to_answer += s.calls.to_answer;

@@ -82,7 +82,6 @@ struct B2buaStats {
   std::uint64_t calls_rejected = 0;      // policy reject / limits, before any B leg
   std::uint64_t failovers = 0;
   std::uint64_t calls_timed_out = 0;     // max call duration reached
-  std::uint64_t calls_media_timeout = 0; // no RTP either way for timers.media_timeout
   std::uint64_t unknown_dialog = 0;      // 481 sent
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
