@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "portico/common/log.hpp"
@@ -16,27 +17,23 @@
 namespace portico::runtime {
 namespace {
 
-bool same_listeners(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
-  if (a.realms.size() != b.realms.size() || a.metrics.enabled != b.metrics.enabled ||
-      a.metrics.address != b.metrics.address || a.metrics.port != b.metrics.port ||
-      a.cdr.enabled != b.cdr.enabled || a.cdr.path != b.cdr.path) {
-    return false;
+// What a reload cannot change in a running process, named as the policy field; "" if nothing.
+// Listeners and advertised addresses can change: reload opens and closes sockets.
+std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
+  if (shard_count(a) != shard_count(b)) {
+    return "server.shards";
   }
-  for (std::size_t i = 0; i < a.realms.size(); ++i) {
-    const auto& ra = a.realms[i];
-    const auto& rb = b.realms[i];
-    if (ra.name != rb.name || ra.listeners.size() != rb.listeners.size() ||
-        ra.advertised_address != rb.advertised_address) {
-      return false;
-    }
-    for (std::size_t j = 0; j < ra.listeners.size(); ++j) {
-      if (ra.listeners[j].protocol != rb.listeners[j].protocol ||
-          !(ra.listeners[j].bind == rb.listeners[j].bind)) {
-        return false;
-      }
-    }
+  if (a.metrics.enabled != b.metrics.enabled || a.metrics.address != b.metrics.address ||
+      a.metrics.port != b.metrics.port) {
+    return "metrics";
   }
-  return true;
+  if (a.cdr.enabled != b.cdr.enabled || a.cdr.path != b.cdr.path) {
+    return "cdr.path";
+  }
+  if (a.server.media_io != b.server.media_io) {
+    return "server.media_io";
+  }
+  return {};
 }
 
 }  // namespace
@@ -183,60 +180,92 @@ void Server::drain(asio::io_context& control, asio::signal_set& signals) {
                                 {"reason", again ? "signal" : calls == 0 ? "done" : "timeout"}});
 }
 
-std::size_t Server::active_calls() {
-  struct Count {
-    std::mutex mu;  // control thread and shards, at shutdown only
+template <class T>
+std::vector<T> Server::ask_shards(std::function<T(Shard&)> fn, T fallback) {
+  struct Answers {
+    std::mutex mu;  // control thread and shards; reload and shutdown only
     std::condition_variable cv;
-    std::size_t total = 0;
+    std::vector<std::optional<T>> values;
     std::size_t answered = 0;
   };
-  auto c = std::make_shared<Count>();
-  for (auto& s : shards_) {
-    Shard* sp = s.get();
-    sp->post([c, sp] {
-      const std::size_t n = sp->call_count();
-      std::lock_guard<std::mutex> lock(c->mu);
-      c->total += n;
-      ++c->answered;
-      c->cv.notify_all();
+  auto a = std::make_shared<Answers>();
+  a->values.resize(shards_.size());
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    Shard* sp = shards_[i].get();
+    sp->post([a, sp, i, fn] {
+      T value = fn(*sp);
+      std::lock_guard<std::mutex> lock(a->mu);
+      a->values[i] = std::move(value);
+      ++a->answered;
+      a->cv.notify_all();
     });
   }
-  std::unique_lock<std::mutex> lock(c->mu);
-  const bool all = c->cv.wait_for(lock, std::chrono::seconds(1),
-                                  [&] { return c->answered == shards_.size(); });
-  return all ? c->total : c->total + 1;  // a silent shard counts as busy
+  std::unique_lock<std::mutex> lock(a->mu);
+  a->cv.wait_for(lock, std::chrono::seconds(2), [&] { return a->answered == shards_.size(); });
+  std::vector<T> out;
+  for (auto& v : a->values) {
+    out.push_back(v ? *v : fallback);
+  }
+  return out;
+}
+
+std::size_t Server::active_calls() {
+  // A silent shard counts as busy.
+  std::size_t total = 0;
+  for (std::size_t n : ask_shards<std::size_t>([](Shard& s) { return s.call_count(); }, 1)) {
+    total += n;
+  }
+  return total;
 }
 
 void Server::reload() {
   if (cdr_) {
     cdr_->reopen();  // SIGHUP after logrotate renamed the file
   }
+  std::shared_ptr<const policy::PolicySnapshot> next;
   try {
-    auto next = policy::load_policy(policy_path_);
-    if (!same_listeners(*policy_, *next) || shard_count(*next) != shards_.size()) {
-      ++reloads_failed_;
-      log::error("policy.reload_failed",
-                 {{"reason", "listeners_changed"},
-                  {"detail", "listeners, advertised addresses, the metrics endpoint, the CDR path and the shard count need a restart"}});
-      return;
-    }
-    policy_ = next;
-    ++reloads_ok_;
-    policy_hash_.store(std::make_shared<const std::string>(next->hash));
-    for (auto& s : shards_) {
-      Shard* sp = s.get();
-      sp->post([sp, next] { sp->set_policy(next); });
-    }
-    log::info("policy.reloaded", {{"policy", next->hash.substr(0, 12)}});
+    next = policy::load_policy(policy_path_);
   } catch (const policy::ConfigError& e) {
     ++reloads_failed_;
     for (const auto& d : e.diagnostics()) {
       log::error("policy.reload_failed", {{"reason", "invalid"}, {"diagnostic", d.to_string()}});
     }
+    return;
   } catch (const std::exception& e) {
     ++reloads_failed_;
     log::error("policy.reload_failed", {{"reason", "error"}, {"detail", e.what()}});
+    return;
   }
+  if (std::string field = needs_restart(*policy_, *next); !field.empty()) {
+    ++reloads_failed_;
+    log::error("policy.reload_failed",
+               {{"reason", "restart_required"}, {"field", field},
+                {"detail", "the running policy stays; restart Portico to change " + field}});
+    return;
+  }
+  // All or nothing: every shard binds the new listeners first; one failure undoes them all.
+  std::vector<std::string> errors = ask_shards<std::string>(
+      [next](Shard& s) { return s.prepare_listeners(*next); }, "shard did not answer");
+  for (const std::string& error : errors) {
+    if (error.empty()) {
+      continue;
+    }
+    for (auto& s : shards_) {
+      Shard* sp = s.get();
+      sp->post([sp] { sp->abort_listeners(); });
+    }
+    ++reloads_failed_;
+    log::error("policy.reload_failed", {{"reason", "listener_bind"}, {"detail", error}});
+    return;
+  }
+  auto changed = ask_shards<std::pair<std::size_t, std::size_t>>(
+      [next](Shard& s) { return s.apply_policy(next); }, {0, 0});
+  policy_ = next;
+  ++reloads_ok_;
+  policy_hash_.store(std::make_shared<const std::string>(next->hash));
+  log::info("policy.reloaded", {{"policy", next->hash.substr(0, 12)},
+                                {"listeners_opened", changed.empty() ? 0 : changed[0].first},
+                                {"listeners_closed", changed.empty() ? 0 : changed[0].second}});
 }
 
 }  // namespace portico::runtime

@@ -233,6 +233,17 @@ void Shard::set_policy(std::shared_ptr<const policy::PolicySnapshot> policy) {
   b2bua_->layer().set_config(sip::TimerConfig{t.t1, t.t2, t.t4});
 }
 
+std::string Shard::prepare_listeners(const policy::PolicySnapshot& next) {
+  return transport_->prepare_listeners(listeners_of(next));
+}
+
+std::pair<std::size_t, std::size_t> Shard::apply_policy(
+    std::shared_ptr<const policy::PolicySnapshot> next) {
+  auto changed = transport_->commit_listeners(listeners_of(*next));
+  set_policy(std::move(next));
+  return changed;
+}
+
 void Shard::log_status() {
   const auto& ts = transport_->stats();
   const auto& bs = b2bua_->stats();

@@ -7,6 +7,7 @@
 
 #include "portico/transport/shard_transport.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include "portico/common/log.hpp"
@@ -23,6 +24,13 @@ struct ShardTransport::Impl {
       : state(shard, io, timers, limits, std::move(sink)), post_to_shard(std::move(post)) {}
 
   void add_listener(ListenerConfig config);
+  /// Binds one listener into `prepared_*` (reload step 1); throws std::system_error.
+  void prepare_listener(const ListenerConfig& config);
+  bool has_socket(const ListenerConfig& config) const;
+  template <class Listener>
+  std::size_t retire_unwanted(std::vector<std::unique_ptr<Listener>>& live,
+                              std::vector<std::unique_ptr<Listener>>& retired,
+                              const std::vector<ListenerConfig>& wanted);
   template <class Listener>
   static Listener* find(const std::vector<std::unique_ptr<Listener>>& listeners,
                         const std::string& realm, bool v6);
@@ -36,7 +44,17 @@ struct ShardTransport::Impl {
   PostToShard post_to_shard;
   std::vector<std::unique_ptr<UdpListener>> udp;
   std::vector<std::unique_ptr<TcpListener>> tcp;
+  // Reload: bound but not yet receiving (step 1), and closed ones kept until one reload later,
+  // because their cancelled receive/accept handlers still refer to them.
+  std::vector<std::unique_ptr<UdpListener>> prepared_udp;
+  std::vector<std::unique_ptr<TcpListener>> prepared_tcp;
+  std::vector<std::unique_ptr<UdpListener>> retired_udp;
+  std::vector<std::unique_ptr<TcpListener>> retired_tcp;
 };
+
+bool same_socket(const ListenerConfig& a, const ListenerConfig& b) {
+  return a.realm == b.realm && a.protocol == b.protocol && a.bind == b.bind;
+}
 
 void ShardTransport::Impl::add_listener(ListenerConfig config) {
   switch (config.protocol) {
@@ -54,6 +72,43 @@ void ShardTransport::Impl::add_listener(ListenerConfig config) {
   throw std::system_error(std::make_error_code(std::errc::protocol_not_supported),
                           "tls listener " + config.bind.to_string() + " (realm " + config.realm +
                               "): TLS transport not available yet");
+}
+
+void ShardTransport::Impl::prepare_listener(const ListenerConfig& config) {
+  if (config.protocol == Protocol::Udp) {
+    prepared_udp.push_back(std::make_unique<UdpListener>(state, config));
+  } else if (config.protocol == Protocol::Tcp) {
+    prepared_tcp.push_back(std::make_unique<TcpListener>(state, config));
+  } else {
+    add_listener(config);  // throws: the same refusal as at start-up
+  }
+}
+
+bool ShardTransport::Impl::has_socket(const ListenerConfig& config) const {
+  auto match = [&config](const auto& l) { return same_socket(l->config(), config); };
+  return std::any_of(udp.begin(), udp.end(), match) || std::any_of(tcp.begin(), tcp.end(), match);
+}
+
+template <class Listener>
+std::size_t ShardTransport::Impl::retire_unwanted(std::vector<std::unique_ptr<Listener>>& live,
+                                                  std::vector<std::unique_ptr<Listener>>& retired,
+                                                  const std::vector<ListenerConfig>& wanted) {
+  retired.clear();  // closed one reload ago: their cancelled handlers have long run
+  std::size_t closed = 0;
+  for (auto it = live.begin(); it != live.end();) {
+    auto kept = std::find_if(wanted.begin(), wanted.end(),
+                             [&it](const ListenerConfig& c) { return same_socket((*it)->config(), c); });
+    if (kept != wanted.end()) {
+      (*it)->update_advertised(*kept);
+      ++it;
+      continue;
+    }
+    (*it)->close();
+    retired.push_back(std::move(*it));
+    it = live.erase(it);
+    ++closed;
+  }
+  return closed;
 }
 
 template <class Listener>
@@ -195,6 +250,7 @@ bool ShardTransport::local_address(const std::string& realm, Protocol protocol, 
 const TransportStats& ShardTransport::stats() const { return impl_->state.stats(); }
 
 void ShardTransport::close() {
+  abort_listeners();
   for (auto& l : impl_->udp) {
     l->close();
   }
@@ -202,6 +258,45 @@ void ShardTransport::close() {
     l->close();
   }
   impl_->state.close();
+}
+
+std::string ShardTransport::prepare_listeners(const std::vector<ListenerConfig>& wanted) {
+  abort_listeners();
+  for (const ListenerConfig& config : wanted) {
+    if (impl_->has_socket(config)) {
+      continue;
+    }
+    try {
+      impl_->prepare_listener(config);
+    } catch (const std::system_error& e) {
+      abort_listeners();  // never started: no handler refers to them yet
+      return e.what();
+    }
+  }
+  return {};
+}
+
+std::pair<std::size_t, std::size_t> ShardTransport::commit_listeners(
+    const std::vector<ListenerConfig>& wanted) {
+  std::size_t closed = impl_->retire_unwanted(impl_->udp, impl_->retired_udp, wanted) +
+                       impl_->retire_unwanted(impl_->tcp, impl_->retired_tcp, wanted);
+  std::size_t opened = impl_->prepared_udp.size() + impl_->prepared_tcp.size();
+  for (auto& l : impl_->prepared_udp) {
+    l->start();
+    impl_->udp.push_back(std::move(l));
+  }
+  for (auto& l : impl_->prepared_tcp) {
+    l->start();
+    impl_->tcp.push_back(std::move(l));
+  }
+  impl_->prepared_udp.clear();
+  impl_->prepared_tcp.clear();
+  return {opened, closed};
+}
+
+void ShardTransport::abort_listeners() {
+  impl_->prepared_udp.clear();
+  impl_->prepared_tcp.clear();
 }
 
 std::size_t ShardTransport::connection_count() const { return impl_->state.connection_count(); }

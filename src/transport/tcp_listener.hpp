@@ -21,6 +21,11 @@ class TcpListener {
   void close();
 
   const ListenerConfig& config() const { return config_; }
+  /// Reload: the listener keeps its socket and takes the new advertised host and port.
+  void update_advertised(const ListenerConfig& c) {
+    config_.advertised_host = c.advertised_host;
+    config_.advertised_port = c.advertised_port;
+  }
   bool is_v6() const { return config_.bind.address.is_v6(); }
 
  private:

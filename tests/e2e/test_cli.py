@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """The portico command line and policy life cycle: --version/--help, --check naming file, line,
 column and field of a bad value, refusing to start on a bad policy, SIGHUP reload (a bad policy
-keeps the running one and still serves calls; a good one takes effect), SIGTERM exit 0, and the
-SIGTERM drain (new calls 503, calls in progress finish).
+keeps the running one and still serves calls; a good one takes effect), reload opening and
+closing SIP listeners while a call is up, `portico --reload DIR`, SIGTERM exit 0, and the SIGTERM drain (new calls 503,
+calls in progress finish).
 
     python3 tests/e2e/test_cli.py --portico build/src/portico
 """
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +94,92 @@ def test_reload_keeps_running_policy_on_error(ctx):
     uas2.wait(timeout=10)
     assert_sipp(uac2, 1)
     assert_sipp(uas2, 1)
+    ctx.finish_portico()
+
+
+def answers_options(ip: str, port: int, src: str) -> bool:
+    """True when an OPTIONS sent from `src` to ip:port gets any SIP response within 1 s."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((src, 0))
+        s.settimeout(1.0)
+        me = f"{src}:{s.getsockname()[1]}"
+        s.sendto((f"OPTIONS sip:{ip}:{port} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP {me};branch=z9hG4bK-probe{port}\r\n"
+                  f"Max-Forwards: 70\r\nFrom: <sip:probe@{src}>;tag=p{port}\r\n"
+                  f"To: <sip:{ip}:{port}>\r\nCall-ID: probe-{port}@{src}\r\n"
+                  f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(), (ip, port))
+        try:
+            return s.recv(4096).startswith(b"SIP/2.0 ")
+        except OSError:  # timeout, or ICMP port unreachable
+            return False
+
+
+def sighup_and_wait(p, event: str, count: int, trigger=None) -> str:
+    """SIGHUP (or `trigger()`), then the `count`-th log line with `event`."""
+    if trigger is None:
+        p.proc.send_signal(signal.SIGHUP)
+    else:
+        trigger()
+    check(wait_until(lambda: len(p.grep(event)) >= count, 5), f"no {event} #{count} after SIGHUP")
+    return p.grep(event)[count - 1]
+
+
+@e2e_test(k=86, portico_only=True)
+def test_reload_opens_and_closes_listeners(ctx):
+    """A reload that adds a listener opens it on every shard and a call through it completes;
+    one that drops it closes it; a listener that cannot be bound fails the whole reload and the
+    running policy keeps serving. A call up during all three continues to its own BYE."""
+    net = ctx.net
+    p = ctx.start_portico()
+    policy_file = p.policy_dir / "portico.yaml"
+    base = policy_file.read_text()
+    listeners = f'"udp://{net.access}:5060", "tcp://{net.access}:5060"'
+    check(listeners in base, "policy template changed: access listeners not found")
+    uas = ctx.sipp("uas", "uas_basic.xml", net.primary, calls=2).start()
+    talking = ctx.sipp("talking", "uac_basic.xml", net.uac, remote=ctx.access_target(),
+                       duration_ms=5000)
+    talking.start()
+    check(wait_until(lambda: "event=call.answered" in p.log(), 5), "the first call was not answered")
+    check(not answers_options(net.access, 5080, net.ip(12)), "port 5080 answers before the reload")
+
+    policy_file.write_text(base.replace(listeners, listeners + f', "udp://{net.access}:5080"'))
+    opened = sighup_and_wait(p, "event=policy.reloaded", 1)
+    check("listeners_opened=1" in opened, f"reload did not open the new listener: {opened}")
+    check(answers_options(net.access, 5080, net.ip(12)), "the new listener does not answer")
+    via_new = ctx.sipp("via_new", "uac_basic.xml", net.ip(13), remote=f"{net.access}:5080")
+    via_new.run()
+    assert_sipp(via_new, 1)
+
+    # `portico --reload DIR` checks the files first: a bad edit never reaches the running one.
+    policy_file.write_text(base.replace(listeners, '"udp://999.1.1.1:5060"'))
+    bad = run(ctx, "--reload", str(p.policy_dir))
+    check(bad.returncode == 1 and "realms.access.listeners" in bad.stderr,
+          f"--reload on a bad policy: rc={bad.returncode} stderr={bad.stderr!r}")
+    policy_file.write_text(base)
+
+    def reload_command():
+        r = run(ctx, "--reload", str(p.policy_dir))
+        check(r.returncode == 0 and f"pid {p.proc.pid}" in r.stdout,
+              f"--reload: rc={r.returncode} out={r.stdout!r} err={r.stderr!r}")
+
+    closed = sighup_and_wait(p, "event=policy.reloaded", 2, reload_command)
+    check("listeners_closed=1" in closed, f"reload did not close the dropped listener: {closed}")
+    check(not answers_options(net.access, 5080, net.ip(12)), "the dropped listener still answers")
+
+    check(not p.grep("event=policy.reload_failed"), "the bad edit reached the running Portico")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind((net.access, 5090))  # no SO_REUSEPORT: Portico cannot join this port
+        policy_file.write_text(base.replace(listeners, listeners + f', "udp://{net.access}:5090"'))
+        failed = sighup_and_wait(p, "event=policy.reload_failed", 1)
+        check("reason=listener_bind" in failed and "5090" in failed,
+              f"the bind failure is not named: {failed}")
+    check(answers_options(net.access, 5060, net.ip(12)), "the running listener stopped answering")
+    check(not answers_options(net.access, 5090, net.ip(12)), "a failed reload left 5090 bound")
+
+    talking.wait(timeout=15)
+    uas.wait(timeout=10)
+    assert_sipp(talking, 1)  # the call up during the reloads ended with its own BYE
+    print(f"    {talking.describe()}; {via_new.describe()}", flush=True)
     ctx.finish_portico()
 
 

@@ -6,6 +6,7 @@
 #include <asio/signal_set.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ class Server {
   void drain(asio::io_context& control, asio::signal_set& signals);
   /// Calls in progress over all shards (asks each shard; bounded wait). Control thread.
   std::size_t active_calls();
+  /// Runs `fn` on every shard's thread and returns the answers in shard order; a shard that
+  /// does not answer within 2 s yields `fallback`. Control thread.
+  template <class T>
+  std::vector<T> ask_shards(std::function<T(Shard&)> fn, T fallback);
   /// Every shard's counters, summed, as metric samples. Runs on the exposer's HTTP thread:
   /// it posts to each shard and waits (bounded) for the copies.
   std::vector<metrics::Sample> collect_samples();

@@ -81,6 +81,14 @@ class Shard {
   void dispatch(transport::Inbound&& in);
   void deliver(transport::Inbound&& in);
   void set_policy(std::shared_ptr<const policy::PolicySnapshot> policy);
+  /// Reload step 1: binds the listeners `next` adds. "" or what could not be bound.
+  std::string prepare_listeners(const policy::PolicySnapshot& next);
+  /// Reload step 2: opens the prepared listeners, closes those `next` drops, then takes `next`
+  /// for new calls. Returns the listeners opened and closed.
+  std::pair<std::size_t, std::size_t> apply_policy(
+      std::shared_ptr<const policy::PolicySnapshot> next);
+  /// Reload step 2 when another shard failed step 1.
+  void abort_listeners() { transport_->abort_listeners(); }
   void log_status();
   ShardSnapshot snapshot() const;
   void end_all_calls(const std::string& reason);

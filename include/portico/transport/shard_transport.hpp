@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "portico/transport/transport.hpp"
@@ -29,6 +30,10 @@ struct ListenerConfig {
   std::string advertised_host;   // host for Via/Contact; empty = bind address
   std::uint16_t advertised_port = 0;  // 0 = bind port
 };
+
+/// Two configs name the same socket: realm, protocol and bind address (advertised fields may
+/// differ and are updated in place on reload).
+bool same_socket(const ListenerConfig& a, const ListenerConfig& b);
 
 struct TransportLimits {
   std::size_t max_message_size = 65535;
@@ -52,6 +57,17 @@ class ShardTransport final : public Transport {
   bool local_address(const std::string& realm, Protocol protocol, bool ipv6, std::string& host,
                      std::uint16_t& port) const override;
   const TransportStats& stats() const override;
+
+  /// Policy reload, step 1 of 2: binds the listeners in `wanted` that this shard does not have
+  /// yet, without receiving on them. Returns "" or what could not be bound (then nothing new
+  /// stays bound). Shard thread only; never throws.
+  std::string prepare_listeners(const std::vector<ListenerConfig>& wanted);
+  /// Step 2: starts the prepared listeners, closes those not in `wanted` (connections they
+  /// accepted stay until they end, so calls in progress keep their flow) and takes the new
+  /// advertised addresses. Returns how many listeners were opened and closed.
+  std::pair<std::size_t, std::size_t> commit_listeners(const std::vector<ListenerConfig>& wanted);
+  /// Step 2 when some shard failed step 1: releases what step 1 bound.
+  void abort_listeners();
 
   /// Closes listeners and connections (shutdown). Shard thread only.
   void close();
