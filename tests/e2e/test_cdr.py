@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Call Detail Records from a running Portico: an answered call, a busy call written after a
-logrotate-style rename + SIGHUP (into the new file), and an INVITE refused by policy; each
-record names what happened.
+logrotate-style rename + SIGHUP (into the new file), an INVITE refused by policy, a call the
+caller cancels and a call Portico ends at timers.max_call_duration; each record names what
+happened.
 
     python3 tests/e2e/test_cdr.py --portico build/src/portico
 """
@@ -87,6 +88,42 @@ def test_cdr_answered_busy_and_rejected(ctx):
     rej = next((r for r in later if r["a_call_id"] == "cdr-reject-1"), None)
     check(rej is not None and rej["final_status"] == 403 and rej["end_reason"] == "unknown_source"
           and rej["disconnect"] == "portico", f"rejected CDR: {rej}")
+
+
+@e2e_test(k=87, portico_only=True)
+def test_cdr_cancelled_and_max_duration(ctx):
+    net = ctx.net
+    cdr = ctx.dir / "cdr.jsonl"
+    policy = default_policy(net).replace("max_call_duration: 1h", "max_call_duration: 1s")
+    check("max_call_duration: 1s" in policy, "policy template changed: no max_call_duration")
+    ctx.start_portico(policy + f"cdr: {{path: {cdr}}}\n")
+
+    uas = ctx.sipp("uas", "uas_ring_no_answer.xml", net.primary).start()
+    uac = ctx.sipp("uac", "uac_cancel.xml", net.uac, remote=ctx.access_target())
+    uac.run()
+    uas.wait(timeout=10)
+    assert_sipp(uac, 1)
+    check(wait_until(lambda: len(records(cdr)) == 1, 5), "no CDR for the cancelled call")
+
+    # The caller never hangs up: Portico's max-duration timer sends BYE on both legs.
+    uas2 = ctx.sipp("uas2", "uas_basic.xml", net.primary).start()
+    uac2 = ctx.sipp("uac2", "uac_callee_bye.xml", net.uac, remote=ctx.access_target())
+    uac2.run()
+    uas2.wait(timeout=10)
+    assert_sipp(uac2, 1)
+    assert_sipp(uas2, 1)
+    check(wait_until(lambda: len(records(cdr)) == 2, 5), f"CDRs: {records(cdr)}")
+    ctx.finish_portico()
+
+    cancelled, long_call = records(cdr)
+    for k, v in {"final_status": 487, "end_reason": "caller_cancelled", "disconnect": "caller",
+                 "answer": None, "duration_ms": 0}.items():
+        check(cancelled.get(k) == v, f"cancelled CDR {k} = {cancelled.get(k)!r}, expected {v!r}")
+    for k, v in {"final_status": 200, "end_reason": "max_call_duration",
+                 "disconnect": "portico"}.items():
+        check(long_call.get(k) == v, f"max-duration CDR {k} = {long_call.get(k)!r}, expected {v!r}")
+    check(900 <= long_call["duration_ms"] <= 2500,
+          f"max-duration call lasted {long_call['duration_ms']} ms, policy says 1 s")
 
 
 if __name__ == "__main__":
