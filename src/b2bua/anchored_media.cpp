@@ -276,6 +276,9 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   if (role == SdpRole::Answer && !s.media.empty() && !s.media[0].disabled() &&
       !s.media[0].formats.empty()) {
     codec_ = sdp::encoding_name(s.media[0], s.media[0].formats[0]);
+    // Static payload types without a=rtpmap (PCMU, PCMA, G729, G722...) all use 8000 Hz.
+    const auto map = s.media[0].rtpmap(s.media[0].formats[0]);
+    clock_rate_ = map && map->clock_rate > 0 ? map->clock_rate : 8000;
   }
   const std::string& advertised = dst.media->advertised_address.empty()
                                       ? dst.media->address.to_string()
@@ -411,6 +414,14 @@ void AnchoredMedia::add_stats(MediaStats& out) const {
   b.bytes_received += st.bytes[ba];
   a.packets_sent += st.packets[ba];
   a.bytes_sent += st.bytes[ba];
+  a.rtcp_reports += st.rtcp_reports[ab];  // A's peer sent them
+  b.rtcp_reports += st.rtcp_reports[ba];
+}
+
+media::ReceptionQuality AnchoredMedia::reception(Side s) const {
+  const media::RelayStream* st = relay_ ? relay_->stream(0) : nullptr;
+  return st != nullptr && st->reception(media_side(s)).reports > 0 ? st->reception(media_side(s))
+                                                                   : kept_reception_[idx(s)];
 }
 
 MediaSummary AnchoredMedia::summary() const {
@@ -424,6 +435,16 @@ MediaSummary AnchoredMedia::summary() const {
     m.packets_a_to_b += st.packets[static_cast<std::size_t>(media::Direction::AtoB)];
     m.packets_b_to_a += st.packets[static_cast<std::size_t>(media::Direction::BtoA)];
   }
+  auto quality = [this](Side receiver) {
+    const media::ReceptionQuality q = reception(receiver);
+    DirectionQuality d;
+    d.reported = q.reports > 0;
+    d.lost = q.cumulative_lost;
+    d.jitter_ms = 1000.0 * q.max_jitter / clock_rate_;
+    return d;
+  };
+  m.quality_a_to_b = quality(Side::B);
+  m.quality_b_to_a = quality(Side::A);
   return m;
 }
 
@@ -435,9 +456,24 @@ void AnchoredMedia::drop_relay() {
   if (!relay_) {
     return;
   }
+  // Quality first: it reads stream 0, which close() is about to drop.
+  const media::RelayStats st = relay_->stats();
+  for (Side receiver : {Side::A, Side::B}) {
+    const media::ReceptionQuality q = reception(receiver);
+    kept_reception_[idx(receiver)] = q;
+    if (q.reports == 0) {
+      continue;
+    }
+    // Lost as a share of what should have arrived: lost + what Portico relayed toward it.
+    const auto toward = static_cast<std::size_t>(receiver == Side::B ? media::Direction::AtoB
+                                                                     : media::Direction::BtoA);
+    const double expected = static_cast<double>(q.cumulative_lost) + st.packets[toward];
+    RealmMediaStats& realm = factory_.closed_.realms[legs_[idx(receiver)].realm];
+    realm.jitter_ms.observe(1000.0 * q.max_jitter / clock_rate_);
+    realm.loss_percent.observe(expected > 0 ? 100.0 * q.cumulative_lost / expected : 0.0);
+  }
   relay_->close();  // no stream open any more: the fold below counts none as active
   add_stats(factory_.closed_);
-  const media::RelayStats st = relay_->stats();
   for (std::size_t d = 0; d < 2; ++d) {
     closed_packets_[d] += st.packets[d];
   }

@@ -84,8 +84,8 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
   }
   if (!call.progress_seen) {
     call.progress_seen = true;
-    self.stats_.to_progress.observe(
-        std::chrono::duration_cast<Millis>(self.timers_.now() - call.started));
+    self.stats_.to_progress.observe(static_cast<double>(
+        std::chrono::duration_cast<Millis>(self.timers_.now() - call.started).count()));
   }
   bool b_reliable = resp.has_option("Require", "100rel");
   bool reliable = call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
@@ -179,7 +179,8 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
     call.a.unacked_rseq.reset();
   }
   ++self.stats_.calls_answered;
-  self.stats_.to_answer.observe(std::chrono::duration_cast<Millis>(call.answered - call.started));
+  self.stats_.to_answer.observe(static_cast<double>(
+      std::chrono::duration_cast<Millis>(call.answered - call.started).count()));
   call.wall_answered = std::chrono::system_clock::now();
   call.a_final_status = parts.status;
   if (wait_for_prack) {

@@ -78,6 +78,14 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
     r.codec = std::move(m.codec);
     r.packets_a_to_b = m.packets_a_to_b;
     r.packets_b_to_a = m.packets_b_to_a;
+    if (m.quality_a_to_b.reported) {
+      r.lost_a_to_b = m.quality_a_to_b.lost;
+      r.jitter_ms_a_to_b = m.quality_a_to_b.jitter_ms;
+    }
+    if (m.quality_b_to_a.reported) {
+      r.lost_b_to_a = m.quality_b_to_a.lost;
+      r.jitter_ms_b_to_a = m.quality_b_to_a.jitter_ms;
+    }
   }
   self.cdr_sink_(std::move(r));
 }

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 
 namespace portico::cdr {
 namespace {
@@ -118,6 +119,22 @@ void add_number(std::string& out, std::string_view key, long long value) {
   out += std::to_string(value);
 }
 
+/// A count (integer) or a measurement (one decimal), or null when absent.
+template <class T>
+void add_optional(std::string& out, std::string_view key, const std::optional<T>& value) {
+  if (!value) {
+    add_key(out, key);
+    out += "null";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    add_key(out, key);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", *value);
+    out += buf;
+  } else {
+    add_number(out, key, static_cast<long long>(*value));
+  }
+}
+
 void add_time(std::string& out, std::string_view key, CallRecord::TimePoint t) {
   add_key(out, key);
   out += '"';
@@ -209,6 +226,10 @@ std::string to_json_line(const CallRecord& r) {
   add_string(out, "codec", r.codec);
   add_number(out, "packets_a_to_b", r.packets_a_to_b);
   add_number(out, "packets_b_to_a", r.packets_b_to_a);
+  add_optional(out, "lost_a_to_b", r.lost_a_to_b);
+  add_optional(out, "lost_b_to_a", r.lost_b_to_a);
+  add_optional(out, "jitter_ms_a_to_b", r.jitter_ms_a_to_b);
+  add_optional(out, "jitter_ms_b_to_a", r.jitter_ms_b_to_a);
   out += "}\n";
   return out;
 }

@@ -82,6 +82,8 @@ struct RelayStream::Impl final : UringSink {
   bool stage_size(PacketCtx& ctx);
   bool stage_demux(PacketCtx& ctx);
   bool stage_latch(PacketCtx& ctx);
+  /// Reads RTCP reception reports into the stream's ReceptionQuality; never drops.
+  bool stage_observe(PacketCtx& ctx);
   bool stage_destination(PacketCtx& ctx);
   bool stage_transform(PacketCtx& ctx);
   void stage_enqueue(PacketCtx& ctx);

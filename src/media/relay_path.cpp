@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "relay_impl.hpp"
+#include "rtcp_reports.hpp"
 #include "rtp_header.hpp"
 #include "sockaddr.hpp"
 
@@ -115,7 +116,7 @@ void RelayStream::Impl::on_uring_sent(Direction dir, std::size_t len, bool ok) {
 
 void RelayStream::Impl::process(PacketCtx& ctx) {
   // Each stage returns false after counting why it dropped the packet.
-  if (stage_size(ctx) && stage_demux(ctx) && stage_latch(ctx) &&
+  if (stage_size(ctx) && stage_demux(ctx) && stage_latch(ctx) && stage_observe(ctx) &&
       stage_destination(ctx) && stage_transform(ctx)) {
     stage_enqueue(ctx);
   }
@@ -161,6 +162,17 @@ bool RelayStream::Impl::stage_latch(PacketCtx& ctx) {
       break;
   }
   owner.last_rx_[static_cast<std::size_t>(ctx.in.side)] = ctx.now;
+  return true;
+}
+
+bool RelayStream::Impl::stage_observe(PacketCtx& ctx) {
+  // Plain RTCP only: with SRTCP the report blocks are encrypted, and this stage then reads
+  // the packet after the transform has decrypted it.
+  if (ctx.channel == Channel::Rtcp) {
+    ReceptionQuality& q = owner.reception_[static_cast<std::size_t>(ctx.in.side)];
+    owner.stats_.rtcp_reports[static_cast<std::size_t>(ctx.direction)] +=
+        for_each_report_block(ctx.packet, [&q](const ReportBlock& r) { add_report(q, r); });
+  }
   return true;
 }
 

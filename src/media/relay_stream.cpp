@@ -31,6 +31,7 @@ RelayStats& RelayStats::operator+=(const RelayStats& o) {
   for (std::size_t i = 0; i < 2; ++i) {
     packets[i] += o.packets[i];
     bytes[i] += o.bytes[i];
+    rtcp_reports[i] += o.rtcp_reports[i];
   }
   no_destination += o.no_destination;
   hijack_dropped += o.hijack_dropped;

@@ -74,6 +74,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
     x.bytes_received += r.bytes_received;
     x.packets_sent += r.packets_sent;
     x.bytes_sent += r.bytes_sent;
+    x.rtcp_reports += r.rtcp_reports;
+    x.jitter_ms += r.jitter_ms;
+    x.loss_percent += r.loss_percent;
   }
   t.media.relay += s.media.relay;
   t.media.sessions_anchored += s.media.sessions_anchored;
@@ -95,19 +98,26 @@ void add(std::vector<Sample>& out, std::string name, std::string help, Type type
   out.push_back(Sample{std::move(name), std::move(help), type, std::move(labels), v});
 }
 
-Sample setup_histogram(const b2bua::SetupHistogram& h, const char* stage) {
-  Sample s{"portico_call_setup_seconds",
-           "Time from the caller's INVITE to the first 18x (stage=progress) or the 2xx "
-           "(stage=answer) relayed back",
-           Type::Histogram, {{"stage", stage}}, 0, {}};
+/// `scale` converts the histogram's unit to the metric's base unit (ms -> s: 0.001).
+template <class Bounds>
+Sample histogram_sample(std::string name, std::string help, Labels labels,
+                        const Histogram<Bounds>& h, double scale) {
+  Sample s{std::move(name), std::move(help), Type::Histogram, std::move(labels), 0, {}};
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < h.buckets.size(); ++i) {
     cumulative += h.buckets[i];
-    s.histogram.buckets.emplace_back(b2bua::SetupHistogram::kBoundsMs[i] / 1000.0, cumulative);
+    s.histogram.buckets.emplace_back(Histogram<Bounds>::kUpper[i] * scale, cumulative);
   }
   s.histogram.count = h.count;
-  s.histogram.sum = static_cast<double>(h.sum_ms) / 1000.0;
+  s.histogram.sum = h.sum * scale;
   return s;
+}
+
+Sample setup_histogram(const b2bua::SetupHistogram& h, const char* stage) {
+  return histogram_sample("portico_call_setup_seconds",
+                          "Time from the caller's INVITE to the first 18x (stage=progress) or the "
+                          "2xx (stage=answer) relayed back",
+                          {{"stage", stage}}, h, 0.001);
 }
 
 void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
@@ -190,6 +200,19 @@ void media_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
         Type::Counter, r.bytes_received, {{"realm", realm}, {"direction", "in"}});
     add(o, "portico_media_bytes_total", "RTP/RTCP payload bytes relayed, by realm of the peer",
         Type::Counter, r.bytes_sent, {{"realm", realm}, {"direction", "out"}});
+    add(o, "portico_media_rtcp_reports_total",
+        "RTCP reception report blocks (RFC 3550 6.4) sent by peers in this realm", Type::Counter,
+        r.rtcp_reports, {{"realm", realm}});
+    o.push_back(histogram_sample(
+        "portico_media_jitter_seconds",
+        "Highest interarrival jitter a receiving peer in this realm reported by RTCP, one per "
+        "ended stream and direction",
+        {{"realm", realm}}, r.jitter_ms, 0.001));
+    o.push_back(histogram_sample(
+        "portico_media_loss_ratio",
+        "Packets lost / expected as a receiving peer in this realm reported by RTCP, one per "
+        "ended stream and direction",
+        {{"realm", realm}}, r.loss_percent, 0.01));
   }
   const char* dropped = "Media packets dropped, by reason";
   const auto& r = m.relay;

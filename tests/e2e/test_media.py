@@ -12,7 +12,11 @@ subnet; what each peer received is counted from that capture, by destination add
                    the callee FROM Portico's carrier media address, and > 90 % of the echo comes back
                    to the caller FROM Portico's access media address; the SDP each peer got names
                    Portico's address and a port of that realm's range; no peer's address crosses;
-                   the CDR says media_anchored, codec PCMA and the packet counts.
+                   the CDR says media_anchored, codec PCMA and the packet counts. Mid-call the
+                   callee's address sends two RTCP receiver reports (3 then 5 lost, jitter 80
+                   then 160 timestamp units): the CDR says lost_a_to_b 5 and jitter 20.0 ms, and
+                   /metrics counts 2 report blocks from the carrier realm and one jitter
+                   observation in the 20 ms bucket.
   ports_exhausted  a 4-port access range on one shard holds two calls; a third gets 503, the log
                    says ports_exhausted, and after the calls end the ports serve a new call.
 """
@@ -21,14 +25,16 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import sys
 import threading
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
-from harness import (Ctx, assert_sipp, check, default_policy, e2e_test, run_tests, scrape_metrics,
-                     wait_until)
+from harness import (Ctx, assert_sipp, check, default_policy, e2e_test, parse_trace, run_tests,
+                     scrape_metrics, wait_until)
 import netns
 
 AUDIO = "/usr/share/sip-tester/g711a.pcap"
@@ -63,6 +69,39 @@ def sdp_of(msg_text: str) -> tuple[str, int]:
     return (c.group(1) if c else ""), (int(m.group(1)) if m else -1)
 
 
+def receiver_report(lost: int, jitter: int) -> bytes:
+    """RTCP RR (RFC 3550 6.4.2) with one report block: V=2, RC=1, PT=201, length 7 words."""
+    block = struct.pack("!IB3sIIII", 0x5eed, 0, lost.to_bytes(3, "big"), 1000, jitter, 0, 0)
+    return struct.pack("!BBHI", 0x81, 201, 7, 0xca11ee) + block
+
+
+def send_reports_from_callee(ctx: Ctx) -> bool:
+    """Sends two RRs from the callee's address to Portico's carrier RTCP port (m= port + 1 of
+    the INVITE Portico sent to the carrier, read from its SIP trace)."""
+    net = ctx.net
+    invites = [m for m in parse_trace(ctx.portico.log()) if m.dir == "out"
+               and m.realm == "carrier" and m.first_line.startswith("INVITE")]
+    if not invites:
+        return False
+    _, port = sdp_of(invites[0].text)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((net.primary, CARRIER_RTP + 1))
+        for lost, jitter in ((3, 80), (5, 160)):
+            s.sendto(receiver_report(lost, jitter), (net.carrier, port + 1))
+            time.sleep(0.1)
+    return True
+
+
+def bucket(metrics: dict[str, float], name: str, realm: str, le: float) -> float | None:
+    for key, value in metrics.items():
+        m = re.fullmatch(name + r'_bucket\{(.*)\}', key)
+        if m and f'realm="{realm}"' in m.group(1):
+            bound = re.search(r'le="([^"]+)"', m.group(1)).group(1)
+            if bound != "+Inf" and abs(float(bound) - le) < 1e-9:
+                return value
+    return None
+
+
 @e2e_test(k=111)
 def test_two_way_rtp(ctx: Ctx):
     net = ctx.net
@@ -78,11 +117,13 @@ def test_two_way_rtp(ctx: Ctx):
     uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
                    duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
     during: dict[str, float] = {}
+    reported = []
 
     def scrape_mid_call() -> None:  # while the caller talks
         if wait_until(lambda: bool(ctx.portico and ctx.portico.grep("event=call.answered")), 8.0):
             time.sleep(1.0)
             during.update(scrape(net.access))
+            reported.append(send_reports_from_callee(ctx))
     mid = threading.Thread(target=scrape_mid_call, daemon=True)
     if not ctx.direct:
         mid.start()
@@ -148,9 +189,22 @@ def test_two_way_rtp(ctx: Ctx):
     print(f"    relayed: {relayed}")
     check(relayed["access_in"] == len(phone_sent) and relayed["carrier_out"] == len(at_carrier),
           f"caller->callee counters {relayed} vs sent {len(phone_sent)} / arrived {len(at_carrier)}")
-    check(relayed["access_out"] == len(at_phone),
-          f"callee->caller counter {relayed['access_out']} vs arrived {len(at_phone)}")
+    rtcp_at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP + 1]
+    check(len(rtcp_at_phone) == 2 and all(p.payload[1] == 201 for p in rtcp_at_phone),
+          f"the callee's 2 RTCP reports reached the caller's RTCP port {len(rtcp_at_phone)} times")
+    check(relayed["access_out"] == len(at_phone) + len(rtcp_at_phone),
+          f"callee->caller counter {relayed['access_out']} vs arrived {len(at_phone)} RTP + "
+          f"{len(rtcp_at_phone)} RTCP")
     check(after.get("portico_media_streams_active") == 0, "a media stream is still open")
+    check(reported == [True], "the RTCP reports were not sent (no INVITE to the carrier traced)")
+    reports = after.get('portico_media_rtcp_reports_total{realm="carrier"}')
+    jitter_count = after.get('portico_media_jitter_seconds_count{realm="carrier"}')
+    print(f"    RTCP: report blocks from carrier={reports} jitter observations={jitter_count}")
+    check(reports == 2, f"portico_media_rtcp_reports_total{{realm=carrier}} = {reports}, sent 2")
+    check(jitter_count == 1 and
+          bucket(after, "portico_media_jitter_seconds", "carrier", 0.01) == 0 and
+          bucket(after, "portico_media_jitter_seconds", "carrier", 0.02) == 1,
+          "the call's 20 ms jitter is not in the 0.02 s bucket of portico_media_jitter_seconds")
     ctx.finish_portico()
     # The CDR tells the same story.
     check(wait_until(lambda: cdr_path.exists() and cdr_path.read_text().strip() != "", 3.0),
@@ -164,6 +218,12 @@ def test_two_way_rtp(ctx: Ctx):
           rec.get("packets_b_to_a", 0) >= len(at_phone),
           f"CDR packet counts {rec.get('packets_a_to_b')}/{rec.get('packets_b_to_a')} below what "
           f"the peers received ({len(at_carrier)}/{len(at_phone)})")
+    print(f"    CDR quality: lost_a_to_b={rec.get('lost_a_to_b')} "
+          f"jitter_ms_a_to_b={rec.get('jitter_ms_a_to_b')} lost_b_to_a={rec.get('lost_b_to_a')}")
+    check(rec.get("lost_a_to_b") == 5 and rec.get("jitter_ms_a_to_b") == 20.0,
+          f"CDR quality from the callee's RTCP: {rec}")
+    check(rec.get("lost_b_to_a") is None and rec.get("jitter_ms_b_to_a") is None,
+          f"the caller sent no RTCP, yet the CDR reports quality for it: {rec}")
 
 
 @e2e_test(k=112)

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "portico/b2bua/session_media.hpp"
+#include "portico/common/histogram.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/media/relay.hpp"
 #include "portico/sdp/rewrite.hpp"
@@ -36,11 +37,23 @@
 namespace portico::b2bua {
 
 /// Media counters of one realm (labels of portico_media_* metrics).
+struct JitterBoundsMs {
+  static constexpr std::array<double, 10> kUpper = {1, 2, 5, 10, 20, 30, 50, 100, 200, 500};
+};
+struct LossBoundsPercent {
+  static constexpr std::array<double, 9> kUpper = {0.1, 0.5, 1, 2, 3, 5, 10, 20, 50};
+};
+
 struct RealmMediaStats {
   std::uint64_t packets_received = 0;  // from peers in this realm, relayed on
   std::uint64_t bytes_received = 0;
   std::uint64_t packets_sent = 0;      // to peers in this realm
   std::uint64_t bytes_sent = 0;
+  std::uint64_t rtcp_reports = 0;      // reception report blocks sent by peers in this realm
+  // One observation per ended stream and receiving peer in this realm that sent RTCP: the
+  // highest jitter it reported, and its loss (lost / (lost + relayed to it)).
+  Histogram<JitterBoundsMs> jitter_ms;
+  Histogram<LossBoundsPercent> loss_percent;
 };
 
 /// Shard-wide media counters: plain fields read by the metrics collector via a shard post.
@@ -155,6 +168,10 @@ class AnchoredMedia final : public SessionMedia {
                                          const std::optional<transport::Endpoint>& rtcp);
   media::SideConfig side_config(Side s) const;
   void drop_relay();
+  /// What side `s`'s peer reported about stream 0 (live, or kept from a dropped relay).
+  media::ReceptionQuality reception(Side s) const;
+  /// Packets relayed toward side `s` on stream 0's relay, live or dropped.
+  std::uint64_t packets_to(Side s) const;
   void arm_timeout_check();
   void check_timeout();
 
@@ -166,6 +183,8 @@ class AnchoredMedia final : public SessionMedia {
   std::vector<StreamState> streams_;      // index = m= line
   std::array<std::uint64_t, 2> closed_packets_{};  // by direction, of relays already dropped
   std::string codec_;                     // from the last answer: first format of stream 0
+  std::uint32_t clock_rate_ = 8000;       // of codec_: RTCP jitter is in its timestamp units
+  std::array<media::ReceptionQuality, 2> kept_reception_{};  // stream 0 of dropped relays
   FailureHandler on_failure_;
   Timer timeout_timer_;
   TimePoint answered_at_{};

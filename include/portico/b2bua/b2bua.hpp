@@ -27,6 +27,7 @@
 #include "portico/b2bua/call.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/common/histogram.hpp"
 #include "portico/cdr/record.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/transaction_layer.hpp"
@@ -39,32 +40,13 @@ class Registrar;
 
 namespace portico::b2bua {
 
-/// Call set-up latencies in fixed buckets (shard-local, summed at scrape time).
-struct SetupHistogram {
-  static constexpr std::array<std::int64_t, 11> kBoundsMs = {10,   25,   50,   100,   250,  500,
-                                                             1000, 2500, 5000, 10000, 30000};
-  std::array<std::uint64_t, kBoundsMs.size()> buckets{};  // non-cumulative, per bound
-  std::uint64_t count = 0;                                // includes those above the last bound
-  std::int64_t sum_ms = 0;
-  void observe(Millis d) {
-    ++count;
-    sum_ms += d.count();
-    for (std::size_t i = 0; i < kBoundsMs.size(); ++i) {
-      if (d.count() <= kBoundsMs[i]) {
-        ++buckets[i];
-        return;
-      }
-    }
-  }
-  SetupHistogram& operator+=(const SetupHistogram& o) {
-    for (std::size_t i = 0; i < buckets.size(); ++i) {
-      buckets[i] += o.buckets[i];
-    }
-    count += o.count;
-    sum_ms += o.sum_ms;
-    return *this;
-  }
+/// Call set-up latency buckets (shard-local, summed at scrape time).
+struct SetupBoundsMs {
+  static constexpr std::array<double, 11> kUpper = {10,   25,   50,    100,   250,  500,
+                                                    1000, 2500, 5000, 10000, 30000};
 };
+/// Call set-up times, in milliseconds.
+using SetupHistogram = Histogram<SetupBoundsMs>;
 
 /// Label values of one ended call attempt; all come from bounded sets (policy names, "2xx").
 struct AttemptKey {

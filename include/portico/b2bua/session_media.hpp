@@ -32,11 +32,21 @@ struct LegPeer {
 };
 
 /// What a call's media did, for its CDR.
+/// What the receiving peer of one direction of the first stream said in its RTCP reception
+/// reports (RFC 3550 §6.4): the media quality as that end heard it.
+struct DirectionQuality {
+  bool reported = false;    // false: that peer sent no RTCP reception report
+  std::uint32_t lost = 0;   // cumulative packets lost, latest report
+  double jitter_ms = 0;     // highest interarrival jitter reported
+};
+
 struct MediaSummary {
   bool anchored = false;
   std::string codec;              // first codec of the first answered stream
   std::uint64_t packets_a_to_b = 0;
   std::uint64_t packets_b_to_a = 0;
+  DirectionQuality quality_a_to_b;  // as reported by B's peer
+  DirectionQuality quality_b_to_a;  // as reported by A's peer
 };
 
 /// Per-call media state. Shard-local; owned by its Call.

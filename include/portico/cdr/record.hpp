@@ -39,6 +39,12 @@ struct CallRecord {
   std::string codec;            ///< First codec of the answered audio stream ("PCMA"); may be empty.
   std::uint64_t packets_a_to_b = 0;  ///< RTP/RTCP packets relayed caller -> callee.
   std::uint64_t packets_b_to_a = 0;  ///< RTP/RTCP packets relayed callee -> caller.
+  /// Media quality as the receiving end reported it by RTCP (first stream); empty (JSON null)
+  /// when that end sent no reception report. Lost: cumulative packets; jitter: the highest.
+  std::optional<std::uint32_t> lost_a_to_b;
+  std::optional<std::uint32_t> lost_b_to_a;
+  std::optional<double> jitter_ms_a_to_b;
+  std::optional<double> jitter_ms_b_to_a;
 
   /// Talk time, answer to end; zero for an unanswered call. Never negative (the wall clock
   /// may step backwards between two time points).
@@ -52,7 +58,8 @@ struct CallRecord {
 /// Keys, always present and always in this order (consumers may rely on it):
 ///   call, a_call_id, b_call_id, realm_in, source_peer, route, target, realm_out, caller,
 ///   callee, attempts, start, answer, end, duration_ms, setup_ms, final_status, end_reason,
-///   disconnect, media_anchored, codec, packets_a_to_b, packets_b_to_a
+///   disconnect, media_anchored, codec, packets_a_to_b, packets_b_to_a, lost_a_to_b,
+///   lost_b_to_a, jitter_ms_a_to_b, jitter_ms_b_to_a
 /// Timestamps are ISO-8601 UTC with milliseconds ("2026-11-24T22:00:00.123Z"); `answer` is
 /// null when the call was never answered. Durations are integer milliseconds. Strings are
 /// escaped per RFC 8259; valid UTF-8 passes through, invalid bytes become U+FFFD so a

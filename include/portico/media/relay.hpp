@@ -58,6 +58,7 @@ struct StreamConfig {
 struct RelayStats {
   std::array<std::uint64_t, 2> packets{};  // relayed, index = Direction
   std::array<std::uint64_t, 2> bytes{};    // relayed payload bytes, index = Direction
+  std::array<std::uint64_t, 2> rtcp_reports{};  // RTCP reception report blocks read, by Direction
   std::uint64_t no_destination = 0;
   std::uint64_t hijack_dropped = 0;
   std::uint64_t malformed_rtp = 0;
@@ -72,6 +73,15 @@ struct RelayStats {
            transform_dropped;
   }
   RelayStats& operator+=(const RelayStats& o);
+};
+
+/// What one side's peer said, in its RTCP reception reports (RFC 3550 §6.4), about the media it
+/// received through Portico. Shard-local; zero when the peer sends no RTCP.
+struct ReceptionQuality {
+  std::uint64_t reports = 0;           // report blocks read
+  std::uint32_t cumulative_lost = 0;   // packets lost since the start, latest report
+  std::uint8_t max_fraction_lost = 0;  // highest per-interval loss, in 1/256
+  std::uint32_t max_jitter = 0;        // highest interarrival jitter, RTP timestamp units
 };
 
 /// What a stream needs from its shard. All references outlive the stream.
@@ -111,6 +121,8 @@ class RelayStream {
   const RelayStats& stats() const { return stats_; }
   /// Time of the last packet accepted from side `s`'s peer (epoch if none), for media timeouts.
   TimePoint last_rx(Side s) const { return last_rx_[static_cast<int>(s)]; }
+  /// What side `s`'s peer reported about the media it received (sent by the other side).
+  const ReceptionQuality& reception(Side s) const { return reception_[static_cast<int>(s)]; }
   bool rtcp_mux() const { return config_.rtcp_mux; }
 
  private:
@@ -121,6 +133,7 @@ class RelayStream {
   StreamConfig config_;  // immutable after construction, except peers via set_peer
   RelayStats stats_;     // shard-local
   std::array<TimePoint, 2> last_rx_{};
+  std::array<ReceptionQuality, 2> reception_{};  // index = reporting side
   std::unique_ptr<Impl> impl_;
 };
 

@@ -517,10 +517,10 @@ TEST_F(B2buaTest, SetupTimesToProgressAndAnswerAreRecorded) {
   inject(response_to(inv, 200, "btag1", "", "v=0\r\n"), from_trunk(kPrimary));
   const auto& s = b2b_.stats();
   EXPECT_EQ(s.to_progress.count, 1u);
-  EXPECT_EQ(s.to_progress.sum_ms, 80);
+  EXPECT_EQ(s.to_progress.sum, 80);
   EXPECT_EQ(s.to_progress.buckets[3], 1u);  // <= 100 ms
   EXPECT_EQ(s.to_answer.count, 1u);
-  EXPECT_EQ(s.to_answer.sum_ms, 3000);
+  EXPECT_EQ(s.to_answer.sum, 3000);
   EXPECT_EQ(s.to_answer.buckets[8], 1u);  // <= 5 s
 }
 
