@@ -288,6 +288,17 @@ sip::TxnId B2bua::Impl::send_on_leg(B2bua& self, Call& call, Side side, std::str
   return id;
 }
 
+namespace {
+
+// REGISTER is allowed only where the policy takes registrations (RFC 3261 §20.5: Allow lists
+// what this UA accepts on this flow), so a phone probing with OPTIONS learns the truth.
+std::string allow_header(const policy::PolicySnapshot& p, const transport::Flow& flow) {
+  const bool registers = p.registration.enabled && p.registration.realm == flow.realm;
+  return "Allow: " + std::string(kAllow) + (registers ? ", REGISTER" : "") + "\r\n";
+}
+
+}  // namespace
+
 void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
                                 const transport::Flow& flow) {
   const std::string& m = req.method();
@@ -302,8 +313,7 @@ void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
   }
   if (m == "OPTIONS") {
     respond(self, txn, 200, {},
-            "Allow: " + std::string(kAllow) + "\r\nAccept: application/sdp\r\n"
-            "Supported: 100rel\r\n");
+            allow_header(*self.policy_(), flow) + "Accept: application/sdp\r\nSupported: 100rel\r\n");
     return;
   }
   if (m == "BYE" || m == "CANCEL" || m == "PRACK" || m == "UPDATE" || m == "INFO") {
@@ -315,12 +325,12 @@ void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
     return;  // the policy takes REGISTER on this realm
   }
   if (is_known_method(m)) {
-    respond(self, txn, 405, {}, "Allow: " + std::string(kAllow) + "\r\n");
+    respond(self, txn, 405, {}, allow_header(*self.policy_(), flow));
     return;
   }
   log::info("sip.unknown_method", {{"method", m}, {"realm", flow.realm},
                                    {"remote", flow.remote.to_string()}});
-  respond(self, txn, 501, {}, "Allow: " + std::string(kAllow) + "\r\n");
+  respond(self, txn, 501, {}, allow_header(*self.policy_(), flow));
 }
 
 }  // namespace portico::b2bua

@@ -149,3 +149,35 @@ TEST_F(RegisteredTargetTest, UnregisteredUserFallsThroughToTheNextTarget) {
 
 }  // namespace
 }  // namespace portico::b2bua
+
+namespace portico::b2bua {
+namespace {
+
+// RFC 3261 §20.5: OPTIONS lists REGISTER only on the realm whose registrations Portico takes.
+TEST_F(RegisteredTargetTest, OptionsAllowsRegisterOnlyOnTheRegistrationRealm) {
+  auto options = [this](const std::string& realm, const Endpoint& from) {
+    auto m = sip::Message::parse(
+        "OPTIONS sip:portico@198.51.100.1 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP " + from.to_string() + ";branch=z9hG4bKopt" + realm + "\r\n"
+        "From: <sip:probe@example.com>;tag=o1\r\nTo: <sip:portico@198.51.100.1>\r\n"
+        "Call-ID: opt-" + realm + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(m.ok());
+    b2b_.layer().receive(std::move(m.value()),
+                         Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060},
+                              from, {}});
+    auto sent = sent_to(from);
+    EXPECT_EQ(sent.size(), 1u);
+    // The raw line: the parser splits Allow at its commas.
+    const std::string text = sent.empty() ? std::string() : sent[0].data;
+    const std::size_t at = text.find("\r\nAllow: ");
+    return at == std::string::npos ? std::string("(none)")
+                                   : text.substr(at + 2, text.find("\r\n", at + 2) - at - 2);
+  };
+  EXPECT_NE(options("access", kNat).find("REGISTER"), std::string::npos);
+  const std::string carrier = options("carrier", kCarrier);
+  EXPECT_NE(carrier.find("INVITE"), std::string::npos);
+  EXPECT_EQ(carrier.find("REGISTER"), std::string::npos) << carrier;
+}
+
+}  // namespace
+}  // namespace portico::b2bua
