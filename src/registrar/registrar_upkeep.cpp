@@ -131,4 +131,18 @@ void Registrar::ping_answered(const std::string& aor, bool answered) {
   }
 }
 
+void Registrar::on_connection_closed(const transport::ConnectionRef& connection) {
+  for (auto& [aor, b] : table_.all()) {
+    if (!(b.route.flow.connection == connection) || !b.route.reachable) {
+      continue;
+    }
+    b.route.reachable = false;
+    log::info("registration.unreachable", {{"aor", aor}, {"reason", "connection_closed"},
+                                           {"remote", b.route.flow.remote.to_string()}});
+    if (b.state == BindingState::Active) {
+      publish(b);
+    }
+  }
+}
+
 }  // namespace portico::registrar

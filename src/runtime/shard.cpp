@@ -81,6 +81,17 @@ void Shard::bind() {
       [this] { return policy_; }, [this] { return b2bua::make_call_id(index_); },
       [this](registrar::BindingUpdate u) { publish_binding(std::move(u)); }, version_);
   b2bua_->set_registrar(registrar_.get(), &bindings_);
+  // A connection lives on this shard; the bindings over it may be owned by any shard.
+  transport_->on_connection_closed([this](const transport::ConnectionRef& ref) {
+    for (auto& other : shards_) {
+      Shard* s = other.get();
+      s->post([s, ref] {
+        if (s->registrar_) {
+          s->registrar_->on_connection_closed(ref);
+        }
+      });
+    }
+  });
 }
 
 void Shard::publish_binding(registrar::BindingUpdate update) {

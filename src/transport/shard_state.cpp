@@ -35,6 +35,17 @@ void ShardState::deliver(std::string data, Flow flow) {
   }
 }
 
+void ShardState::post_closed(std::uint64_t id) {
+  if (!closed_handler_) {
+    return;
+  }
+  asio::post(io_, [this, guard = guard(), ref = ConnectionRef{shard_, id}] {
+    if (!guard.expired() && closed_handler_) {
+      closed_handler_(ref);
+    }
+  });
+}
+
 void ShardState::post_failures(std::vector<SendFailure> failures) {
   if (failures.empty()) {
     return;

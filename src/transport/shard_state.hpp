@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -60,6 +61,9 @@ class ShardState {
   void deliver(std::string data, Flow flow);
   /// Runs the failure callbacks later on this shard, never inside the caller's frame.
   void post_failures(std::vector<SendFailure> failures);
+  void set_closed_handler(std::function<void(const ConnectionRef&)> h) { closed_handler_ = std::move(h); }
+  /// Tells the closed handler, later on this shard, that connection `id` is gone.
+  void post_closed(std::uint64_t id);
 
   std::uint64_t next_connection_id() { return ++last_connection_id_; }
   /// Takes ownership of a new connection, indexes it by remote, counts connections_opened.
@@ -81,6 +85,7 @@ class ShardState {
   TimerService& timers_;
   TransportLimits limits_;
   InboundSink sink_;
+  std::function<void(const ConnectionRef&)> closed_handler_;  // see post_closed
   TransportStats stats_;
   bool closed_ = false;
   LogLimiter log_limiter_;

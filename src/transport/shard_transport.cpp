@@ -299,6 +299,10 @@ void ShardTransport::abort_listeners() {
   impl_->prepared_tcp.clear();
 }
 
+void ShardTransport::on_connection_closed(std::function<void(const ConnectionRef&)> handler) {
+  impl_->state.set_closed_handler(std::move(handler));
+}
+
 std::size_t ShardTransport::connection_count() const { return impl_->state.connection_count(); }
 
 }  // namespace portico::transport

@@ -287,6 +287,9 @@ void TcpConnection::close(CloseReason reason) {
   ++state_.stats().connections_closed;
   log_close(reason);
   state_.post_failures(std::move(failures));
+  if (reason != CloseReason::Shutdown) {
+    state_.post_closed(id_);
+  }
   state_.retire_connection(id_);  // last: `this` stays valid until a later handler
 }
 

@@ -84,6 +84,10 @@ class Registrar {
   bool on_response(sip::TxnId txn, const sip::Message& resp);
   /// One of its client transactions ended without a final response (408 or 503).
   bool on_client_failure(sip::TxnId txn, int status);
+  /// A stream connection closed (on any shard): bindings registered over it are unreachable
+  /// until the client registers again on a new one, so calls skip them at once instead of
+  /// trying a flow that no longer exists (RFC 5626 §5.3: a dead flow is not used).
+  void on_connection_closed(const transport::ConnectionRef& connection);
 
   /// Counters, with the active/unreachable gauges filled in (for the metrics snapshot); the
   /// gauge maps are empty when the policy has no registration section.

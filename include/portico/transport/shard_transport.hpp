@@ -69,6 +69,10 @@ class ShardTransport final : public Transport {
   /// Step 2 when some shard failed step 1: releases what step 1 bound.
   void abort_listeners();
 
+  /// Called on this shard, after the fact, for every stream connection that closes other than
+  /// at shutdown (peer closed, idle, error): flows bound to it (registrations) are gone.
+  void on_connection_closed(std::function<void(const ConnectionRef&)> handler);
+
   /// Closes listeners and connections (shutdown). Shard thread only.
   void close();
   /// Open stream connections on this shard (leak checks in tests).

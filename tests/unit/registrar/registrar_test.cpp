@@ -392,5 +392,25 @@ TEST_F(RegistrarTest, UnansweredPingsMarkTheContactUnreachableAndRegisterRevives
   EXPECT_TRUE(directory_.find("access", "alice")->reachable);
 }
 
+TEST_F(RegistrarTest, ClosedConnectionMakesItsBindingUnreachableUntilTheNextRegister) {
+  start();
+  Flow tcp{Protocol::Tcp, "access", {asio::ip::make_address("198.51.100.1"), 5060}, kNat,
+           transport::ConnectionRef{0, 7}};
+  inject(reg(1), tcp);
+  auto up = only_to(kRegistrar);
+  answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
+  ASSERT_EQ(only_to(kNat).status(), 200);
+  ASSERT_TRUE(directory_.find("access", "alice")->reachable);
+
+  registrar_->on_connection_closed(transport::ConnectionRef{0, 8});  // someone else's
+  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+  registrar_->on_connection_closed(transport::ConnectionRef{0, 7});
+  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+
+  tcp.connection = transport::ConnectionRef{0, 9};  // the phone reconnects and registers
+  inject(reg(2), tcp);
+  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+}
+
 }  // namespace
 }  // namespace portico::registrar

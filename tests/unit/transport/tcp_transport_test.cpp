@@ -71,6 +71,31 @@ struct TestServer {
   std::vector<std::unique_ptr<TcpPeer>> peers;
 };
 
+TEST_F(TcpTransport, PeerCloseIsReportedWithTheConnectionOfItsMessages) {
+  start();
+  std::vector<ConnectionRef> closed;
+  shard_.transport->on_connection_closed(
+      [&closed](const ConnectionRef& ref) { closed.push_back(ref); });
+  {
+    TcpPeer peer(shard_.io);
+    ASSERT_TRUE(peer.connect(bind_));
+    peer.write(sip_request("c1"));
+    ASSERT_TRUE(wait_inbound(1));
+  }  // the peer hangs up
+  ASSERT_TRUE(run_until(shard_.io, [&] { return !closed.empty(); }));
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0], shard_.inbound[0].flow.connection);
+
+  // Shutdown closes connections too, but nothing is reported: nothing is left to act on it.
+  TcpPeer other(shard_.io);
+  ASSERT_TRUE(other.connect(bind_));
+  other.write(sip_request("c2"));
+  ASSERT_TRUE(wait_inbound(2));
+  shard_.transport->close();
+  run_for(shard_.io, 50ms);
+  EXPECT_EQ(closed.size(), 1u);
+}
+
 TEST_F(TcpTransport, TwoMessagesInOneSegment) {
   start();
   TcpPeer peer(shard_.io);
