@@ -480,11 +480,38 @@ void AnchoredMedia::drop_relay() {
   relay_.reset();
 }
 
+// Media flowed one way only for the whole answered call: the classic NAT/firewall failure. The
+// media timeout cannot catch it (packets keep flowing the other way), so it is named here,
+// with what the drop counters say about the cause.
+void AnchoredMedia::report_one_way() {
+  constexpr auto kMinTalk = std::chrono::seconds(3);  // shorter calls may not have sent RTP yet
+  if (!answered_ || !relay_ || factory_.timers_.now() - answered_at_ < kMinTalk) {
+    return;
+  }
+  const MediaSummary m = summary();
+  if ((m.packets_a_to_b == 0) == (m.packets_b_to_a == 0)) {
+    return;  // both flowed, or neither (the media timeout's case)
+  }
+  const bool a_silent = m.packets_a_to_b == 0;
+  const media::RelayStats st = relay_->stats();
+  factory_.closed_.one_way_calls[static_cast<std::size_t>(
+      a_silent ? media::Direction::AtoB : media::Direction::BtoA)] += 1;
+  const LegState& silent = legs_[a_silent ? 0 : 1];
+  log::warn("media.one_way",
+            {{"call", log_id_}, {"silent", a_silent ? "caller" : "callee"},
+             {"silent_realm", silent.realm},
+             {"silent_peer", silent.signalling_address.to_string()},
+             {"dropped_hijack", st.hijack_dropped}, {"dropped_no_destination", st.no_destination},
+             {"detail", std::string("no RTP arrived from the ") + (a_silent ? "caller" : "callee") +
+                            "'s side; check its NAT/firewall and the realm's media.nat setting"}});
+}
+
 void AnchoredMedia::close() {
   if (closed_) {
     return;
   }
   timeout_timer_.cancel();
+  report_one_way();
   drop_relay();
   closed_ = true;
   factory_.live_.erase(this);

@@ -82,6 +82,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   t.media.sessions_anchored += s.media.sessions_anchored;
   t.media.ports_exhausted += s.media.ports_exhausted;
   t.media.media_timeouts += s.media.media_timeouts;
+  for (std::size_t d = 0; d < 2; ++d) {
+    t.media.one_way_calls[d] += s.media.one_way_calls[d];
+  }
   t.media.streams_active += s.media.streams_active;
   t.calls_active += s.calls_active;
   for (const auto& [key, n] : s.active_by_route) {
@@ -236,6 +239,12 @@ void media_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
       Type::Counter, m.ports_exhausted);
   add(o, "portico_media_timeouts_total", "Calls ended because no RTP flowed either way",
       Type::Counter, m.media_timeouts);
+  for (auto [silent, dir] : {std::pair{"caller", media::Direction::AtoB},
+                             std::pair{"callee", media::Direction::BtoA}}) {
+    add(o, "portico_media_one_way_calls_total",
+        "Answered calls that ended with RTP from one side only (one-way audio), by the silent side",
+        Type::Counter, m.one_way_calls[static_cast<std::size_t>(dir)], {{"silent", silent}});
+  }
 }
 
 // Only with a registration section (the shards then report its realm's gauges, even at 0).

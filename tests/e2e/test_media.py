@@ -17,6 +17,10 @@ subnet; what each peer received is counted from that capture, by destination add
                    then 160 timestamp units): the CDR says lost_a_to_b 5 and jitter 20.0 ms, and
                    /metrics counts 2 report blocks from the carrier realm and one jitter
                    observation in the 20 ms bucket.
+  one_way_audio    the callee answers but sends no RTP back: after the call Portico logs
+                   media.one_way silent=callee naming its realm and address, and counts it in
+                   portico_media_one_way_calls_total{silent="callee"}; the caller side is not
+                   counted.
   ports_exhausted  a 4-port access range on one shard holds two calls; a third gets 503, the log
                    says ports_exhausted, and after the calls end the ports serve a new call.
 """
@@ -224,6 +228,36 @@ def test_two_way_rtp(ctx: Ctx):
           f"CDR quality from the callee's RTCP: {rec}")
     check(rec.get("lost_b_to_a") is None and rec.get("jitter_ms_b_to_a") is None,
           f"the caller sent no RTCP, yet the CDR reports quality for it: {rec}")
+
+
+@e2e_test(k=113)
+def test_one_way_audio(ctx: Ctx):
+    net = ctx.net
+    if ctx.direct:
+        return
+    sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", TALK_S)
+    check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
+    ctx.start_portico(default_policy(net) +
+                      f"metrics: {{address: {net.access}, port: {METRICS_PORT}}}\n")
+    uas = ctx.sipp("uas", "uas_media_echo.xml", net.primary,
+                   extra=["-mp", str(CARRIER_RTP)]).start()  # no -rtp_echo: a mute callee
+    uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
+                   duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
+    uac.run()
+    uas.wait(timeout=10)
+    assert_sipp(uac, 1)
+    check(wait_until(lambda: bool(ctx.portico.grep("event=media.one_way")), 3.0),
+          "no event=media.one_way after a call whose callee never sent RTP")
+    line = ctx.portico.grep("event=media.one_way")[0]
+    print(f"    {line.strip()[:220]}")
+    check("silent=callee" in line and "silent_realm=carrier" in line and net.primary in line,
+          f"the one-way log does not name the silent callee, its realm and address: {line}")
+    after = scrape(net.access)
+    silent_callee = after.get('portico_media_one_way_calls_total{silent="callee"}')
+    silent_caller = after.get('portico_media_one_way_calls_total{silent="caller"}')
+    check(silent_callee == 1 and silent_caller == 0,
+          f"one-way counters callee={silent_callee} caller={silent_caller}, expected 1 and 0")
+    ctx.finish_portico()
 
 
 @e2e_test(k=112)

@@ -63,6 +63,9 @@ struct MediaStats {
   std::uint64_t sessions_anchored = 0;  // calls whose media went through Portico
   std::uint64_t ports_exhausted = 0;    // offers refused because a range was full
   std::uint64_t media_timeouts = 0;     // calls ended for silence
+  /// Answered calls that ended with RTP in one direction only, by the silent direction
+  /// (index = media::Direction: AtoB = the caller sent nothing): one-way audio, named.
+  std::array<std::uint64_t, 2> one_way_calls{};
   std::uint64_t streams_active = 0;
 };
 
@@ -168,6 +171,8 @@ class AnchoredMedia final : public SessionMedia {
                                          const std::optional<transport::Endpoint>& rtcp);
   media::SideConfig side_config(Side s) const;
   void drop_relay();
+  /// At the end of an answered call: logs and counts one-way media.
+  void report_one_way();
   /// What side `s`'s peer reported about stream 0 (live, or kept from a dropped relay).
   media::ReceptionQuality reception(Side s) const;
   /// Packets relayed toward side `s` on stream 0's relay, live or dropped.
