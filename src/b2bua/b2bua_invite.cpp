@@ -9,6 +9,8 @@
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/sdp/rewrite.hpp"
+#include "portico/sdp/session.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -306,6 +308,37 @@ void B2bua::Impl::invite_response(B2bua& self, Call& call, sip::TxnId txn,
   invite_failed(self, call, status, "", &resp);
 }
 
+namespace {
+
+/// "PCMU,PCMA,telephone-event": the formats of every m= line of an SDP body, in order.
+std::string offered_formats(std::string_view body) {
+  auto session = sdp::parse(body);
+  if (!session) {
+    return {};
+  }
+  std::string out;
+  for (const sdp::Media& m : session->media) {
+    for (const std::string& pt : m.formats) {
+      const std::string name = sdp::encoding_name(m, pt);
+      out += (out.empty() ? "" : ",") + (name.empty() ? pt : name);
+    }
+  }
+  return out;
+}
+
+// 488/606 to an offer nearly always means "none of these codecs": say so, with the list, so
+// the operator does not have to open the trace to see the mismatch.
+void log_not_acceptable(const Call& call, int status) {
+  log::warn("call.not_acceptable",
+            {{"call", call.log_id}, {"status", status},
+             {"target", call.plan.targets[call.target_index].name},
+             {"offered", offered_formats(call.a_invite_body)},
+             {"detail", "the callee accepted none of the offered media; a codec mismatch is the "
+                        "usual cause (compare with the codecs the trunk supports)"}});
+}
+
+}  // namespace
+
 void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
                                 const sip::Message* resp) {
   call.b.invite_pending = false;
@@ -338,6 +371,9 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
   self.layer_->respond(call.a_invite_txn, parts);
   log::info("call.failed", {{"call", call.log_id}, {"status", status},
                             {"reason", reason.empty() ? "remote_status" : reason}});
+  if (status == 488 || status == 606) {
+    log_not_acceptable(call, status);
+  }
   call.a.invite_pending = false;
   call.state = CallState::Ending;
   call.end_reason = reason.empty() ? "status_" + std::to_string(status) : reason;

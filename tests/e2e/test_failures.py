@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Calls that do not connect: CANCEL before answer, 486 relayed, 503 failover to the backup trunk.
+"""Calls that do not connect: CANCEL before answer, 486 relayed, 488 relayed and named as a likely
+codec mismatch with the offered codecs, 503 failover to the backup trunk.
 
     python3 tests/e2e/test_failures.py --portico build/src/portico
 """
 
 import sys
+from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
@@ -27,6 +29,27 @@ def test_busy_486_relayed(ctx):
               and not m.first_line.startswith("SIP/2.0 1")]
     check(finals and all(f.startswith("SIP/2.0 486") for f in finals),
           f"caller's final responses: {finals}")
+
+
+@e2e_test(k=34)
+def test_not_acceptable_488_names_the_codecs(ctx):
+    """The callee refuses the caller's PCMU offer with 488: the caller gets 488, and Portico's log
+    says call.not_acceptable with the offered codecs, so the mismatch is named without a trace."""
+    uas_488 = ctx.dir / "uas_488.xml"
+    uac_488 = ctx.dir / "uac_488.xml"
+    scenarios = Path(__file__).resolve().parent / "scenarios"
+    uas_488.write_text((scenarios / "uas_busy.xml").read_text()
+                       .replace("486 Busy Here", "488 Not Acceptable Here"))
+    uac_488.write_text((scenarios / "uac_busy.xml").read_text()
+                       .replace('response="486"', 'response="488"'))
+    check('response="488"' in uac_488.read_text() and "488 Not" in uas_488.read_text(),
+          "scenario templates changed: cannot derive the 488 pair from the 486 one")
+    uac, uas = one_call(ctx, str(uac_488), str(uas_488))
+    if ctx.direct:
+        return
+    named = ctx.portico.grep("event=call.not_acceptable")
+    check(named and "status=488" in named[0] and "offered=PCMU" in named[0]
+          and "target=primary" in named[0], f"488 not named with the offered codecs: {named}")
 
 
 @e2e_test(k=33)
