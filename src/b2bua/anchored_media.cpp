@@ -273,6 +273,7 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
                                         : std::optional<std::uint16_t>(st.local_rtcp(media_side(to)).port);
     sdp::set_media_port(m, st.local_rtp(media_side(to)).port, rtcp_port);
   }
+  check_dtmf(from, role, s);
   if (role == SdpRole::Answer && !s.media.empty() && !s.media[0].disabled() &&
       !s.media[0].formats.empty()) {
     codec_ = sdp::encoding_name(s.media[0], s.media[0].formats[0]);
@@ -478,6 +479,41 @@ void AnchoredMedia::drop_relay() {
     closed_packets_[d] += st.packets[d];
   }
   relay_.reset();
+}
+
+namespace {
+
+bool offers_telephone_event(const sdp::Media& m) {
+  return std::any_of(m.formats.begin(), m.formats.end(), [&m](const std::string& pt) {
+    return iequals(sdp::encoding_name(m, pt), "telephone-event");
+  });
+}
+
+}  // namespace
+
+// RFC 4733 DTMF needs telephone-event on both ends. An offer with it answered without it means
+// every keypad digit sent in RTP is lost: the DTMF-method mismatch, named at answer time.
+void AnchoredMedia::check_dtmf(Side from, SdpRole role, const sdp::Session& s) {
+  if (s.media.empty() || s.media[0].disabled()) {
+    return;
+  }
+  const bool te = offers_telephone_event(s.media[0]);
+  if (role == SdpRole::Offer) {
+    offered_te_ = te;
+    return;
+  }
+  if (!offered_te_ || te || dtmf_mismatch_) {
+    return;
+  }
+  dtmf_mismatch_ = true;
+  ++factory_.closed_.dtmf_mismatches;
+  const Side offerer = other(from);
+  log::warn("media.dtmf_mismatch",
+            {{"call", log_id_}, {"offered_by", offerer == Side::A ? "caller" : "callee"},
+             {"offer_realm", legs_[idx(offerer)].realm}, {"answer_realm", legs_[idx(from)].realm},
+             {"detail", "the offer has telephone-event (RFC 4733) and the answer does not: DTMF "
+                        "sent as RTP events will not reach the answerer; use SIP INFO or in-band "
+                        "DTMF on both ends"}});
 }
 
 // Media flowed one way only for the whole answered call: the classic NAT/firewall failure. The

@@ -85,6 +85,7 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
   for (std::size_t d = 0; d < 2; ++d) {
     t.media.one_way_calls[d] += s.media.one_way_calls[d];
   }
+  t.media.dtmf_mismatches += s.media.dtmf_mismatches;
   t.media.streams_active += s.media.streams_active;
   t.calls_active += s.calls_active;
   for (const auto& [key, n] : s.active_by_route) {
@@ -245,6 +246,9 @@ void media_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
         "Answered calls that ended with RTP from one side only (one-way audio), by the silent side",
         Type::Counter, m.one_way_calls[static_cast<std::size_t>(dir)], {{"silent", silent}});
   }
+  add(o, "portico_media_dtmf_mismatches_total",
+      "Offers with RFC 4733 telephone-event answered without it: RTP DTMF lost", Type::Counter,
+      m.dtmf_mismatches);
 }
 
 // Only with a registration section (the shards then report its realm's gauges, even at 0).

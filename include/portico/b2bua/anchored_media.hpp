@@ -66,6 +66,7 @@ struct MediaStats {
   /// Answered calls that ended with RTP in one direction only, by the silent direction
   /// (index = media::Direction: AtoB = the caller sent nothing): one-way audio, named.
   std::array<std::uint64_t, 2> one_way_calls{};
+  std::uint64_t dtmf_mismatches = 0;    // offers with telephone-event answered without it
   std::uint64_t streams_active = 0;
 };
 
@@ -173,6 +174,8 @@ class AnchoredMedia final : public SessionMedia {
   void drop_relay();
   /// At the end of an answered call: logs and counts one-way media.
   void report_one_way();
+  /// Offer with telephone-event answered without it: logs and counts the DTMF mismatch.
+  void check_dtmf(Side from, SdpRole role, const sdp::Session& s);
   /// What side `s`'s peer reported about stream 0 (live, or kept from a dropped relay).
   media::ReceptionQuality reception(Side s) const;
   /// Packets relayed toward side `s` on stream 0's relay, live or dropped.
@@ -195,6 +198,8 @@ class AnchoredMedia final : public SessionMedia {
   TimePoint answered_at_{};
   bool answered_ = false;
   bool relayed_ = false;                  // a relay was opened at some point (CDR)
+  bool offered_te_ = false;               // the last offer's stream 0 had telephone-event
+  bool dtmf_mismatch_ = false;            // reported once per call
   bool closed_ = false;
 };
 

@@ -80,6 +80,24 @@ class AnchoredMediaTest : public ::testing::Test {
   std::shared_ptr<const policy::PolicySnapshot> policy_;
 };
 
+TEST_F(AnchoredMediaTest, TelephoneEventOfferedButNotAnsweredIsCountedOnce) {
+  load(policy_text(kAccessMedia));
+  auto m = call();
+  const std::string no_te = "v=0\r\no=peer 42 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\n"
+                            "t=0 0\r\nm=audio 40002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  relay(*m, Side::A, SdpRole::Offer, offer("127.0.0.1", 40000));
+  relay(*m, Side::B, SdpRole::Answer, no_te);
+  EXPECT_EQ(factory_.stats().dtmf_mismatches, 1u);
+  relay(*m, Side::A, SdpRole::Offer, offer("127.0.0.1", 40000, "", 2));  // re-INVITE
+  relay(*m, Side::B, SdpRole::Answer, no_te);
+  EXPECT_EQ(factory_.stats().dtmf_mismatches, 1u) << "reported once per call";
+
+  auto both = call();  // both ends speak RFC 4733: nothing to report
+  relay(*both, Side::A, SdpRole::Offer, offer("127.0.0.1", 40010));
+  relay(*both, Side::B, SdpRole::Answer, offer("127.0.0.2", 40012));
+  EXPECT_EQ(factory_.stats().dtmf_mismatches, 1u);
+}
+
 TEST_F(AnchoredMediaTest, EachLegSeesPortico) {
   load(policy_text(kAccessMedia));
   auto m = call();
