@@ -37,16 +37,26 @@ bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) 
     return false;
   }
   call.b_last_rseq = *rseq;
+  std::string rack = std::to_string(*rseq) + " " + std::to_string(resp.cseq()) + " INVITE";
+  const bool a_reliable = call.a.peer_requires_100rel || call.a.peer_supports_100rel;
+  if (call.a_invite_body.empty() && !resp.body().empty() && a_reliable && !call.a.unacked_rseq) {
+    call.b_prack_rack = std::move(rack);  // sent with A's answer by prack_from_a
+    return true;
+  }
+  send_b_prack(self, call, rack, "", "");
+  return true;
+}
+
+void B2bua::Impl::send_b_prack(B2bua& self, Call& call, const std::string& rack,
+                               const std::string& content_type, const std::string& body) {
   std::string host;
   std::uint16_t port = 0;
   local_address(self, call.b, host, port);
   std::uint32_t cseq = ++call.b.local_cseq;
-  std::string extra = "RAck: " + std::to_string(*rseq) + " " + std::to_string(resp.cseq()) +
-                      " INVITE\r\n";
-  std::string bytes = leg_request(call.b, "PRACK", cseq, host, port, new_branch(), extra, "", "");
+  std::string bytes = leg_request(call.b, "PRACK", cseq, host, port, new_branch(),
+                                  "RAck: " + rack + "\r\n", content_type, body);
   send_on_leg(self, call, Side::B, std::move(bytes),
               PendingRequest{PendingRequest::Kind::Prack, Side::B, 0, cseq});
-  return true;
 }
 
 std::optional<Error> B2bua::Impl::a_response_parts(B2bua& self, Call& call,
@@ -154,6 +164,22 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
   parts.to_tag = call.a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
   self.layer_->respond(txn, parts);
+  if (call.b_prack_rack) {
+    // A answered B's offer in its PRACK: that answer goes to B in Portico's PRACK.
+    std::string content_type;
+    std::string body;
+    if (!req.body().empty()) {
+      auto r = call.media->relay_body(Side::A, SdpRole::Answer, req.content_type(), req.body());
+      if (r.ok()) {
+        content_type = req.content_type();
+        body = std::move(r.value());
+      } else {
+        log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason}});
+      }
+    }
+    send_b_prack(self, call, *call.b_prack_rack, content_type, body);
+    call.b_prack_rack.reset();
+  }
   if (call.held_answer) {
     self.layer_->respond(call.a_invite_txn, *call.held_answer);
     call.held_answer.reset();
@@ -192,7 +218,8 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
     send_ack(self, call, Side::B, resp.cseq(), "", "");
   } else {
     // Late offer: B's 2xx carries the offer, A's ACK the answer, which B's ACK must carry.
-    call.ack_map_a[call.a.remote_cseq] = resp.cseq();
+    // Keyed by the INVITE's CSeq: a PRACK from A has moved remote_cseq on since.
+    call.ack_map_a[call.a_invite_cseq] = resp.cseq();
   }
   auto setup = std::chrono::duration_cast<Millis>(call.answered - call.started).count();
   log::info("call.answered", {{"call", call.log_id}, {"status", call.a_final_status},

@@ -47,6 +47,8 @@ struct B2bua::Impl {
   static void relay_provisional(B2bua& self, Call& call, const sip::Message& resp);
   static void relay_answer(B2bua& self, Call& call, const sip::Message& resp);
   static bool send_prack(B2bua& self, Call& call, const sip::Message& resp);
+  static void send_b_prack(B2bua& self, Call& call, const std::string& rack,
+                           const std::string& content_type, const std::string& body);
   static bool local_address(B2bua& self, const Leg& leg, std::string& host, std::uint16_t& port);
 
   // b2bua_dialog.cpp

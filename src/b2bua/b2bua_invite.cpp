@@ -61,6 +61,7 @@ void fill_a_leg(Call& call, const sip::Message& req, const transport::Flow& flow
   a.remote_target = contacts.empty() ? req.from().uri : contacts.front().uri;
   a.route_set = route_set(req, false);  // UAS: Record-Route in order (§12.1.1)
   a.remote_cseq = req.cseq();
+  call.a_invite_cseq = req.cseq();
   a.dst = transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection};
   a.peer_requires_100rel = req.has_option("Require", "100rel");
   a.peer_supports_100rel = a.peer_requires_100rel || req.has_option("Supported", "100rel");

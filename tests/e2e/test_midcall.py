@@ -35,5 +35,22 @@ def test_100rel_prack(ctx):
     check(p183 and p183[0].header("RSeq"), "the caller's 183 carries no RSeq")
 
 
+@e2e_test(k=44)
+def test_late_offer_answered_in_prack(ctx):
+    """RFC 3262 §5: the caller's INVITE has no SDP, the callee offers in a reliable 183, the caller
+    answers in its PRACK; Portico carries that answer, rewritten to its own carrier media address,
+    in its PRACK to the callee (never a PRACK without the answer)."""
+    uac, uas = one_call(ctx, "uac_late_offer_100rel.xml", "uas_late_offer_100rel.xml")
+    if ctx.direct:
+        return
+    pracks = uas.requests_received("PRACK")
+    check(pracks and "m=audio" in pracks[0].text, "the callee's PRACK carries no SDP answer")
+    check(f"c=IN IP4 {ctx.net.carrier}" in pracks[0].text and ctx.net.uac not in pracks[0].text,
+          f"the answer in the callee's PRACK is not Portico's carrier media:\n{pracks[0].text}")
+    offer = [m for m in uac.received() if m.first_line.startswith("SIP/2.0 183")]
+    check(offer and f"c=IN IP4 {ctx.net.access}" in offer[0].text,
+          "the caller's 183 offer does not name Portico's access media")
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(__file__))

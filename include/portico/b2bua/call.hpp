@@ -95,6 +95,9 @@ struct Call {
   std::string b_invite_via;
   std::string b_invite_to;
   std::uint32_t b_last_rseq = 0;  // last reliable provisional PRACKed on B
+  /// Late offer: B's reliable 18x carried the offer, relayed to A reliably; B's PRACK must carry
+  /// the answer (RFC 3262 §5), so it waits for A's PRACK. The RAck value to send.
+  std::optional<std::string> b_prack_rack;
   bool b_provisional = false;   // B sent a 1xx>100 (CANCEL allowed; no more failover with SDP)
   bool b_early_sdp = false;
   bool cancel_pending = false;  // A cancelled before B sent a provisional
@@ -105,6 +108,7 @@ struct Call {
   std::map<std::uint32_t, std::string> a_acks;  // CSeq -> ACK bytes sent on A
   /// 2xx to a re-INVITE relayed to leg X waits for X's ACK before we ACK the other leg:
   /// CSeq on X -> CSeq on the other leg.
+  std::uint32_t a_invite_cseq = 0;  // the initial INVITE's CSeq: its ACK carries the same
   std::map<std::uint32_t, std::uint32_t> ack_map_a;  // ACK from A (cseq) -> ACK on B
   std::map<std::uint32_t, std::uint32_t> ack_map_b;  // ACK from B (cseq) -> ACK on A
 
