@@ -10,7 +10,7 @@ PACKAGES=(
   libosip2-dev libre-dev libsrtp2-dev libasio-dev libssl-dev liburing-dev
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
-  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables
+  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark
 )
 
 missing=()
@@ -31,5 +31,8 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common (pulled by tshark) asks whether non-root users may capture: answer no
+# beforehand so the install never stops at a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -87,6 +87,7 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
       r.jitter_ms_b_to_a = m.quality_b_to_a.jitter_ms;
     }
   }
+  r.trace = call.trace_file;
   self.cdr_sink_(std::move(r));
 }
 

@@ -163,6 +163,12 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
                          {"remote", flow.remote.to_string()}, {"peer", c.plan.source_peer},
                          {"route", c.plan.route}, {"user", c.plan.ruri_user},
                          {"call_id", c.a.call_id}});
+  if (self.traces_ != nullptr) {
+    c.trace = self.traces_->begin(c.log_id, c.a.call_id, c.wall_started, c.trace_file);
+    if (!c.trace_file.empty()) {
+      log::info("call.trace", {{"call", c.log_id}, {"file", c.trace_file}});
+    }
+  }
   self.by_call_id_[c.a.call_id] = h;
   self.server_txns_[txn] = h;
   self.calls_.emplace(h, std::move(call));
@@ -224,6 +230,9 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
     call.b = std::move(b);
     call.slot = std::move(slot);
     self.by_call_id_[call.b.call_id] = call.handle;
+    if (self.traces_ != nullptr) {
+      self.traces_->add_call_id(call.trace, call.b.call_id);
+    }
 
     call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
     std::string body;

@@ -110,6 +110,9 @@ void B2bua::Impl::destroy(B2bua& self, CallHandle h) {
     self.server_txns_.erase(t);
   }
   log::debug("call.freed", {{"call", call.log_id}, {"reason", call.end_reason}});
+  if (self.traces_ != nullptr) {
+    self.traces_->end(call.trace);
+  }
   emit_cdr(self, call);
   self.calls_.erase(it);
 }

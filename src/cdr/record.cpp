@@ -230,6 +230,7 @@ std::string to_json_line(const CallRecord& r) {
   add_optional(out, "lost_b_to_a", r.lost_b_to_a);
   add_optional(out, "jitter_ms_a_to_b", r.jitter_ms_a_to_b);
   add_optional(out, "jitter_ms_b_to_a", r.jitter_ms_b_to_a);
+  add_string(out, "trace", r.trace);
   out += "}\n";
   return out;
 }

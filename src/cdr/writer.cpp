@@ -1,9 +1,8 @@
 // CdrWriter: the bounded queue and the writer thread behind it.
 //
-// Why write(2) on an O_APPEND descriptor and not stdio: one write per chunk is what fwrite +
-// fflush would do anyway, but write(2) reports exactly how many bytes reached the file, so a
-// disk-full error can be charged to the records it really lost, and O_APPEND keeps lines whole
-// even if an operator's tool appends to the same file.
+// One write(2) per chunk of lines on an O_APPEND descriptor (common/file_write.hpp): it reports
+// exactly how many bytes reached the file, so a disk-full error is charged to the records it
+// really lost, and O_APPEND keeps lines whole even if an operator's tool appends to the file.
 
 #include "portico/cdr/writer.hpp"
 
@@ -18,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "portico/common/file_write.hpp"
 #include "portico/common/log.hpp"
 
 namespace portico::cdr {
@@ -26,52 +26,13 @@ namespace {
 /// Records per write(2): big enough to amortise the syscall, small enough that the drain
 /// deadline is checked often and the line buffer stays around 100 KiB.
 constexpr std::size_t kChunk = 256;
-/// A regular file accepts a whole chunk in one or two calls; this only bounds the loop.
-constexpr int kMaxWriteCalls = 1000;
 constexpr std::chrono::seconds kLogInterval{1};
-
-std::string errno_text(int err) { return std::generic_category().message(err); }
 
 int open_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 
-struct WriteResult {
-  std::size_t bytes = 0;  // bytes that reached the file
-  int error = 0;          // errno of the failure, 0 if everything was written
-};
-
-WriteResult write_all(int fd, std::string_view data) {
-  WriteResult res;
-  for (int call = 0; res.bytes < data.size() && call < kMaxWriteCalls; ++call) {
-    const ssize_t n = ::write(fd, data.data() + res.bytes, data.size() - res.bytes);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      res.error = n < 0 ? errno : EIO;
-      return res;
-    }
-    res.bytes += static_cast<std::size_t>(n);
-  }
-  if (res.bytes < data.size()) {
-    res.error = EIO;
-  }
-  return res;
-}
-
-/// True for at most one caller per kLogInterval, across threads: a full queue or a full disk
-/// must not turn into a log flood.
-bool log_allowed(std::atomic<std::int64_t>& last_ns) {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-  std::int64_t prev = last_ns.load(std::memory_order_relaxed);
-  if (prev != 0 && now - prev < std::chrono::nanoseconds(kLogInterval).count()) {
-    return false;
-  }
-  return last_ns.compare_exchange_strong(prev, now, std::memory_order_relaxed);
-}
+bool log_allowed(std::atomic<std::int64_t>& last_ns) { return once_per(last_ns, kLogInterval); }
 
 }  // namespace
 

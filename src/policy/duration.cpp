@@ -17,9 +17,10 @@ struct Unit {
 };
 
 // "ms" before "m" and "s": the longest suffix must win.
-constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000},
+                            {"d", 86'400'000}};
 
-// Large enough for any sensible timer, small enough that value * 3.6e6 cannot overflow.
+// Large enough for any sensible timer, small enough that value * 8.64e7 cannot overflow.
 constexpr std::uint64_t kMaxValue = 1'000'000'000;
 
 }  // namespace
@@ -30,7 +31,7 @@ Result<Millis> parse_duration(std::string_view text) {
   if (parse_uint(t)) {
     return make_error("bad_duration", quoted + " has no unit (write e.g. \"" + std::string(t) +
                                           "ms\" or \"" + std::string(t) +
-                                          "s\"; units: ms, s, m, h)");
+                                          "s\"; units: ms, s, m, h, d)");
   }
   std::size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) {
@@ -48,7 +49,7 @@ Result<Millis> parse_duration(std::string_view text) {
   }
   return make_error("bad_duration", quoted +
                                         " is not a duration (expected a whole number and a unit: "
-                                        "\"500ms\", \"4s\", \"2m\", \"4h\")");
+                                        "\"500ms\", \"4s\", \"2m\", \"4h\", \"7d\")");
 }
 
 }  // namespace portico::policy

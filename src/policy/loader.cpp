@@ -59,6 +59,7 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   snap->headers = std::move(d.headers);
   snap->metrics = d.metrics;
   snap->cdr = d.cdr;
+  snap->traces = d.traces;
   snap->registration = d.registration;
   if (d.peers.count(d.registration.registrar) != 0) {
     snap->registration.registrar_kind = PeerKind::AccessPeer;

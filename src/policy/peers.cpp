@@ -67,6 +67,8 @@ HostPort split_host_port(std::string_view rest) {
   return out;
 }
 
+}  // namespace
+
 std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
   const auto text = r.string(f);
   if (!text) {
@@ -105,6 +107,8 @@ std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
   }
   return Listener{*protocol, transport::Endpoint{addr, static_cast<std::uint16_t>(*p)}, f.loc};
 }
+
+namespace {
 
 void parse_realm(const Reader& r, const std::string& name, const Field& entry, RealmDraft& d) {
   Realm& realm = d.realm;

@@ -56,6 +56,8 @@ struct PolicyDraft {
   MetricsConfig metrics;
   std::optional<SourceLoc> cdr_at;
   CdrConfig cdr;
+  std::optional<SourceLoc> traces_at;
+  TraceConfig traces;
   std::optional<SourceLoc> registration_at;
   RegistrationConfig registration;
   SourceLoc registration_realm_loc;  // for reference errors found after every file is read
@@ -81,6 +83,11 @@ std::vector<std::string> names_of(const Map& m) {
 }
 
 void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
+/// "udp://127.0.0.1:5060" as a protocol and an address:port; reported and nullopt if it is not
+/// one (peers.cpp).
+std::optional<Listener> parse_listener(const Reader& r, const Field& f);
+/// Reads the `traces` section (traces.cpp).
+void parse_traces(const Reader& r, const Field& f, TraceConfig& out);
 /// Reads `realms.<name>.media` (media.cpp).
 void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out);
 

@@ -9,8 +9,9 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers",       "headers", "metrics",      "cdr",
-                          "realms", "trunks",       "access_peers", "routes", "registration"};
+const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
+                          "traces", "realms", "trunks",       "access_peers", "routes",
+                          "registration"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
                             "media_timeout", "drain_timeout"};
@@ -32,8 +33,8 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics, cdr and registration may each appear in one "
-                "file only");
+                "); server, timers, headers, metrics, cdr, traces and registration may each appear in "
+                "one file only");
     return false;
   }
   at = f.key_loc;
@@ -77,6 +78,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_metrics(r, f, draft.metrics);
     } else if (key == "cdr" && claim_section(r, f, draft.cdr_at)) {
       parse_cdr(r, f, draft.cdr);
+    } else if (key == "traces" && claim_section(r, f, draft.traces_at)) {
+      parse_traces(r, f, draft.traces);
     } else if (key == "registration" && claim_section(r, f, draft.registration_at)) {
       parse_registration(r, f, draft);
     } else if (key == "realms") {

@@ -17,6 +17,12 @@
 namespace portico::runtime {
 namespace {
 
+bool same_traces(const policy::TraceConfig& a, const policy::TraceConfig& b) {
+  return a.pcap == b.pcap && a.directory == b.directory && a.max_files == b.max_files &&
+         a.max_age == b.max_age && a.hep == b.hep && a.hep_address == b.hep_address &&
+         a.hep_id == b.hep_id && a.hep_password == b.hep_password;
+}
+
 // What a reload cannot change in a running process, named as the policy field; "" if nothing.
 // Listeners and advertised addresses can change: reload opens and closes sockets.
 std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicySnapshot& b) {
@@ -32,6 +38,9 @@ std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicyS
   }
   if (a.server.media_io != b.server.media_io) {
     return "server.media_io";
+  }
+  if (!same_traces(a.traces, b.traces)) {
+    return "traces";
   }
   return {};
 }
@@ -68,8 +77,24 @@ int Server::run() {
     sink = [writer](cdr::CallRecord&& r) { writer->submit(std::move(r)); };
     log::info("cdr.writing", {{"path", policy_->cdr.path}});
   }
+  const auto& tc = policy_->traces;
+  if (tc.pcap) {
+    try {
+      traces_ = std::make_unique<trace::TraceWriter>(
+          tc.directory, trace::Retention{tc.max_files, tc.max_age});
+    } catch (const std::exception& e) {
+      throw std::system_error(std::make_error_code(std::errc::io_error), e.what());
+    }
+    log::info("trace.writing", {{"directory", tc.directory}, {"max_files", tc.max_files},
+                                {"max_age_ms", tc.max_age.count()}});
+  }
+  hep_ = tc.hep;
+  if (tc.hep) {
+    log::info("trace.hep", {{"collector", tc.hep_address.to_string()}, {"agent_id", tc.hep_id}});
+  }
   for (std::uint16_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink));
+    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink,
+                                              traces_.get()));
   }
   for (auto& s : shards_) {
     s->start();  // throws std::system_error if a listener cannot be bound
@@ -141,6 +166,7 @@ int Server::run() {
   }
   shards_.clear();
   cdr_.reset();  // drains what the shards submitted last
+  traces_.reset();
   log::info("portico.stopped", {});
   return 0;
 }

@@ -78,6 +78,9 @@ void sum_into(ShardSnapshot& t, const ShardSnapshot& s) {
     x.jitter_ms += r.jitter_ms;
     x.loss_percent += r.loss_percent;
   }
+  t.hep.sent += s.hep.sent;
+  t.hep.send_errors += s.hep.send_errors;
+  t.traces_active += s.traces_active;
   t.media.relay += s.media.relay;
   t.media.sessions_anchored += s.media.sessions_anchored;
   t.media.ports_exhausted += s.media.ports_exhausted;
@@ -278,6 +281,34 @@ void registration_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
       Type::Counter, static_cast<double>(r.pings_missed), {{"result", "missed"}});
 }
 
+// Only for the outputs the policy configured (a missing series says "not configured").
+void trace_samples(std::vector<Sample>& o, const ShardSnapshot& t, const trace::TraceWriter* w,
+                   bool hep) {
+  if (hep) {
+    add(o, "portico_trace_hep_packets_total", "HEPv3 packets sent to the capture server",
+        Type::Counter, static_cast<double>(t.hep.sent), {{"result", "sent"}});
+    add(o, "portico_trace_hep_packets_total", "HEPv3 packets sent to the capture server",
+        Type::Counter, static_cast<double>(t.hep.send_errors), {{"result", "send_error"}});
+  }
+  if (w == nullptr) {
+    return;
+  }
+  const auto s = w->stats();
+  add(o, "portico_trace_files_total", "Per-call pcap files finished", Type::Counter,
+      static_cast<double>(s.files_written), {{"result", "written"}});
+  add(o, "portico_trace_files_total", "Per-call pcap files finished", Type::Counter,
+      static_cast<double>(s.files_pruned), {{"result", "pruned"}});
+  const char* help = "SIP messages for per-call pcap files";
+  add(o, "portico_trace_messages_total", help, Type::Counter,
+      static_cast<double>(s.messages_written), {{"result", "written"}});
+  add(o, "portico_trace_messages_total", help, Type::Counter,
+      static_cast<double>(s.messages_dropped), {{"result", "dropped"}});
+  add(o, "portico_trace_messages_total", help, Type::Counter,
+      static_cast<double>(s.write_errors), {{"result", "write_error"}});
+  add(o, "portico_trace_calls_active", "Calls whose pcap file is open", Type::Gauge,
+      static_cast<double>(t.traces_active));
+}
+
 void transport_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   const char* help = "SIP messages carried";
   add(o, "portico_transport_messages_total", help, Type::Counter, t.transport.datagrams_in,
@@ -334,6 +365,7 @@ std::vector<metrics::Sample> Server::collect_samples() {
   transport_samples(out, total);
   media_samples(out, total);
   registration_samples(out, total);
+  trace_samples(out, total, traces_.get(), hep_);
   add(out, "portico_metrics_shards_missing", "Shards that did not answer this scrape in time",
       Type::Gauge, static_cast<double>(g->snaps.size() - g->done));
   add(out, "portico_policy_reloads_total", "Policy reloads", Type::Counter,

@@ -35,13 +35,15 @@ std::vector<transport::ListenerConfig> listeners_of(const policy::PolicySnapshot
 
 Shard::Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
              std::shared_ptr<const policy::PolicySnapshot> policy,
-             b2bua::TrunkUsage& trunk_usage, std::string version, b2bua::CdrSink cdr_sink)
+             b2bua::TrunkUsage& trunk_usage, std::string version, b2bua::CdrSink cdr_sink,
+             trace::TraceWriter* trace_writer)
     : index_(index),
       shards_(shards),
       policy_(std::move(policy)),
       trunk_usage_(trunk_usage),
       version_(std::move(version)),
-      cdr_sink_(std::move(cdr_sink)) {}
+      cdr_sink_(std::move(cdr_sink)),
+      trace_writer_(trace_writer) {}
 
 Shard::~Shard() {
   if (thread_.joinable()) {
@@ -65,7 +67,13 @@ void Shard::bind() {
   transport_ = std::make_unique<transport::ShardTransport>(
       index_, io_, *timers_, listeners_of(*policy_), limits,
       [this](transport::Inbound&& in) { dispatch(std::move(in)); }, post_to);
-  traced_ = std::make_unique<TracingTransport>(*transport_, policy_, message_counts_);
+  const auto& tc = policy_->traces;
+  if (tc.hep) {
+    hep_ = std::make_unique<trace::HepSender>(io_, tc.hep_address, tc.hep_id, tc.hep_password);
+  }
+  traces_ = std::make_unique<trace::CallTraces>(index_, *timers_, trace_writer_, hep_.get());
+  traced_ =
+      std::make_unique<TracingTransport>(*transport_, policy_, message_counts_, *traces_);
   open_media_io();
   media_ports_ = std::make_unique<b2bua::MediaPorts>(io_, *timers_, index_,
                                                      static_cast<std::uint16_t>(shards_.size()));
@@ -76,6 +84,7 @@ void Shard::bind() {
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);
   b2bua_->set_cdr_sink(cdr_sink_);
+  b2bua_->set_call_traces(traces_.get());
   registrar_ = std::make_unique<registrar::Registrar>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, b2bua_->layer(),
       [this] { return policy_; }, [this] { return b2bua::make_call_id(index_); },
@@ -145,6 +154,7 @@ void Shard::start() {
 
 void Shard::stop() {
   post([this] {
+    traces_->close();  // files of calls still lingering are closed and kept
     transport_->close();
     io_.stop();
   });
@@ -157,6 +167,8 @@ void Shard::stop() {
   media_ports_.reset();
   uring_.reset();
   traced_.reset();
+  traces_.reset();
+  hep_.reset();
   transport_.reset();
   timers_.reset();
 }
@@ -192,6 +204,15 @@ void Shard::deliver(transport::Inbound&& in) {
   const auto& flow = in.flow;
   if (policy_->server.trace) {
     trace_message("in", flow.realm, flow.protocol, flow.remote, in.data);
+  }
+  // Shown to the call traces before it is handled, so the file keeps the wire order; what the
+  // handling sends is batched until the end of the delivery.
+  struct DeliveryEnd {
+    trace::CallTraces& traces;
+    ~DeliveryEnd() { traces.end_delivery(); }
+  } delivery_end{*traces_};
+  if (traces_->active()) {
+    traces_->inbound(sip::find_call_id(in.data), flow, in.data);
   }
   auto parsed = sip::Message::parse(in.data);
   if (!parsed.ok()) {
@@ -297,6 +318,10 @@ ShardSnapshot Shard::snapshot() const {
   s.connections = transport_->connection_count();
   s.messages = message_counts_;
   s.media = media_factory_->stats();
+  if (hep_) {
+    s.hep = hep_->stats();
+  }
+  s.traces_active = traces_->active_traces();
   return s;
 }
 

@@ -1,6 +1,7 @@
 #include "tracing_transport.hpp"
 
 #include "portico/common/log.hpp"
+#include "portico/sip/message.hpp"
 
 namespace portico::runtime {
 
@@ -21,7 +22,31 @@ bool TracingTransport::send(const transport::Destination& dst, std::string data,
   if (policy_->server.trace) {
     trace_message("out", dst.realm, dst.protocol, dst.remote, data);
   }
+  if (traces_.active()) {
+    return send_traced(dst, std::move(data), std::move(on_failure));
+  }
   return inner_.send(dst, std::move(data), std::move(on_failure));
+}
+
+bool TracingTransport::send_traced(const transport::Destination& dst, std::string data,
+                                   transport::SendFailure on_failure) {
+  transport::Endpoint local;
+  if (inner_.sending_endpoint(dst, local)) {
+    traces_.outbound(sip::find_call_id(data), dst.protocol, local, dst.remote, data);
+    return inner_.send(dst, std::move(data), std::move(on_failure));
+  }
+  // A new connection: its local port exists once send() has bound it. The one copy per new
+  // outbound connection keeps the message for the trace after send() took it.
+  std::string copy = data;
+  const bool ok = inner_.send(dst, std::move(data), std::move(on_failure));
+  if (!inner_.sending_endpoint(dst, local)) {
+    local = transport::Endpoint{};  // unknown: shown as 0.0.0.0:0 (or ::) in the trace
+    if (dst.remote.address.is_v6()) {
+      local.address = asio::ip::address_v6::any();
+    }
+  }
+  traces_.outbound(sip::find_call_id(copy), dst.protocol, local, dst.remote, copy);
+  return ok;
 }
 
 }  // namespace portico::runtime

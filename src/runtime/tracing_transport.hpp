@@ -1,11 +1,13 @@
 #pragma once
-// Counts every outbound SIP message (realm, method, status) and logs it in full when the
-// policy's `server.trace` is on, then passes it to the real transport. Inbound messages are traced in Shard::deliver, so one log holds
-// both directions in order: what an operator reads first when a call fails.
+// Counts every outbound SIP message (realm, method, status), logs it in full when the policy's
+// `server.trace` is on, shows it to the shard's call traces (pcap, HEP) with the address it
+// leaves from, then passes it to the real transport. Inbound messages are counted and traced in
+// Shard::deliver, so the log and the trace files hold both directions in order.
 
 #include <memory>
 
 #include "portico/policy/model.hpp"
+#include "portico/trace/call_traces.hpp"
 #include "message_counts.hpp"
 #include "portico/transport/transport.hpp"
 
@@ -13,11 +15,11 @@ namespace portico::runtime {
 
 class TracingTransport final : public transport::Transport {
  public:
-  /// `inner` and `policy` are owned by the shard and outlive this object.
+  /// `inner`, `policy` and `traces` are owned by the shard and outlive this object.
   TracingTransport(transport::Transport& inner,
                    const std::shared_ptr<const policy::PolicySnapshot>& policy,
-                   MessageCounts& counts)
-      : inner_(inner), policy_(policy), counts_(counts) {}
+                   MessageCounts& counts, trace::CallTraces& traces)
+      : inner_(inner), policy_(policy), counts_(counts), traces_(traces) {}
 
   bool send(const transport::Destination& dst, std::string data,
             transport::SendFailure on_failure = {}) override;
@@ -26,11 +28,19 @@ class TracingTransport final : public transport::Transport {
     return inner_.local_address(realm, protocol, ipv6, host, port);
   }
   const transport::TransportStats& stats() const override { return inner_.stats(); }
+  bool sending_endpoint(const transport::Destination& dst,
+                        transport::Endpoint& local) const override {
+    return inner_.sending_endpoint(dst, local);
+  }
 
  private:
+  bool send_traced(const transport::Destination& dst, std::string data,
+                   transport::SendFailure on_failure);
+
   transport::Transport& inner_;
   const std::shared_ptr<const policy::PolicySnapshot>& policy_;
   MessageCounts& counts_;  // the shard's; shard-local
+  trace::CallTraces& traces_;  // the shard's; shard-local
 };
 
 /// Logs one message as a trace block. Shard thread.

@@ -249,6 +249,35 @@ bool ShardTransport::local_address(const std::string& realm, Protocol protocol, 
 
 const TransportStats& ShardTransport::stats() const { return impl_->state.stats(); }
 
+bool ShardTransport::sending_endpoint(const Destination& dst, Endpoint& local) const {
+  const bool v6 = dst.remote.address.is_v6();
+  if (dst.protocol == Protocol::Udp) {
+    const UdpListener* l = Impl::find(impl_->udp, dst.realm, v6);
+    if (l != nullptr) {
+      local = l->config().bind;
+    }
+    return l != nullptr;
+  }
+  const ConnectionRef& ref = dst.connection;
+  if (ref.valid() && ref.shard != impl_->state.shard()) {
+    // Another shard's connection: its socket is not ours to ask; its listener is the best
+    // this shard can say (the accepted side of a connection uses the listener's port anyway).
+    const TcpListener* l = Impl::find(impl_->tcp, dst.realm, v6);
+    if (l != nullptr) {
+      local = l->config().bind;
+    }
+    return l != nullptr;
+  }
+  const TcpConnection* c = ref.valid() ? impl_->state.find_connection(ref.id) : nullptr;
+  if (c == nullptr) {
+    c = impl_->state.find_reusable(dst.realm, dst.remote);
+  }
+  if (c != nullptr) {
+    local = c->local();
+  }
+  return c != nullptr;
+}
+
 void ShardTransport::close() {
   abort_listeners();
   for (auto& l : impl_->udp) {

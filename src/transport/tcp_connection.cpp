@@ -72,6 +72,11 @@ std::error_code TcpConnection::start_connect(const asio::ip::address& local_addr
   if (std::error_code ec = open_tcp_client(socket_, local_address)) {
     return ec;
   }
+  std::error_code bound_ec;
+  const auto bound = socket_.local_endpoint(bound_ec);
+  if (!bound_ec) {
+    local_ = Endpoint{bound.address(), bound.port()};  // the Flow names the real port
+  }
   ShardState* st = &state_;
   std::uint64_t id = id_;
   connect_timer_.start(state_.limits().tcp_connect_timeout, [st, id] {

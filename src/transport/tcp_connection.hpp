@@ -54,6 +54,9 @@ class TcpConnection {
   std::uint64_t id() const { return id_; }
   const std::string& realm() const { return realm_; }
   const Endpoint& remote() const { return remote_; }
+  /// This end of the connection: the listener's address for an accepted one, the bound
+  /// ephemeral port for an outbound one once start_connect() has bound it.
+  const Endpoint& local() const { return local_; }
 
  private:
   struct PendingWrite {

@@ -31,6 +31,7 @@
 #include "portico/cdr/record.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/transaction_layer.hpp"
+#include "portico/trace/call_traces.hpp"
 #include "portico/transport/transport.hpp"
 
 namespace portico::registrar {
@@ -100,6 +101,9 @@ class B2bua final : public sip::TransactionUser {
 
   /// Where call records go; none by default. Set before traffic flows.
   void set_cdr_sink(CdrSink sink) { cdr_sink_ = std::move(sink); }
+  /// The shard's call traces (owned by the runtime, shard-local): every call's Call-IDs are
+  /// registered there so its messages reach its pcap file and HEP correlation. None by default.
+  void set_call_traces(trace::CallTraces* traces) { traces_ = traces; }
   /// REGISTER handling and the bindings `registered` route targets are looked up in (both
   /// shard-local, owned by the runtime). Without them REGISTER gets 405 and a `registered`
   /// target finds nobody. Set before traffic flows.
@@ -140,6 +144,7 @@ class B2bua final : public sip::TransactionUser {
   std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
   B2buaStats stats_;
   CdrSink cdr_sink_;
+  trace::CallTraces* traces_ = nullptr;                      // not owned; shard-local
   registrar::Registrar* registrar_ = nullptr;                 // not owned; shard-local
   const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local
 };

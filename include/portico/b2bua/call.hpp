@@ -66,6 +66,8 @@ struct PendingRequest {
 struct Call {
   CallHandle handle = 0;
   std::string log_id;          // short id on every log line about this call
+  std::uint64_t trace = 0;     // the call's trace in the shard's CallTraces (0: not traced)
+  std::string trace_file;      // its pcap file (full path); empty without a pcap directory
   CallState state = CallState::Routing;
   policy::CallPlan plan;       // holds the policy snapshot for the life of the call
   std::size_t target_index = 0;

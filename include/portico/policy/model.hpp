@@ -39,7 +39,7 @@ struct Cidr {
 /// set below the prefix are an error, so a typo cannot silently widen a rule. Any thread.
 Result<Cidr> parse_cidr(std::string_view text);
 
-/// Parses a duration with a unit: "500ms", "4s", "2m", "4h". A bare number is an error. Any
+/// Parses a duration with a unit: "500ms", "4s", "2m", "4h", "7d". A bare number is an error. Any
 /// thread.
 Result<Millis> parse_duration(std::string_view text);
 
@@ -178,6 +178,21 @@ struct CdrConfig {
   SourceLoc loc;
 };
 
+/// Per-call SIP traces (policy `traces`): a pcap file per call in `directory`, and/or every
+/// SIP message sent to a Homer collector as HEPv3 over UDP. Absent section = neither.
+/// Read at start-up (a change needs a restart, like the CDR path).
+struct TraceConfig {
+  bool pcap = false;                // `directory` given
+  std::string directory;            // one <start>_<call>.pcap per call here
+  std::size_t max_files = 10000;    // finished trace files kept; the oldest go first
+  Millis max_age{std::chrono::hours(24 * 7)};  // older finished files are deleted; 0 = no limit
+  bool hep = false;                 // `hep` given
+  transport::Endpoint hep_address;  // the collector (udp://host:port)
+  std::uint32_t hep_id = 2001;      // capture agent id in every HEP packet
+  std::string hep_password;         // HEP auth key chunk; empty = none sent
+  SourceLoc loc;
+};
+
 /// REGISTER handling (policy `registration`): endpoints on `realm` register through Portico,
 /// which keeps their binding (the flow their REGISTER came from) and relays the registration to
 /// `registrar` with its own Contact. Absent section = REGISTER is answered 405 as before.
@@ -200,6 +215,7 @@ struct PolicySnapshot {
   HeaderRules headers;
   MetricsConfig metrics;
   CdrConfig cdr;
+  TraceConfig traces;
   RegistrationConfig registration;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;

@@ -16,6 +16,7 @@
 #include "portico/metrics/exposer.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/runtime/shard.hpp"
+#include "portico/trace/trace_writer.hpp"
 
 namespace portico::runtime {
 
@@ -46,6 +47,8 @@ class Server {
   std::string version_;
   b2bua::TrunkUsage trunk_usage_;
   std::unique_ptr<cdr::CdrWriter> cdr_;  // outlives the shards that submit to it
+  std::unique_ptr<trace::TraceWriter> traces_;  // per-call pcap files; outlives the shards
+  bool hep_ = false;  // HEP export configured; set before the exposer starts, then read-only
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_failed_{0};

@@ -6,7 +6,8 @@
 // Inbound path on the shard that received the bytes:
 //   transport -> dispatch(): Call-ID -> owning shard (post if it is another one)
 // then on the owning shard:
-//   deliver(): trace -> parse -> validate (400 / drop) -> TransactionLayer -> B2bua
+//   deliver(): trace (log, pcap, HEP) -> parse -> validate (400 / drop) -> TransactionLayer
+//              -> B2bua
 
 #include <asio/io_context.hpp>
 
@@ -26,6 +27,9 @@
 #include "portico/policy/model.hpp"
 #include "portico/registrar/binding_directory.hpp"
 #include "portico/registrar/registrar.hpp"
+#include "portico/trace/call_traces.hpp"
+#include "portico/trace/hep.hpp"
+#include "portico/trace/trace_writer.hpp"
 #include "portico/transport/shard_transport.hpp"
 
 namespace portico::runtime {
@@ -58,14 +62,19 @@ struct ShardSnapshot {
   MessageCounts messages;
   b2bua::MediaStats media;
   registrar::RegistrarStats registration;
+  trace::HepStats hep;
+  std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
 };
 
 class Shard {
  public:
   /// `shards` is the full set (for cross-shard posts); it must outlive this shard.
+  /// `trace_writer` (per-call pcap files; may be null) is shared by all shards and outlives
+  /// them.
   Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
         std::shared_ptr<const policy::PolicySnapshot> policy, b2bua::TrunkUsage& trunk_usage,
-        std::string version, b2bua::CdrSink cdr_sink = {});
+        std::string version, b2bua::CdrSink cdr_sink = {},
+        trace::TraceWriter* trace_writer = nullptr);
   ~Shard();
 
   /// Binds the listeners (throws std::system_error at start-up) and starts the thread.
@@ -108,9 +117,12 @@ class Shard {
   b2bua::TrunkUsage& trunk_usage_;                  // shared, thread-safe
   std::string version_;
   b2bua::CdrSink cdr_sink_;                         // thread-safe (queues to the CDR writer)
+  trace::TraceWriter* trace_writer_;                // thread-safe; not owned; may be null
   asio::io_context io_{1};
   std::unique_ptr<AsioTimerService> timers_;
   std::unique_ptr<transport::ShardTransport> transport_;
+  std::unique_ptr<trace::HepSender> hep_;           // HEP export; nullptr = off
+  std::unique_ptr<trace::CallTraces> traces_;       // Call-ID -> call trace; shard-local
   std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
   std::unique_ptr<media::UringEngine> uring_;                // media I/O; nullptr = epoll path
   std::unique_ptr<b2bua::MediaPorts> media_ports_;           // this shard's RTP port slices

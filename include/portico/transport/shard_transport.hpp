@@ -57,6 +57,7 @@ class ShardTransport final : public Transport {
   bool local_address(const std::string& realm, Protocol protocol, bool ipv6, std::string& host,
                      std::uint16_t& port) const override;
   const TransportStats& stats() const override;
+  bool sending_endpoint(const Destination& dst, Endpoint& local) const override;
 
   /// Policy reload, step 1 of 2: binds the listeners in `wanted` that this shard does not have
   /// yet, without receiving on them. Returns "" or what could not be bound (then nothing new

@@ -53,6 +53,14 @@ class Transport {
   virtual bool local_address(const std::string& realm, Protocol protocol, bool ipv6,
                              std::string& host, std::uint16_t& port) const = 0;
   virtual const TransportStats& stats() const = 0;
+  /// The local address and port a message to `dst` leaves from (traces show real addresses):
+  /// the realm's listener for UDP, the connection's own end for TCP. False when no connection
+  /// to `dst` exists yet (send() opens one) or the sender cannot tell.
+  virtual bool sending_endpoint(const Destination& dst, Endpoint& local) const {
+    (void)dst;
+    (void)local;
+    return false;
+  }
 };
 
 }  // namespace portico::transport

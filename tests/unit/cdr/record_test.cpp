@@ -42,6 +42,7 @@ CallRecord answered_record() {
   r.packets_b_to_a = 3071;
   r.lost_a_to_b = 12;
   r.jitter_ms_a_to_b = 4.25;
+  r.trace = "/var/lib/portico/traces/20261124-220000_c0ffee12.pcap";
   return r;
 }
 
@@ -55,7 +56,8 @@ TEST(CallRecordTest, AnsweredRecordExactLine) {
             R"("duration_ms":61377,"setup_ms":2500,"final_status":200,"end_reason":"a_bye",)"
             R"("disconnect":"caller","media_anchored":true,"codec":"PCMA",)"
             R"("packets_a_to_b":3068,"packets_b_to_a":3071,"lost_a_to_b":12,"lost_b_to_a":null,)"
-            R"("jitter_ms_a_to_b":4.2,"jitter_ms_b_to_a":null})"
+            R"("jitter_ms_a_to_b":4.2,"jitter_ms_b_to_a":null,)"
+            R"("trace":"/var/lib/portico/traces/20261124-220000_c0ffee12.pcap"})"
             "\n");
 }
 
@@ -72,6 +74,7 @@ TEST(CallRecordTest, UnansweredRecordHasNullAnswerAndSetupToEnd) {
   r.packets_a_to_b = r.packets_b_to_a = 0;
   r.lost_a_to_b.reset();
   r.jitter_ms_a_to_b.reset();
+  r.trace.clear();
   EXPECT_EQ(to_json_line(r),
             R"({"call":"c0ffee12","a_call_id":"a-1@198.51.100.7","b_call_id":"",)"
             R"("realm_in":"public","source_peer":"carrier-a","route":"pstn-out",)"
@@ -80,7 +83,8 @@ TEST(CallRecordTest, UnansweredRecordHasNullAnswerAndSetupToEnd) {
             R"("end":"2026-11-24T22:00:30.130Z","duration_ms":0,"setup_ms":30007,)"
             R"("final_status":486,"end_reason":"status_486","disconnect":"callee",)"
             R"("media_anchored":false,"codec":"","packets_a_to_b":0,"packets_b_to_a":0,)"
-            R"("lost_a_to_b":null,"lost_b_to_a":null,"jitter_ms_a_to_b":null,"jitter_ms_b_to_a":null})"
+            R"("lost_a_to_b":null,"lost_b_to_a":null,"jitter_ms_a_to_b":null,"jitter_ms_b_to_a":null,)"
+            R"("trace":""})"
             "\n");
 }
 

@@ -95,10 +95,10 @@ TEST(PolicyDiagnostics, TransportNeedsAListenerInTheRealm) {
 TEST(PolicyDiagnostics, BadDurations) {
   EXPECT_THAT(check("timers:\n  t1: 500\n"),
               ElementsAre("p.yaml:7:7: timers.t1: \"500\" has no unit (write e.g. \"500ms\" or "
-                          "\"500s\"; units: ms, s, m, h)"));
+                          "\"500s\"; units: ms, s, m, h, d)"));
   EXPECT_THAT(check("timers:\n  t4: 5 seconds\n"),
               ElementsAre("p.yaml:7:7: timers.t4: \"5 seconds\" is not a duration (expected a "
-                          "whole number and a unit: \"500ms\", \"4s\", \"2m\", \"4h\")"));
+                          "whole number and a unit: \"500ms\", \"4s\", \"2m\", \"4h\", \"7d\")"));
   EXPECT_THAT(check("timers:\n  t1: 0ms\n"),
               ElementsAre("p.yaml:7:7: timers.t1: must be longer than 0ms"));
   EXPECT_THAT(check("timers:\n  t1: 5s\n  t2: 1s\n"),
@@ -181,8 +181,8 @@ TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
   EXPECT_THAT(diagnostics_of({{"a.yaml", std::string(kBaseRealms) + "server:\n  shards: 1\n"},
                               {"b.yaml", "server:\n  shards: 2\n"}}),
               ElementsAre("b.yaml:1:1: server: section given again (first at a.yaml:6:1); "
-                          "server, timers, headers, metrics, cdr and registration may each appear in one "
-                          "file only"));
+                          "server, timers, headers, metrics, cdr, traces and registration may each "
+                          "appear in one file only"));
 }
 
 TEST(PolicyDiagnostics, RouteChecks) {

@@ -77,13 +77,14 @@ TEST(Duration, ParsesEveryUnit) {
   EXPECT_EQ(*parse_duration("4s"), Millis{4000});
   EXPECT_EQ(*parse_duration("2m"), Millis{120000});
   EXPECT_EQ(*parse_duration("4h"), Millis{4 * 3600 * 1000});
+  EXPECT_EQ(*parse_duration("7d"), Millis{7LL * 24 * 3600 * 1000});
   EXPECT_EQ(*parse_duration("0s"), Millis{0});
 }
 
 TEST(Duration, RejectsMissingOrUnknownUnits) {
   EXPECT_EQ(parse_duration("500").error().detail,
-            "\"500\" has no unit (write e.g. \"500ms\" or \"500s\"; units: ms, s, m, h)");
-  const char* const bad[] = {"", "ms", "1.5s", "-1s", "4 s", "4sec", "4d", "s4", "1000000001s"};
+            "\"500\" has no unit (write e.g. \"500ms\" or \"500s\"; units: ms, s, m, h, d)");
+  const char* const bad[] = {"", "ms", "1.5s", "-1s", "4 s", "4sec", "4w", "s4", "1000000001s"};
   for (const char* text : bad) {
     EXPECT_FALSE(parse_duration(text).ok()) << text;
   }

@@ -1,0 +1,125 @@
+#pragma once
+// TraceWriter: writes one pcap file per call, off the shard threads, and keeps the trace
+// directory within its retention limits.
+//
+//   shard 0 ──submit(batch)──┐
+//   shard N ──submit(batch)──┴──> [ bounded deque, mu_ ] ──> writer thread ──> <dir>/<name>.pcap
+//                                                                   └──> prune oldest / too old
+//
+// A shard hands over batches of events (one lock per batch, not per message): Begin names a
+// call's file, Message carries one SIP message and its addresses, End closes the file and hands
+// it to retention. Message events beyond the queue's capacity are dropped and counted; Begin
+// and End are always taken (they are small and bounded by the number of calls), so a file is
+// never left without an end. The pcap encoding (and its TCP sequence state) lives here.
+//
+// Retention: finished files are kept in creation order (those already in the directory at
+// start-up are read in by modification time); after each batch and at least once a second the
+// oldest are deleted while there are more than max_files or the oldest is older than max_age,
+// at most kMaxPrunePerPass deletions per pass. Files of calls in progress are never deleted.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "portico/common/timer_service.hpp"
+#include "portico/trace/pcap.hpp"
+
+namespace portico::trace {
+
+/// One thing a shard tells the writer. `trace` is unique in the process (shard in the top bits).
+struct TraceEvent {
+  enum class Kind : std::uint8_t { Begin, Message, End };
+  Kind kind = Kind::Message;
+  std::uint64_t trace = 0;
+  std::string text;  // Begin: the file name (no directory); Message: the SIP message
+  PacketMeta meta;   // Message only
+};
+
+struct Retention {
+  std::size_t max_files = 10000;
+  Millis max_age{0};  // 0 = no age limit
+};
+
+/// Counters since construction; each a relaxed read.
+struct TraceWriterStats {
+  std::uint64_t files_written = 0;     ///< trace files finished (call over)
+  std::uint64_t messages_written = 0;  ///< SIP messages that reached a file
+  std::uint64_t messages_dropped = 0;  ///< refused (queue full) or abandoned at shutdown
+  std::uint64_t write_errors = 0;      ///< SIP messages lost to a failed open or write
+  std::uint64_t files_pruned = 0;      ///< deleted by retention
+};
+
+/// Any thread may submit; built and destroyed by the control thread.
+class TraceWriter {
+ public:
+  static constexpr std::size_t kDefaultCapacity = 100'000;  // Message events queued
+  static constexpr std::size_t kMaxPrunePerPass = 100;
+  static constexpr std::size_t kMaxOpenFiles = 256;  // beyond: descriptors closed after a batch
+  static constexpr std::chrono::milliseconds kDrainTimeout{2000};
+
+  /// Creates `directory` if missing (throws std::runtime_error naming it if that fails or it
+  /// is not writable), reads the trace files already there for retention, starts the thread.
+  TraceWriter(std::string directory, Retention retention,
+              std::size_t capacity = kDefaultCapacity);
+  /// Writes what is queued (at most kDrainTimeout), closes every file, joins the thread.
+  ~TraceWriter();
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  /// Takes the events of `batch` (leaves it empty). Any thread; one short push under the mutex.
+  void submit(std::vector<TraceEvent>& batch);
+
+  TraceWriterStats stats() const;
+  const std::string& directory() const { return directory_; }
+
+ private:
+  struct OpenTrace;
+
+  void run();
+  void write_batch(std::deque<TraceEvent>& batch);
+  void flush(std::uint64_t id, OpenTrace& t);
+  void finish(std::uint64_t id);
+  void prune();
+  void scan_existing();
+
+  const std::string directory_;  // immutable
+  const Retention retention_;    // immutable
+  const std::size_t capacity_;   // immutable
+
+  // Writer thread only:
+  std::unordered_map<std::uint64_t, std::unique_ptr<OpenTrace>> open_;
+  std::vector<std::uint64_t> touched_;  // traces with bytes to flush after this batch
+  std::deque<std::pair<std::filesystem::file_time_type, std::string>> finished_;  // oldest first
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<TraceEvent> queue_;  // GUARDED_BY(mu_)
+  std::size_t queued_messages_ = 0;  // GUARDED_BY(mu_)
+  bool stopping_ = false;            // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point drain_deadline_{};  // GUARDED_BY(mu_)
+
+  std::atomic<std::uint64_t> files_written_{0};
+  std::atomic<std::uint64_t> messages_written_{0};
+  std::atomic<std::uint64_t> messages_dropped_{0};
+  std::atomic<std::uint64_t> write_errors_{0};
+  std::atomic<std::uint64_t> files_pruned_{0};
+  std::atomic<std::int64_t> last_drop_warn_ns_{0};
+  std::atomic<std::int64_t> last_error_log_ns_{0};
+
+  std::thread thread_;  // last: started once everything above is initialised
+};
+
+/// "20261125-014224_k3j4h5g6f7.pcap": the call's start (UTC, to the second) and its log id, so
+/// names sort by time and `ls | grep <call>` finds a call's file. Any thread.
+std::string trace_file_name(WallClock::time_point start, std::string_view call_log_id);
+
+}  // namespace portico::trace
