@@ -10,7 +10,7 @@ PACKAGES=(
   libosip2-dev libre-dev libsrtp2-dev libasio-dev libssl-dev liburing-dev
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
-  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark
+  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
 )
 
 missing=()

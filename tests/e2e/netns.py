@@ -378,6 +378,18 @@ def cut_pcap(src: Path, dst: Path, seconds: float) -> int:
     return kept
 
 
+class HostNamespace:
+    """What Capture needs of a Topology, for a capture in the test's own namespace (`lo`)."""
+
+    @staticmethod
+    def wrap(_name: str) -> list[str]:
+        return []
+
+    @staticmethod
+    def ns(_name: str) -> str:
+        return "host"
+
+
 class Capture:
     """tcpdump on one interface of one namespace, written to a pcap file; stopped by PID."""
 

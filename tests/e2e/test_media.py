@@ -47,18 +47,6 @@ PHONE_RTP = 6000
 CARRIER_RTP = 7000
 
 
-class _RootNamespace:
-    """netns.Capture needs only these two: tcpdump runs in the test's own namespace."""
-
-    @staticmethod
-    def wrap(_name: str) -> list[str]:
-        return []
-
-    @staticmethod
-    def ns(_name: str) -> str:
-        return "host"
-
-
 METRICS_PORT = 9464
 
 
@@ -111,7 +99,7 @@ def test_two_way_rtp(ctx: Ctx):
     net = ctx.net
     sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", TALK_S)
     check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
-    cap = netns.Capture(_RootNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
+    cap = netns.Capture(netns.HostNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
                         bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
     cdr_path = ctx.dir / "cdr.jsonl"
     ctx.start_portico(default_policy(net) + f"cdr: {{path: {cdr_path}}}\n"

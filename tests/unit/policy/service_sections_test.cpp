@@ -52,5 +52,60 @@ TEST(CdrSection, MissingOrEmptyPathIsNamed) {
   EXPECT_NE(diags[0].find("cdr.path: must not be empty"), std::string::npos) << diags[0];
 }
 
+TEST(TracesSection, AbsentMeansNeitherPcapNorHep) {
+  auto p = load_policy_texts({{"p.yaml", kBaseRealms}});
+  EXPECT_FALSE(p->traces.pcap);
+  EXPECT_FALSE(p->traces.hep);
+}
+
+TEST(TracesSection, DirectoryAndHepWithDefaults) {
+  auto p = load_policy_texts(
+      {{"p.yaml", std::string(kBaseRealms) +
+                      "traces:\n  directory: /var/lib/portico/traces\n"
+                      "  hep: udp://[::1]:9060\n  hep_password: pw\n"}});
+  EXPECT_TRUE(p->traces.pcap);
+  EXPECT_EQ(p->traces.directory, "/var/lib/portico/traces");
+  EXPECT_EQ(p->traces.max_files, 10000u);
+  EXPECT_EQ(p->traces.max_age, Millis{7LL * 24 * 3600 * 1000});
+  EXPECT_TRUE(p->traces.hep);
+  EXPECT_EQ(p->traces.hep_address.to_string(), "[::1]:9060");
+  EXPECT_EQ(p->traces.hep_id, 2001u);
+  EXPECT_EQ(p->traces.hep_password, "pw");
+}
+
+TEST(TracesSection, RetentionAndAgentId) {
+  auto p = load_policy_texts(
+      {{"p.yaml", std::string(kBaseRealms) +
+                      "traces: {directory: /t, max_files: 50, max_age: 0s, "
+                      "hep: udp://127.0.0.1:9060, hep_id: 7}\n"}});
+  EXPECT_EQ(p->traces.max_files, 50u);
+  EXPECT_EQ(p->traces.max_age, Millis{0});
+  EXPECT_EQ(p->traces.hep_id, 7u);
+}
+
+TEST(TracesSection, BadValuesAreNamed) {
+  auto diags = diagnostics_of(
+      {{"p.yaml", std::string(kBaseRealms) +
+                      "traces:\n  directory: traces\n  max_files: 0\n  max_age: 7\n"
+                      "  hep: tcp://127.0.0.1:9060\n  hep_id: -1\n"}});
+  ASSERT_EQ(diags.size(), 5u);
+  EXPECT_EQ(diags[0], "p.yaml:7:14: traces.directory: \"traces\" is not an absolute path");
+  EXPECT_EQ(diags[1], "p.yaml:8:14: traces.max_files: 0 is out of range (1..10000000 files)");
+  EXPECT_EQ(diags[2].rfind("p.yaml:9:12: traces.max_age: \"7\" has no unit", 0), 0u) << diags[2];
+  EXPECT_EQ(diags[3], "p.yaml:10:8: traces.hep: \"tcp://127.0.0.1:9060\": HEP is sent over UDP "
+                      "only (udp://host:port)");
+  EXPECT_EQ(diags[4], "p.yaml:11:11: traces.hep_id: -1 is not a capture agent id (0..4294967295)");
+}
+
+TEST(TracesSection, OptionsNeedTheirOutput) {
+  auto diags = diagnostics_of(
+      {{"p.yaml", std::string(kBaseRealms) + "traces:\n  max_files: 5\n  hep_id: 3\n"}});
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0], "p.yaml:6:1: traces: hep_id and hep_password need hep "
+                      "(e.g. hep: udp://127.0.0.1:9060)");
+  EXPECT_EQ(diags[1], "p.yaml:6:1: traces: max_files and max_age need directory "
+                      "(e.g. directory: /var/lib/portico/traces)");
+}
+
 }  // namespace
 }  // namespace portico::policy::test
