@@ -8,6 +8,8 @@ export captured on loopback and decoded by sngrep's own HEP parser.
                     addresses and ports, in time order, nothing else; sngrep reads the file as
                     one dialog per leg; four more calls with max_files 3 leave the three newest
                     files and /metrics counts the written and pruned files.
+  pcap_failover     the primary trunk answers 503, the backup 200: the file holds the first
+                    attempt (its own Call-ID, the 503 and Portico's ACK for it) and then the call.
   pcap_tcp_carrier_leg  the carrier leg over TCP: tshark reassembles the SIP on Portico's real
                     (ephemeral) source port, with no lost or out-of-order segment reported.
   hep_export        every SIP message of a call, both legs, reaches a HEP collector address as
@@ -214,6 +216,42 @@ def test_pcap_tcp_carrier_leg(ctx: Ctx):
     check(peers == {(net.primary, "5060")}, f"the trunk's end: {peers}")
     bad = tshark_sip(pcap, ["frame.number"], "tcp.analysis.flags && !tcp.analysis.window_update")
     check(not bad, f"tshark reports TCP problems (lost/out-of-order segments) in frames {bad}")
+    ctx.finish_portico()
+
+
+@e2e_test(k=134, portico_only=True)
+def test_pcap_failover(ctx: Ctx):
+    net = ctx.net
+    tdir = ctx.dir / "traces"
+    policy, cdr = trace_policy(ctx, f"{{directory: {tdir}}}")
+    ctx.start_portico(policy)
+    prim = ctx.sipp("primary", "uas_503.xml", net.primary).start()
+    back = ctx.sipp("backup", "uas_basic.xml", net.backup, duration_ms=200).start()
+    uac = ctx.sipp("uac", "uac_basic.xml", net.uac, remote=ctx.access_target())
+    uac.run()
+    back.wait(timeout=10)
+    prim.wait(timeout=10)
+    assert_sipp(uac, 1)
+    check(wait_until(lambda: len(records(cdr)) == 1, 10), f"no CDR: {records(cdr)}")
+    rec = records(cdr)[0]
+    check(rec["attempts"] == 2, f"expected a failover (2 attempts): {rec}")
+    frames: list[dict[str, str]] = []
+
+    def complete() -> bool:
+        frames[:] = tshark_sip(rec["trace"], UDP_FIELDS)
+        return sum(1 for f in frames if label(f) == "200 BYE") >= 2
+    check(wait_until(complete, 10, step=0.5), f"trace: {[label(f) for f in frames]}")
+    # The first attempt has its own Call-ID; the CDR names the last B leg.
+    first = [f for f in frames if f["ip.dst"] == net.primary or f["ip.src"] == net.primary]
+    ids = {f["sip.Call-ID"] for f in first}
+    check(len(ids) == 1 and rec["b_call_id"] not in ids, f"first attempt's Call-IDs: {ids}")
+    first_labels = [label(f) for f in first]
+    print(f"    first attempt: {first_labels}", flush=True)
+    # The ACK of the 503 comes from the transaction layer after the call moved on: still there.
+    check(first_labels[:1] == ["INVITE"] and "503 INVITE" in first_labels
+          and first_labels[-1] == "ACK", f"first attempt in the trace: {first_labels}")
+    rest = [f for f in frames if f not in first]
+    basic_call_legs(rest, rec, "after failover")
     ctx.finish_portico()
 
 
