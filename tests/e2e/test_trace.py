@@ -63,11 +63,31 @@ def label(frame: dict[str, str]) -> str:
     return f'{frame.get("sip.Status-Code")} {frame.get("sip.CSeq.method")}'
 
 
-def trace_policy(ctx: Ctx, traces: str, **policy_kw) -> tuple[str, object]:
+def start_traced(ctx: Ctx, traces: str, **policy_kw):
+    """Portico with CDRs, metrics and this `traces` section; returns the CDR path."""
     cdr = ctx.dir / "cdr.jsonl"
-    return (default_policy(ctx.net, **policy_kw) + f"cdr: {{path: {cdr}}}\n"
-            f"metrics: {{address: {ctx.net.access}, port: {METRICS_PORT}}}\n"
-            f"traces: {traces}\n"), cdr
+    ctx.start_portico(default_policy(ctx.net, **policy_kw) + f"cdr: {{path: {cdr}}}\n"
+                      f"metrics: {{address: {ctx.net.access}, port: {METRICS_PORT}}}\n"
+                      f"traces: {traces}\n")
+    return cdr
+
+
+def first_record(cdr) -> dict:
+    check(wait_until(lambda: len(records(cdr)) >= 1, 10), f"no CDR: {records(cdr)}")
+    return records(cdr)[0]
+
+
+def call_frames(pcap: str, fields: list[str]) -> list[dict[str, str]]:
+    """The SIP frames of a call's trace once both legs' 200 BYE are in it (the file is written
+    as the call goes, so it may lag the CDR by a batch)."""
+    frames: list[dict[str, str]] = []
+
+    def complete() -> bool:
+        frames[:] = tshark_sip(pcap, fields) if os.path.exists(pcap) else []
+        return sum(1 for f in frames if label(f) == "200 BYE") >= 2
+    check(wait_until(complete, 10, step=0.5), f"the trace {pcap} never held both legs' 200 BYE: "
+                                              f"{[label(f) for f in frames]}")
+    return frames
 
 
 def run_call(ctx: Ctx, name: str, calls: int = 1, uas_transport: str = "u1") -> None:
@@ -113,25 +133,16 @@ UDP_FIELDS = ["frame.time_epoch", "ip.src", "udp.srcport", "ip.dst", "udp.dstpor
 def test_pcap_udp_call_and_retention(ctx: Ctx):
     net = ctx.net
     tdir = ctx.dir / "traces"
-    policy, cdr = trace_policy(ctx, f"{{directory: {tdir}, max_files: 3}}")
-    ctx.start_portico(policy)
+    cdr = start_traced(ctx, f"{{directory: {tdir}, max_files: 3}}")
     run_call(ctx, "first")
-    check(wait_until(lambda: len(records(cdr)) == 1, 10), f"no CDR: {records(cdr)}")
-    rec = records(cdr)[0]
+    rec = first_record(cdr)
     pcap = rec.get("trace", "")
     print(f"    CDR call={rec['call']} trace={pcap}", flush=True)
     check(pcap.startswith(str(tdir) + "/") and rec["call"] in pcap and pcap.endswith(".pcap"),
           f"CDR trace should name a file in {tdir} with the call id {rec['call']}: {pcap!r}")
     check(any(f"call={rec['call']}" in l and pcap in l for l in ctx.portico.grep("call.trace")),
           "no call.trace log line naming the file")
-    # The file is written as the call goes; wait for the last BYE's 200 to be in it.
-    frames: list[dict[str, str]] = []
-
-    def complete() -> bool:
-        frames[:] = tshark_sip(pcap, UDP_FIELDS) if os.path.exists(pcap) else []
-        return sum(1 for f in frames if label(f) == "200 BYE") >= 2
-    check(wait_until(complete, 10, step=0.5), f"the trace never held both 200 BYE: "
-                                              f"{[label(f) for f in frames]}")
+    frames = call_frames(pcap, UDP_FIELDS)
     a, b = basic_call_legs(frames, rec, "in the trace")
     check(frames[0]["sip.Call-ID"] == rec["a_call_id"] and label(frames[0]) == "INVITE",
           f"the file must start with the caller's INVITE: {frames[0]}")
@@ -188,24 +199,14 @@ TCP_FIELDS = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "sip.Call-ID", "
 @e2e_test(k=132, portico_only=True)
 def test_pcap_tcp_carrier_leg(ctx: Ctx):
     net = ctx.net
-    tdir = ctx.dir / "traces"
-    policy, cdr = trace_policy(ctx, f"{{directory: {tdir}}}", primary_transport="tcp")
-    ctx.start_portico(policy)
+    cdr = start_traced(ctx, f"{{directory: {ctx.dir / 'traces'}}}", primary_transport="tcp")
     run_call(ctx, "tcp", uas_transport="t1")
-    check(wait_until(lambda: len(records(cdr)) == 1, 10), f"no CDR: {records(cdr)}")
-    rec = records(cdr)[0]
+    rec = first_record(cdr)
     pcap = rec["trace"]
-    frames: list[dict[str, str]] = []
-
-    def complete() -> bool:
-        frames[:] = tshark_sip(pcap, TCP_FIELDS, "sip && tcp")
-        return [label(f) for f in frames][-2:] == ["BYE", "200 BYE"]
-    check(wait_until(complete, 10, step=0.5), f"carrier leg over TCP in the trace: "
-                                              f"{[label(f) for f in frames]}")
-    _, b = legs(frames, rec["a_call_id"], rec["b_call_id"])
+    _, b = legs(call_frames(pcap, TCP_FIELDS), rec["a_call_id"], rec["b_call_id"])
     labels = [label(f) for f in b]
     print(f"    B leg over TCP: {labels}", flush=True)
-    check(labels[0] == "INVITE" and "200 INVITE" in labels and "ACK" in labels,
+    check(labels == ["INVITE", "180 INVITE", "200 INVITE", "ACK", "BYE", "200 BYE"],
           f"B leg over TCP: {labels}")
     ours = {(f["ip.src"], f["tcp.srcport"]) for f in b if f["ip.src"] == net.carrier} | \
            {(f["ip.dst"], f["tcp.dstport"]) for f in b if f["ip.dst"] == net.carrier}
@@ -222,9 +223,7 @@ def test_pcap_tcp_carrier_leg(ctx: Ctx):
 @e2e_test(k=134, portico_only=True)
 def test_pcap_failover(ctx: Ctx):
     net = ctx.net
-    tdir = ctx.dir / "traces"
-    policy, cdr = trace_policy(ctx, f"{{directory: {tdir}}}")
-    ctx.start_portico(policy)
+    cdr = start_traced(ctx, f"{{directory: {ctx.dir / 'traces'}}}")
     prim = ctx.sipp("primary", "uas_503.xml", net.primary).start()
     back = ctx.sipp("backup", "uas_basic.xml", net.backup, duration_ms=200).start()
     uac = ctx.sipp("uac", "uac_basic.xml", net.uac, remote=ctx.access_target())
@@ -232,15 +231,9 @@ def test_pcap_failover(ctx: Ctx):
     back.wait(timeout=10)
     prim.wait(timeout=10)
     assert_sipp(uac, 1)
-    check(wait_until(lambda: len(records(cdr)) == 1, 10), f"no CDR: {records(cdr)}")
-    rec = records(cdr)[0]
+    rec = first_record(cdr)
     check(rec["attempts"] == 2, f"expected a failover (2 attempts): {rec}")
-    frames: list[dict[str, str]] = []
-
-    def complete() -> bool:
-        frames[:] = tshark_sip(rec["trace"], UDP_FIELDS)
-        return sum(1 for f in frames if label(f) == "200 BYE") >= 2
-    check(wait_until(complete, 10, step=0.5), f"trace: {[label(f) for f in frames]}")
+    frames = call_frames(rec["trace"], UDP_FIELDS)
     # The first attempt has its own Call-ID; the CDR names the last B leg.
     first = [f for f in frames if f["ip.dst"] == net.primary or f["ip.src"] == net.primary]
     ids = {f["sip.Call-ID"] for f in first}
@@ -266,12 +259,10 @@ def test_hep_export(ctx: Ctx):
     cap = netns.Capture(netns.HostNamespace(), "host", "lo", ctx.dir / "hep.pcap",
                         bpf=f"udp and dst host {collector} and dst port {HEP_PORT}").start()
     try:
-        policy, cdr = trace_policy(
+        cdr = start_traced(
             ctx, f"{{hep: udp://{collector}:{HEP_PORT}, hep_id: 2001, hep_password: s3cret}}")
-        ctx.start_portico(policy)
         run_call(ctx, "hep")
-        check(wait_until(lambda: len(records(cdr)) == 1, 10), f"no CDR: {records(cdr)}")
-        rec = records(cdr)[0]
+        rec = first_record(cdr)
         check(rec["trace"] == "", f"no pcap directory: the CDR names no file: {rec['trace']!r}")
 
         def counted() -> float:
