@@ -30,7 +30,8 @@ class TcpConnection {
     ConnectTimeout, Shutdown,
   };
 
-  /// `local` is the listener address of the realm (the Flow's local endpoint). An accepted
+  /// `local` is the listener address of the realm (the Flow's local endpoint; an outbound
+  /// connection replaces its port with the one it binds in start_connect()). An accepted
   /// connection passes its connected socket and `outbound` = false; an outbound one passes a
   /// fresh socket and `outbound` = true, then calls start_connect().
   TcpConnection(ShardState& state, std::uint64_t id, std::string realm, Endpoint local,

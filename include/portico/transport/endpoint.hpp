@@ -49,7 +49,8 @@ struct ConnectionRef {
 struct Flow {
   Protocol protocol = Protocol::Udp;
   std::string realm;      // realm whose listener received / sends it
-  Endpoint local;         // the listener's bound address
+  Endpoint local;         // this end: the listener's bound address, or for a connection
+                          // Portico opened, the address and ephemeral port it bound
   Endpoint remote;        // the peer's observed address
   ConnectionRef connection;
 };

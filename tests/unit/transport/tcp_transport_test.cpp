@@ -228,8 +228,15 @@ TEST_F(TcpTransport, OutboundConnectionDeliversAndReadsTheReply) {
   const Flow& f = shard_.inbound[0].flow;
   EXPECT_EQ(shard_.inbound[0].data, reply);
   EXPECT_EQ(f.remote, server.endpoint());
-  EXPECT_EQ(f.local, bind_);
+  // The Flow names this end as it really is: the realm's address, the connection's own port.
+  const auto far_sees = far.socket.remote_endpoint(ec);
+  EXPECT_EQ(f.local, (Endpoint{bind_.address, far_sees.port()}));
+  EXPECT_NE(f.local.port, bind_.port);
   EXPECT_TRUE(f.connection.valid());
+  Endpoint sending;
+  EXPECT_TRUE(shard_.transport->sending_endpoint(
+      Destination{"access", Protocol::Tcp, server.endpoint(), f.connection}, sending));
+  EXPECT_EQ(sending, f.local);  // what traces show for messages sent on this connection
   EXPECT_TRUE(run_until(shard_.io, [&] { return stats().stream_messages_out == 1; }));
   EXPECT_EQ(stats().connections_opened, 1u);
 }

@@ -50,6 +50,12 @@ TEST_F(UdpTransport, SendGoesOutFromTheListenerPort) {
   EXPECT_EQ(*got, "SIP/2.0 200 OK\r\n\r\n");
   EXPECT_EQ(from, bind_);  // symmetric: replies come from the address the peer sent to
   EXPECT_EQ(stats().datagrams_out, 1u);
+  Endpoint sending;  // what traces show as this end
+  EXPECT_TRUE(shard_.transport->sending_endpoint(
+      Destination{"access", Protocol::Udp, peer.local(), {}}, sending));
+  EXPECT_EQ(sending, from);
+  EXPECT_FALSE(shard_.transport->sending_endpoint(
+      Destination{"carrier", Protocol::Udp, peer.local(), {}}, sending));  // no such listener
 }
 
 TEST_F(UdpTransport, SendWithoutMatchingListenerReturnsFalse) {
