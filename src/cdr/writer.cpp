@@ -7,6 +7,7 @@
 #include "portico/cdr/writer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +35,11 @@ int open_append(const std::string& path) {
 
 bool log_allowed(std::atomic<std::int64_t>& last_ns) { return once_per(last_ns, kLogInterval); }
 
+std::uint64_t file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
 }  // namespace
 
 /// What the writer thread takes from the queue in one go.
@@ -42,8 +48,8 @@ struct CdrWriter::Batch {
   std::optional<std::size_t> reopen_at;  // reopen after this many records, if set
 };
 
-CdrWriter::CdrWriter(std::string path, std::size_t capacity)
-    : path_(std::move(path)), capacity_(capacity) {
+CdrWriter::CdrWriter(std::string path, std::size_t capacity, CdrRotation rotation)
+    : path_(std::move(path)), capacity_(capacity), rotation_(rotation) {
   if (capacity_ == 0) {
     throw std::invalid_argument("cdr: queue capacity must be at least 1");
   }
@@ -52,6 +58,7 @@ CdrWriter::CdrWriter(std::string path, std::size_t capacity)
     const int err = errno;
     throw std::runtime_error("cdr: cannot open '" + path_ + "' for appending: " + errno_text(err));
   }
+  file_bytes_ = file_size(fd_);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -177,6 +184,7 @@ bool CdrWriter::write_chunk(const Batch& batch, std::size_t begin, std::size_t e
     line_ends.push_back(buf.size());
   }
   const WriteResult res = write_all(fd_, buf);
+  file_bytes_ += res.bytes;
   const auto complete = static_cast<std::size_t>(
       std::upper_bound(line_ends.begin(), line_ends.end(), res.bytes) - line_ends.begin());
   written_.fetch_add(complete, std::memory_order_relaxed);
@@ -195,7 +203,28 @@ bool CdrWriter::write_chunk(const Batch& batch, std::size_t begin, std::size_t e
                                       {"write_errors_total", write_errors_.load()}});
     }
   }
+  if (rotation_.max_bytes > 0 && file_bytes_ >= rotation_.max_bytes && !torn_line_) {
+    rotate_by_size();
+  }
   return true;
+}
+
+void CdrWriter::rotate_by_size() {
+  // Oldest first, so no rename overwrites a file still to be shifted. A missing number (fewer
+  // rotations so far, or an operator removed one) is simply skipped.
+  const auto numbered = [this](int i) { return path_ + "." + std::to_string(i); };
+  ::unlink(numbered(rotation_.keep).c_str());
+  for (int i = rotation_.keep - 1; i >= 1; --i) {
+    ::rename(numbered(i).c_str(), numbered(i + 1).c_str());
+  }
+  if (::rename(path_.c_str(), numbered(1).c_str()) != 0) {
+    const std::string text = errno_text(errno);
+    log::error("cdr.rotate_failed", {{"path", path_}, {"error", text}});
+    file_bytes_ = 0;  // try again after another max_size, not on every write
+    return;
+  }
+  log::info("cdr.rotated", {{"path", path_}, {"bytes", file_bytes_}, {"to", numbered(1)}});
+  do_reopen();  // on failure the records keep going to path.1, and the error is logged
 }
 
 void CdrWriter::do_reopen() {
@@ -208,6 +237,7 @@ void CdrWriter::do_reopen() {
   }
   ::close(fd_);
   fd_ = fd;
+  file_bytes_ = file_size(fd_);
   torn_line_ = false;  // the torn line stays in the rotated file; the new one starts clean
   log::info("cdr.reopened", {{"path", path_}});
 }

@@ -17,7 +17,7 @@ const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_tim
                             "media_timeout", "drain_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
-const KeyList kCdrKeys = {"path"};
+const KeyList kCdrKeys = {"path", "max_size", "keep"};
 
 // RFC 3261 §25.1 token characters: what a header name (and a User-Agent product) may contain.
 bool is_token(std::string_view s) {
@@ -217,6 +217,38 @@ void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out) {
   }
 }
 
+namespace {
+
+// "100MB", "512k", "1G", "4096": bytes, with an optional binary multiple (K, M, G, optional B).
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    ++digits;
+  }
+  if (digits == 0 || digits > 12) {
+    return std::nullopt;
+  }
+  std::uint64_t n = std::stoull(std::string(text.substr(0, digits)));
+  std::string unit(text.substr(digits));
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b') && unit.size() > 1) {
+    unit.pop_back();
+  }
+  if (unit.empty() || unit == "B" || unit == "b") {
+    return n;
+  }
+  if (unit.size() != 1) {
+    return std::nullopt;
+  }
+  switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
+    case 'K': return n << 10;
+    case 'M': return n << 20;
+    case 'G': return n << 30;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
 void parse_cdr(const Reader& r, const Field& f, CdrConfig& out) {
   const auto m = r.map(f, kCdrKeys);
   if (!m) {
@@ -235,6 +267,21 @@ void parse_cdr(const Reader& r, const Field& f, CdrConfig& out) {
     out.enabled = true;
     out.path = *s;
     out.loc = p->loc;
+  }
+  if (const Field* size = find(*m, "max_size")) {
+    if (auto s = r.string(*size)) {
+      auto bytes = parse_size(*s);
+      if (!bytes || *bytes < 4096 || *bytes > (std::uint64_t{1} << 40)) {
+        r.error(*size, quote(*s) + " is not a size from 4096 bytes to 1TB (e.g. 100MB, 512K)");
+      } else {
+        out.max_size = *bytes;
+      }
+    }
+  }
+  if (const Field* keep = find(*m, "keep")) {
+    if (auto v = r.integer_in(*keep, 1, 1000, "is out of range (1..1000 rotated files)")) {
+      out.keep = static_cast<int>(*v);
+    }
   }
 }
 

@@ -33,8 +33,9 @@ std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicyS
       a.metrics.port != b.metrics.port) {
     return "metrics";
   }
-  if (a.cdr.enabled != b.cdr.enabled || a.cdr.path != b.cdr.path) {
-    return "cdr.path";
+  if (a.cdr.enabled != b.cdr.enabled || a.cdr.path != b.cdr.path ||
+      a.cdr.max_size != b.cdr.max_size || a.cdr.keep != b.cdr.keep) {
+    return "cdr";
   }
   if (a.server.media_io != b.server.media_io) {
     return "server.media_io";
@@ -69,7 +70,9 @@ int Server::run() {
   b2bua::CdrSink sink;
   if (policy_->cdr.enabled) {
     try {
-      cdr_ = std::make_unique<cdr::CdrWriter>(policy_->cdr.path);
+      cdr_ = std::make_unique<cdr::CdrWriter>(
+          policy_->cdr.path, cdr::CdrWriter::kDefaultCapacity,
+          cdr::CdrRotation{policy_->cdr.max_size, policy_->cdr.keep});
     } catch (const std::exception& e) {
       throw std::system_error(std::make_error_code(std::errc::io_error), e.what());
     }

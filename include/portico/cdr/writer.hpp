@@ -35,6 +35,13 @@ struct CdrStats {
   std::uint64_t write_errors = 0;  ///< Records lost to a failed write (disk full, I/O error).
 };
 
+/// Size-based rotation (policy `cdr.max_size`, `cdr.keep`), done by the writer thread itself:
+/// path -> path.1 -> ... -> path.<keep> (the oldest is deleted). max_bytes 0 = never.
+struct CdrRotation {
+  std::uint64_t max_bytes = 0;
+  int keep = 10;
+};
+
 /// Owns the CDR file and its writer thread. Built and destroyed by the control thread;
 /// `submit()`, `reopen()` and `stats()` are safe from any thread.
 class CdrWriter {
@@ -47,7 +54,8 @@ class CdrWriter {
   /// the writer thread. Control thread, at start-up. Throws std::runtime_error naming the path
   /// and the errno text if the file cannot be opened. `capacity` bounds the queue (tests use
   /// a tiny one); it must be at least 1.
-  explicit CdrWriter(std::string path, std::size_t capacity = kDefaultCapacity);
+  explicit CdrWriter(std::string path, std::size_t capacity = kDefaultCapacity,
+                     CdrRotation rotation = {});
 
   /// Writes what is queued (for at most kDrainTimeout, the rest counts as dropped), then joins
   /// the writer thread and closes the file. Control thread, at shutdown, after the shards
@@ -85,12 +93,16 @@ class CdrWriter {
   bool write_chunk(const Batch& batch, std::size_t begin, std::size_t end);
   void write_batch(const Batch& batch);
   void do_reopen();
+  /// The file reached rotation_.max_bytes: shift the numbered files and start a new one.
+  void rotate_by_size();
   void warn_dropped(std::uint64_t dropped_total);
 
   const std::string path_;      // immutable after construction
   const std::size_t capacity_;  // immutable after construction
   int fd_ = -1;                 // writer thread only (constructor/destructor outside its life)
   bool torn_line_ = false;      // writer thread only: a failed write left half a line
+  const CdrRotation rotation_;  // immutable after construction
+  std::uint64_t file_bytes_ = 0;  // writer thread only: size of the file fd_ appends to
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

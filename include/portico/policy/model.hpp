@@ -175,6 +175,8 @@ struct MetricsConfig {
 struct CdrConfig {
   bool enabled = false;
   std::string path;
+  std::uint64_t max_size = 0;  // bytes; the file is rotated when it reaches this; 0 = never
+  int keep = 10;               // rotated files kept: path.1 (newest) .. path.<keep>
   SourceLoc loc;
 };
 

@@ -103,6 +103,28 @@ TEST(CdrWriterTest, WritesOneLinePerRecordInOrder) {
                                       expected_line("call-2")}));
 }
 
+TEST(CdrWriterTest, RotatesBySizeKeepingTheNewestFiles) {
+  TempDir dir;
+  const fs::path file = dir.path() / "cdr.jsonl";
+  const std::size_t line = expected_line("call-00").size() + 1;
+  // Three lines per file; records submitted one by one so each lands in its own write.
+  CdrWriter writer(file.string(), CdrWriter::kDefaultCapacity, CdrRotation{3 * line, 2});
+  for (int i = 0; i < 10; ++i) {
+    std::string id = "call-0" + std::to_string(i);
+    ASSERT_TRUE(writer.submit(make_record(id)));
+    ASSERT_TRUE(wait_until([&] { return writer.stats().written == static_cast<std::uint64_t>(i + 1); }));
+  }
+  // 10 records: call-00..02 -> rotated away (keep 2), 03..05 -> .2, 06..08 -> .1, 09 -> file.
+  EXPECT_FALSE(fs::exists(dir.path() / "cdr.jsonl.3"));
+  EXPECT_EQ(read_lines(dir.path() / "cdr.jsonl.2"),
+            (std::vector<std::string>{expected_line("call-03"), expected_line("call-04"),
+                                      expected_line("call-05")}));
+  EXPECT_EQ(read_lines(dir.path() / "cdr.jsonl.1"),
+            (std::vector<std::string>{expected_line("call-06"), expected_line("call-07"),
+                                      expected_line("call-08")}));
+  EXPECT_EQ(read_lines(file), (std::vector<std::string>{expected_line("call-09")}));
+}
+
 TEST(CdrWriterTest, AppendsToAnExistingFile) {
   TempDir dir;
   const fs::path file = dir.path() / "cdr.jsonl";

@@ -52,6 +52,23 @@ TEST(CdrSection, MissingOrEmptyPathIsNamed) {
   EXPECT_NE(diags[0].find("cdr.path: must not be empty"), std::string::npos) << diags[0];
 }
 
+TEST(CdrSection, SizeRotationTakesUnitsAndNamesBadValues) {
+  auto p = load_policy_texts({{"p.yaml", std::string(kBaseRealms) +
+                                             "cdr: {path: /tmp/c.jsonl, max_size: 100MB, keep: 5}\n"}});
+  EXPECT_EQ(p->cdr.max_size, 100u << 20);
+  EXPECT_EQ(p->cdr.keep, 5);
+  EXPECT_EQ(load_policy_texts({{"p.yaml", std::string(kBaseRealms) +
+                                              "cdr: {path: /tmp/c.jsonl, max_size: 8192}\n"}})
+                ->cdr.max_size,
+            8192u);
+  auto diags = diagnostics_of({{"p.yaml", std::string(kBaseRealms) +
+                                              "cdr: {path: /tmp/c.jsonl, max_size: 10XB, keep: 0}\n"}});
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_NE(diags[0].find("p.yaml:6:37: cdr.max_size: \"10XB\" is not a size"), std::string::npos)
+      << diags[0];
+  EXPECT_NE(diags[1].find("cdr.keep: 0 is out of range"), std::string::npos) << diags[1];
+}
+
 TEST(TracesSection, AbsentMeansNeitherPcapNorHep) {
   auto p = load_policy_texts({{"p.yaml", kBaseRealms}});
   EXPECT_FALSE(p->traces.pcap);
