@@ -4,7 +4,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config libosip2-dev libasio-dev libssl-dev libyaml-cpp-dev \
+      g++ make cmake pkg-config libosip2-dev libasio-dev libssl-dev libyaml-cpp-dev \
       prometheus-cpp-dev liburing-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -23,6 +23,8 @@ RUN apt-get update \
  && useradd --system --no-create-home --shell /usr/sbin/nologin portico
 COPY --from=build /src/build/src/portico /usr/local/bin/portico
 COPY policies /etc/portico/policies
+# Health check for docker-compose.yml: GET /metrics over bash's /dev/tcp (the image has no curl).
+COPY deploy/portico/healthcheck.sh /usr/local/bin/portico-healthcheck
 # SIP on 5060 needs no privilege; Portico stops cleanly on SIGTERM (calls get BYE/CANCEL).
 USER portico
 ENTRYPOINT ["/usr/local/bin/portico"]
