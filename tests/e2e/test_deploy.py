@@ -65,7 +65,7 @@ class Stack:
         self.ctx = ctx
         self.env = env
         self.n = 0
-        self.base = ["docker-compose", "--no-ansi", "-p", PROJECT, "-f",
+        self.base = ["docker-compose", "--ansi", "never", "-p", PROJECT, "-f",
                      str(REPO / "docker-compose.yml")]
 
     def run(self, *args: str, timeout: float = STEP_TIMEOUT_S, ok: bool = True,
