@@ -158,7 +158,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
     return [(p["title"], t["expr"]) for p in dash["panels"] for t in p.get("targets", [])]
 
 
-def write_config(ctx: Ctx, addr: str) -> tuple[Path, Path]:
+def write_config(ctx: Ctx) -> tuple[Path, Path]:
     """This test's policy (the harness default, metrics on .1) and the shipped Prometheus
     configuration pointed at it, with a 1 s scrape interval."""
     net = ctx.net
@@ -188,7 +188,7 @@ def test_compose_stack(ctx: Ctx):
     t_start = time.monotonic()
     preflight(ctx)
     prom_addr = f"{net.ip(3)}:{PROMETHEUS_PORT}"
-    pol, prom_cfg = write_config(ctx, prom_addr)
+    pol, prom_cfg = write_config(ctx)
 
     # A private API socket (short path: unix sockets are limited to 108 bytes).
     sock_dir = Path(tempfile.mkdtemp(prefix="portico-podman-"))
