@@ -120,8 +120,9 @@ std::shared_ptr<media::PortAllocator> MediaPorts::find(const std::string& realm)
 // AnchoredMediaFactory
 
 AnchoredMediaFactory::AnchoredMediaFactory(asio::io_context& io, TimerService& timers,
-                                           MediaPorts& ports, media::UringEngine* uring)
-    : io_(io), timers_(timers), ports_(ports), uring_(uring) {}
+                                           MediaPorts& ports, media::UringEngine* uring,
+                                           media::EpollSet* epoll)
+    : io_(io), timers_(timers), ports_(ports), uring_(uring), epoll_(epoll) {}
 
 AnchoredMediaFactory::~AnchoredMediaFactory() = default;
 
@@ -223,7 +224,7 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   if (!relay_) {
     relay_ = std::make_unique<media::MediaRelay>(
         media::RelayDeps{factory_.io_, factory_.timers_, *legs_[0].ports, *legs_[1].ports,
-                         factory_.uring_});
+                         factory_.uring_, factory_.epoll_});
     ++factory_.closed_.sessions_anchored;
     relayed_ = true;
     log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},

@@ -62,7 +62,7 @@ struct PacketCtx {
   bool truncated;                   // longer than kMaxPacket (MSG_TRUNC)
 };
 
-struct RelayStream::Impl final : UringSink {
+struct RelayStream::Impl final : UringSink, ReadySink {
   Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb);
   ~Impl() override;
 
@@ -72,6 +72,7 @@ struct RelayStream::Impl final : UringSink {
 
   // relay_path.cpp: the stages, in order
   void on_readable(std::size_t port);
+  void on_ready(std::size_t port) override { on_readable(port); }  // from the EpollSet
   int receive_batch(RelayPort& in);
   void process(PacketCtx& ctx);
   // io_uring path (uring_engine.cpp delivers; relay_path.cpp handles)
@@ -100,6 +101,8 @@ struct RelayStream::Impl final : UringSink {
   PacketTransformPtr transform;    // may be null
   UringEngine::Impl* uring = nullptr;        // the shard's io_uring path; nullptr = epoll
   std::array<std::uint32_t, 4> uring_slots{};  // engine port slot of each port
+  EpollSet* epoll = nullptr;                   // the shard's epoll set; nullptr = asio waits
+  std::array<std::uint32_t, 4> epoll_slots{};  // set slot of each port; kNoSlot = asio waits
   // Liveness guard: handlers capture a weak_ptr and return if the stream is gone
   // (ARCHITECTURE §2.4.3: handlers that may outlive their object capture a handle).
   std::shared_ptr<int> life = std::make_shared<int>(0);

@@ -3,7 +3,8 @@
 //   readable ─► recvmmsg (≤ kBatch) ─► per packet: size ─► demux ─► latch ─► destination
 //             ─► transform ─► enqueue ─► … ─► sendmmsg on the egress socket (sendto on partial)
 //
-// A wake-up drains at most kMaxBatchesPerWake batches, then posts itself, so one flooded
+// Readiness comes from the shard's EpollSet (every socket registered once, edge-triggered) or,
+// without one, from an asio wait per socket. A wake-up drains at most kMaxBatchesPerWake batches, then posts itself, so one flooded
 // socket cannot starve the rest of the shard. Every dropped packet is counted by reason.
 // Nothing here allocates or throws: buffers and vectors live in the shard's RelayBatch.
 // With a UringEngine the same stages run on datagrams the engine delivers from its provided
@@ -61,8 +62,11 @@ void RelayStream::Impl::on_readable(std::size_t port) {
     }
     flush(in);
     if (got < static_cast<int>(kBatch)) {
-      // Drained (recvmmsg saw an empty queue): a later datagram raises a new readiness edge.
-      arm(port);
+      // Drained (recvmmsg saw an empty queue): a later datagram raises a new readiness edge,
+      // which the shard's EpollSet reports; without one, wait on this socket again.
+      if (epoll == nullptr || epoll_slots[port] == EpollSet::kNoSlot) {
+        arm(port);
+      }
       return;
     }
   }

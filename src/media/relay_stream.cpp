@@ -49,7 +49,9 @@ RelayStream::Impl::Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb)
       owner(o),
       a(std::move(pa)),
       b(std::move(pb)),
-      uring(d.uring != nullptr ? &d.uring->impl() : nullptr) {
+      uring(d.uring != nullptr ? &d.uring->impl() : nullptr),
+      epoll(d.uring == nullptr ? d.epoll : nullptr) {
+  epoll_slots.fill(EpollSet::kNoSlot);
   ports[0] = RelayPort{&a.rtp_socket(), Side::A, Channel::Rtp, 1};
   ports[1] = RelayPort{&b.rtp_socket(), Side::B, Channel::Rtp, 0};
   port_count = 2;
@@ -65,6 +67,11 @@ RelayStream::Impl::~Impl() {
     // Before the leases close the sockets: no completion may reach this object any more.
     for (std::size_t i = 0; i < port_count; ++i) {
       uring->remove_port(uring_slots[i]);
+    }
+  }
+  if (epoll != nullptr) {
+    for (std::size_t i = 0; i < port_count; ++i) {
+      epoll->remove(epoll_slots[i]);  // before the leases close the sockets
     }
   }
 }
@@ -113,12 +120,18 @@ RelayStream::RelayStream(RelayDeps deps, StreamConfig config, PortLease a, PortL
 RelayStream::~RelayStream() = default;
 
 void RelayStream::start() {
-  for (std::size_t i = 0; i < impl_->port_count; ++i) {
-    if (impl_->uring != nullptr) {
-      impl_->uring_slots[i] =
-          impl_->uring->add_port(impl_.get(), i, impl_->ports[i].socket->native_handle());
-    } else {
-      impl_->arm(i);
+  Impl& m = *impl_;
+  for (std::size_t i = 0; i < m.port_count; ++i) {
+    const int fd = m.ports[i].socket->native_handle();
+    if (m.uring != nullptr) {
+      m.uring_slots[i] = m.uring->add_port(&m, i, fd);
+      continue;
+    }
+    if (m.epoll != nullptr) {
+      m.epoll_slots[i] = m.epoll->add(&m, i, fd);
+    }
+    if (m.epoll_slots[i] == EpollSet::kNoSlot) {
+      m.arm(i);  // no set, or the kernel refused the registration: wait on the socket itself
     }
   }
 }

@@ -79,7 +79,8 @@ void Shard::bind() {
                                                      static_cast<std::uint16_t>(shards_.size()));
   media_ports_->update(*policy_);
   media_factory_ =
-      std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_, uring_.get());
+      std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_, uring_.get(),
+                                                     media_epoll_.get());
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);
@@ -118,21 +119,29 @@ void Shard::publish_binding(registrar::BindingUpdate update) {
 
 void Shard::open_media_io() {
   const std::string& wanted = policy_->server.media_io;
-  if (wanted == "epoll") {
-    log::info("media.io", {{"method", "epoll"}, {"reason", "policy"}});
-    return;
-  }
   std::string why;
-  uring_ = media::UringEngine::create(io_, why);
-  if (uring_) {
-    log::info("media.io", {{"method", "io_uring"}});
+  if (wanted != "epoll") {
+    uring_ = media::UringEngine::create(io_, why);
+    if (uring_) {
+      log::info("media.io", {{"method", "io_uring"}});
+      return;
+    }
+    if (wanted == "io_uring") {
+      throw std::runtime_error("server.media_io is io_uring, but io_uring cannot be used here: " +
+                               why);
+    }
+    log::warn("media.io",
+              {{"method", "epoll"}, {"reason", "io_uring unavailable"}, {"detail", why}});
+  }
+  std::string set_why;
+  media_epoll_ = media::EpollSet::create(io_, set_why);
+  if (media_epoll_) {
+    log::info("media.io",
+              {{"method", "epoll"}, {"reason", wanted == "epoll" ? "policy" : "fallback"}});
     return;
   }
-  if (wanted == "io_uring") {
-    throw std::runtime_error("server.media_io is io_uring, but io_uring cannot be used here: " +
-                             why);
-  }
-  log::warn("media.io", {{"method", "epoll"}, {"reason", "io_uring unavailable"}, {"detail", why}});
+  // Still correct, only dearer: every socket then waits through asio on its own.
+  log::warn("media.io", {{"method", "epoll"}, {"set", "unavailable"}, {"detail", set_why}});
 }
 
 void Shard::start() {
@@ -166,6 +175,7 @@ void Shard::stop() {
   media_factory_.reset();
   media_ports_.reset();
   uring_.reset();
+  media_epoll_.reset();
   traced_.reset();
   traces_.reset();
   hep_.reset();

@@ -109,9 +109,10 @@ class AnchoredMedia;
 /// Shard-local.
 class AnchoredMediaFactory final : public SessionMediaFactory {
  public:
-  /// `uring` (may be null: epoll path) must outlive the factory and every session.
+  /// `uring` and `epoll` (the shard's media I/O, see media::RelayDeps; either may be null)
+  /// must outlive the factory and every session.
   AnchoredMediaFactory(asio::io_context& io, TimerService& timers, MediaPorts& ports,
-                       media::UringEngine* uring = nullptr);
+                       media::UringEngine* uring = nullptr, media::EpollSet* epoll = nullptr);
   ~AnchoredMediaFactory() override;
 
   SessionMediaPtr create(const std::string& call_log_id,
@@ -125,6 +126,7 @@ class AnchoredMediaFactory final : public SessionMediaFactory {
   TimerService& timers_;
   MediaPorts& ports_;
   media::UringEngine* uring_;
+  media::EpollSet* epoll_;
   std::set<const AnchoredMedia*> live_;
   MediaStats closed_;  // counters of ended sessions and events
 };

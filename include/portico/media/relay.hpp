@@ -6,7 +6,8 @@
 //   (the same again on the RTCP pair, or on the RTP sockets with rtcp-mux, RFC 5761)
 //
 // Each side of a RelayStream owns sockets bound on its realm's media address. A readable socket
-// is drained with recvmmsg in bounded batches; each packet runs a fixed chain of stages over a
+// (reported by the shard's EpollSet, or by the UringEngine's completions) is drained with
+// recvmmsg in bounded batches; each packet runs a fixed chain of stages over a
 // PacketCtx (size check, RTP/RTCP demux, latching, destination, transform) and is appended to
 // the egress socket's sendmmsg batch, flushed once per batch. Buffers are allocated with the
 // stream: the packet path allocates nothing.
@@ -28,6 +29,7 @@
 
 #include "portico/common/result.hpp"
 #include "portico/common/timer_service.hpp"
+#include "portico/media/epoll_set.hpp"
 #include "portico/media/packet_transform.hpp"
 #include "portico/media/port_allocator.hpp"
 #include "portico/media/uring_engine.hpp"
@@ -91,6 +93,8 @@ struct RelayDeps {
   PortAllocator& a_ports;   // side A's realm range (this shard's slice of it)
   PortAllocator& b_ports;   // side B's realm range; may be the same allocator as a_ports
   UringEngine* uring = nullptr;  // the shard's io_uring path; nullptr = epoll + recvmmsg
+  EpollSet* epoll = nullptr;     // the shard's epoll set (epoll path); nullptr = one asio wait
+                                 // per socket
 };
 
 class RelayStream;

@@ -125,6 +125,8 @@ class Shard {
   std::unique_ptr<trace::CallTraces> traces_;       // Call-ID -> call trace; shard-local
   std::unique_ptr<transport::Transport> traced_;    // trace decorator around transport_
   std::unique_ptr<media::UringEngine> uring_;                // media I/O; nullptr = epoll path
+  std::unique_ptr<media::EpollSet> media_epoll_;             // the epoll path's set; nullptr =
+                                                             // io_uring, or an asio wait per socket
   std::unique_ptr<b2bua::MediaPorts> media_ports_;           // this shard's RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;
   registrar::BindingDirectory bindings_;            // every shard's bindings; shard-local copy

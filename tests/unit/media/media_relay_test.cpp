@@ -9,7 +9,8 @@
 namespace portico::media {
 namespace {
 
-using test::make_engine;
+using test::Io;
+using test::make_io;
 using test::make_rtp;
 using test::pump_for;
 using test::pump_until;
@@ -18,7 +19,7 @@ using namespace std::chrono_literals;
 
 const asio::ip::address kV4 = asio::ip::make_address("127.0.0.1");
 
-class MediaRelayTest : public ::testing::TestWithParam<bool> {
+class MediaRelayTest : public ::testing::TestWithParam<Io> {
  protected:
   StreamConfig config(bool mux) {
     StreamConfig c;
@@ -29,11 +30,10 @@ class MediaRelayTest : public ::testing::TestWithParam<bool> {
   }
 
   asio::io_context io_;
-  /// The io_uring path when the parameter is true (nullptr: the epoll path).
-  std::unique_ptr<UringEngine> uring_ = make_engine(io_, GetParam());
+  test::IoPath io_path_ = make_io(io_, GetParam());
   ManualTimerService timers_;
   PortAllocator ports_{io_, timers_, PortAllocatorConfig{{31700, 31779}, Millis{2000}, 32}};
-  RelayDeps deps_{io_, timers_, ports_, ports_, uring_.get()};
+  RelayDeps deps_{io_, timers_, ports_, ports_, io_path_.uring.get(), io_path_.epoll.get()};
   TestPeer a_{io_, kV4};
   TestPeer b_{io_, kV4};
 };
@@ -66,7 +66,8 @@ TEST_P(MediaRelayTest, ClosingStreamsReturnsTheirPortsAfterTheDrain) {
 
 TEST_P(MediaRelayTest, ExhaustionFailsTheStreamAndLeaksNothing) {
   PortAllocator small(io_, timers_, PortAllocatorConfig{{31780, 31785}, Millis{2000}, 8});
-  MediaRelay relay(RelayDeps{io_, timers_, small, small, uring_.get()});
+  MediaRelay relay(
+      RelayDeps{io_, timers_, small, small, io_path_.uring.get(), io_path_.epoll.get()});
   ASSERT_TRUE(relay.open_stream(0, config(false)).ok());
   auto second = relay.open_stream(1, config(false));  // A side fits, B side does not
   ASSERT_FALSE(second.ok());
@@ -79,7 +80,8 @@ TEST_P(MediaRelayTest, ExhaustionFailsTheStreamAndLeaksNothing) {
 TEST_P(MediaRelayTest, EachSideTakesPortsFromItsOwnRealmRange) {
   const auto other_ip = asio::ip::make_address("127.0.0.2");
   PortAllocator carrier(io_, timers_, PortAllocatorConfig{{31790, 31799}, Millis{2000}, 8});
-  MediaRelay relay(RelayDeps{io_, timers_, ports_, carrier, uring_.get()});
+  MediaRelay relay(
+      RelayDeps{io_, timers_, ports_, carrier, io_path_.uring.get(), io_path_.epoll.get()});
   StreamConfig c = config(false);
   c.b.local = other_ip;
   auto s = relay.open_stream(0, c);
@@ -121,7 +123,7 @@ TEST_P(MediaRelayTest, DestroyingAStreamWithPacketsInFlightIsSafe) {
   io_.restart();
   ASSERT_EQ(io_.run_one(), 1U);
   const std::uint64_t relayed = relay.stream(0)->stats().packets[0];
-  if (!GetParam()) {
+  if (io_path_.uring == nullptr) {
     ASSERT_EQ(relayed, 256U);
   } else {
     ASSERT_GT(relayed, 0U);
@@ -148,9 +150,10 @@ TEST_P(MediaRelayTest, DestroyWithoutRunningTheLoopIsSafe) {
   EXPECT_EQ(ports_.in_use_count(), 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, MediaRelayTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& i) {
-                           return i.param ? "IoUring" : "Epoll";
+INSTANTIATE_TEST_SUITE_P(Engines, MediaRelayTest,
+                         ::testing::Values(Io::AsioWait, Io::EpollSet, Io::IoUring),
+                         [](const ::testing::TestParamInfo<Io>& i) {
+                           return test::io_name(i.param);
                          });
 
 }  // namespace

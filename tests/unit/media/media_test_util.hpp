@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "portico/media/epoll_set.hpp"
 #include "portico/media/uring_engine.hpp"
 #include "portico/transport/endpoint.hpp"
 
@@ -18,19 +19,36 @@ namespace portico::media::test {
 
 using Bytes = std::vector<std::uint8_t>;
 
-/// The io_uring engine for a test that asks for it (`want`), else nullptr. When this kernel
-/// cannot run io_uring, Portico falls back to epoll and so do the tests: the reason is printed.
-inline std::unique_ptr<UringEngine> make_engine(asio::io_context& io, bool want) {
-  if (!want) {
-    return nullptr;
-  }
+/// The media I/O paths every relay test runs on: an asio wait per socket (the fallback), the
+/// shard's edge-triggered epoll set (the default), io_uring.
+enum class Io { AsioWait, EpollSet, IoUring };
+
+inline const char* io_name(Io io) {
+  return io == Io::AsioWait ? "AsioWait" : io == Io::EpollSet ? "EpollSet" : "IoUring";
+}
+
+/// What a shard would own for path `want`; both null for AsioWait. When this kernel cannot
+/// run io_uring, Portico falls back to the epoll set and so do the tests: the reason is printed.
+struct IoPath {
+  std::unique_ptr<UringEngine> uring;
+  std::unique_ptr<EpollSet> epoll;
+};
+
+inline IoPath make_io(asio::io_context& io, Io want) {
+  IoPath p;
   std::string why;
-  auto e = UringEngine::create(io, why);
-  if (!e) {
-    std::printf("io_uring unavailable here (%s): the IoUring cases run the epoll path\n",
+  if (want == Io::IoUring) {
+    p.uring = UringEngine::create(io, why);
+    if (p.uring) {
+      return p;
+    }
+    std::printf("io_uring unavailable here (%s): the IoUring cases run the epoll set\n",
                 why.c_str());
   }
-  return e;
+  if (want != Io::AsioWait) {
+    p.epoll = EpollSet::create(io, why);
+  }
+  return p;
 }
 
 struct Datagram {

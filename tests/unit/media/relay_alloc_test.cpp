@@ -76,9 +76,9 @@ std::size_t burst(asio::io_context& io, TestPeer& a, TestPeer& b, const Endpoint
   return received;
 }
 
-void burst_allocates_nothing(bool with_uring) {
+void burst_allocates_nothing(test::Io path) {
   asio::io_context io;
-  auto uring = test::make_engine(io, with_uring);
+  auto engines = test::make_io(io, path);
   ManualTimerService timers;
   PortAllocator ports(io, timers, PortAllocatorConfig{{31800, 31899}, Millis{2000}, 32});
   TestPeer a(io, kV4);
@@ -86,7 +86,8 @@ void burst_allocates_nothing(bool with_uring) {
   StreamConfig c;
   c.a = SideConfig{kV4, a.endpoint(), std::nullopt, true, false};
   c.b = SideConfig{kV4, b.endpoint(), std::nullopt, true, false};
-  auto s = RelayStream::open(RelayDeps{io, timers, ports, ports, uring.get()}, std::move(c));
+  auto s = RelayStream::open(
+      RelayDeps{io, timers, ports, ports, engines.uring.get(), engines.epoll.get()}, std::move(c));
   ASSERT_TRUE(s.ok()) << s.error().detail;
   const Endpoint to = (*s)->local_rtp(Side::A);
   const auto packet = make_rtp(0x1234, 1, 160);
@@ -109,17 +110,21 @@ void burst_allocates_nothing(bool with_uring) {
   EXPECT_EQ((*s)->stats().dropped(), 0U);
   std::printf("relay burst (%s): %zu packets, %.2f us CPU per packet in the relay, %.2f us "
               "with the test peers' send + receive\n",
-              uring ? "io_uring" : "epoll", received,
+              test::io_name(path), received,
               relay_cpu * 1e6 / static_cast<double>(kBurst),
               cpu * 1e6 / static_cast<double>(kBurst));
 }
 
 TEST(RelayAllocationTest, TenThousandPacketBurstAllocatesNothing) {
-  burst_allocates_nothing(false);
+  burst_allocates_nothing(test::Io::AsioWait);
+}
+
+TEST(RelayAllocationTest, TenThousandPacketBurstAllocatesNothingWithEpollSet) {
+  burst_allocates_nothing(test::Io::EpollSet);
 }
 
 TEST(RelayAllocationTest, TenThousandPacketBurstAllocatesNothingWithIoUring) {
-  burst_allocates_nothing(true);
+  burst_allocates_nothing(test::Io::IoUring);
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ namespace portico::media {
 namespace {
 
 using test::Bytes;
-using test::make_engine;
+using test::Io;
+using test::make_io;
 using test::make_rtcp_rr;
 using test::make_rtp;
 using test::pump_for;
@@ -26,9 +27,11 @@ const asio::ip::address kV4 = asio::ip::make_address("127.0.0.1");
 constexpr std::size_t kAtoB = 0;
 constexpr std::size_t kBtoA = 1;
 
-class RelayTest : public ::testing::TestWithParam<bool> {
+class RelayTest : public ::testing::TestWithParam<Io> {
  protected:
-  RelayDeps deps() { return RelayDeps{io_, timers_, ports_, ports_, uring_.get()}; }
+  RelayDeps deps() {
+    return RelayDeps{io_, timers_, ports_, ports_, io_path_.uring.get(), io_path_.epoll.get()};
+  }
 
   /// A stream whose SDP peers are the given endpoints (nullopt = unknown), on 127.0.0.1.
   RelayStreamPtr open(std::optional<Endpoint> a_rtp, std::optional<Endpoint> a_rtcp,
@@ -51,8 +54,7 @@ class RelayTest : public ::testing::TestWithParam<bool> {
   }
 
   asio::io_context io_;
-  /// The io_uring path when the parameter is true (nullptr: the epoll path).
-  std::unique_ptr<UringEngine> uring_ = make_engine(io_, GetParam());
+  test::IoPath io_path_ = make_io(io_, GetParam());
   ManualTimerService timers_;
   PortAllocator ports_{io_, timers_, PortAllocatorConfig{{31200, 31599}, Millis{2000}, 32}};
   TestPeer a_rtp_{io_, kV4};
@@ -311,9 +313,10 @@ TEST(RelayIpv6Test, RelaysOverIpv6Loopback) {
   EXPECT_EQ(b->got[0].from, (*s)->local_rtp(Side::B));
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, RelayTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& i) {
-                           return i.param ? "IoUring" : "Epoll";
+INSTANTIATE_TEST_SUITE_P(Engines, RelayTest,
+                         ::testing::Values(Io::AsioWait, Io::EpollSet, Io::IoUring),
+                         [](const ::testing::TestParamInfo<Io>& i) {
+                           return test::io_name(i.param);
                          });
 
 }  // namespace
