@@ -7,6 +7,8 @@
 
 #include "portico/media/port_allocator.hpp"
 
+#include <unistd.h>
+
 #include <asio/ip/v6_only.hpp>
 
 #include <stdexcept>
@@ -17,12 +19,32 @@ namespace portico::media {
 PortLease::PortLease(PortAllocator& owner, std::uint16_t port, bool rtcp_mux,
                      asio::ip::udp::socket rtp, asio::ip::udp::socket rtcp)
     : owner_(&owner), port_(port), rtcp_mux_(rtcp_mux), rtp_(std::move(rtp)),
-      rtcp_(std::move(rtcp)) {}
+      rtcp_(std::move(rtcp)),
+      rtp_fd_(rtp_.is_open() ? rtp_.native_handle() : -1),
+      rtcp_fd_(rtcp_.is_open() ? rtcp_.native_handle() : -1) {}
 
 PortLease::PortLease(PortLease&& other) noexcept
     : owner_(other.owner_), port_(other.port_), rtcp_mux_(other.rtcp_mux_),
-      rtp_(std::move(other.rtp_)), rtcp_(std::move(other.rtcp_)) {
+      rtp_(std::move(other.rtp_)), rtcp_(std::move(other.rtcp_)), rtp_fd_(other.rtp_fd_),
+      rtcp_fd_(other.rtcp_fd_), detached_(other.detached_) {
   other.owner_ = nullptr;
+  other.rtp_fd_ = -1;
+  other.rtcp_fd_ = -1;
+  other.detached_ = false;
+}
+
+void PortLease::detach_from_reactor() {
+  if (detached_) {
+    return;
+  }
+  std::error_code ignored;
+  if (rtp_.is_open()) {
+    rtp_.release(ignored);
+  }
+  if (rtcp_.is_open()) {
+    rtcp_.release(ignored);
+  }
+  detached_ = true;
 }
 
 PortLease::~PortLease() {
@@ -30,6 +52,13 @@ PortLease::~PortLease() {
   std::error_code ignored;
   rtp_.close(ignored);
   rtcp_.close(ignored);
+  if (detached_) {
+    for (int fd : {rtp_fd_, rtcp_fd_}) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  }
   if (owner_ != nullptr) {
     owner_->release(port_, rtcp_mux_);
   }

@@ -22,7 +22,9 @@ constexpr unsigned kMaxBatchesPerWake = 8;   // then yield to other sockets on t
 
 /// One receiving socket of the stream.
 struct RelayPort {
-  asio::ip::udp::socket* socket = nullptr;  // owned by the side's PortLease
+  asio::ip::udp::socket* socket = nullptr;  // owned by the side's PortLease; closed handle
+                                            // once the lease is detached from the reactor
+  int fd = -1;                              // the socket's descriptor, detached or not
   Side side = Side::A;
   Channel channel = Channel::Rtp;           // Rtp also carries RTCP when muxed
   std::size_t egress = 0;                   // index of the port that sends what this receives
@@ -97,6 +99,7 @@ struct RelayStream::Impl final : UringSink, ReadySink {
   PortLease b;
   std::array<RelayPort, 4> ports{};
   std::size_t port_count = 0;
+  std::array<Endpoint, 4> locals{};  // each port's bound address, read before any detach
   std::array<Latch, 4> latches{};  // index = side * 2 + channel
   PacketTransformPtr transform;    // may be null
   UringEngine::Impl* uring = nullptr;        // the shard's io_uring path; nullptr = epoll

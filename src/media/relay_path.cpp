@@ -82,7 +82,7 @@ int RelayStream::Impl::receive_batch(RelayPort& in) {
   for (auto& m : bt.rx) {
     m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);  // the rest was wired once (RelayBatch)
   }
-  const int n = ::recvmmsg(in.socket->native_handle(), bt.rx.data(), kBatch, MSG_DONTWAIT,
+  const int n = ::recvmmsg(in.fd, bt.rx.data(), kBatch, MSG_DONTWAIT,
                            nullptr);
   // EAGAIN is the normal end of a drain; other errors (EINTR, ENOMEM) end it too and the
   // next readiness edge resumes.
@@ -212,7 +212,7 @@ void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
     // Same buffer, no copy: the engine returns it to the ring when the send completes.
     const auto index = static_cast<std::size_t>(&ctx.in - ports.data());
     uring->send(uring_slots[index], ctx.bid, ctx.packet,
-                ports[ctx.in.egress].socket->native_handle(), ctx.destination, ctx.direction);
+                ports[ctx.in.egress].fd, ctx.destination, ctx.direction);
     return;
   }
   RelayBatch& bt = shard_batch();
@@ -232,7 +232,7 @@ void RelayStream::Impl::flush(RelayPort& in) {
   if (n == 0) {
     return;
   }
-  const int fd = ports[in.egress].socket->native_handle();
+  const int fd = ports[in.egress].fd;
   const Direction dir = direction_from(in.side);
   const int sent = ::sendmmsg(fd, bt.tx.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
   std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;

@@ -52,13 +52,16 @@ RelayStream::Impl::Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb)
       uring(d.uring != nullptr ? &d.uring->impl() : nullptr),
       epoll(d.uring == nullptr ? d.epoll : nullptr) {
   epoll_slots.fill(EpollSet::kNoSlot);
-  ports[0] = RelayPort{&a.rtp_socket(), Side::A, Channel::Rtp, 1};
-  ports[1] = RelayPort{&b.rtp_socket(), Side::B, Channel::Rtp, 0};
+  ports[0] = RelayPort{&a.rtp_socket(), a.rtp_fd(), Side::A, Channel::Rtp, 1};
+  ports[1] = RelayPort{&b.rtp_socket(), b.rtp_fd(), Side::B, Channel::Rtp, 0};
   port_count = 2;
   if (!a.rtcp_mux()) {
-    ports[2] = RelayPort{&a.rtcp_socket(), Side::A, Channel::Rtcp, 3};
-    ports[3] = RelayPort{&b.rtcp_socket(), Side::B, Channel::Rtcp, 2};
+    ports[2] = RelayPort{&a.rtcp_socket(), a.rtcp_fd(), Side::A, Channel::Rtcp, 3};
+    ports[3] = RelayPort{&b.rtcp_socket(), b.rtcp_fd(), Side::B, Channel::Rtcp, 2};
     port_count = 4;
+  }
+  for (std::size_t i = 0; i < port_count; ++i) {
+    locals[i] = local_of(*ports[i].socket);
   }
 }
 
@@ -121,8 +124,9 @@ RelayStream::~RelayStream() = default;
 
 void RelayStream::start() {
   Impl& m = *impl_;
+  bool all_elsewhere = true;  // every port waits in the ring or the set, none through asio
   for (std::size_t i = 0; i < m.port_count; ++i) {
-    const int fd = m.ports[i].socket->native_handle();
+    const int fd = m.ports[i].fd;
     if (m.uring != nullptr) {
       m.uring_slots[i] = m.uring->add_port(&m, i, fd);
       continue;
@@ -132,19 +136,24 @@ void RelayStream::start() {
     }
     if (m.epoll_slots[i] == EpollSet::kNoSlot) {
       m.arm(i);  // no set, or the kernel refused the registration: wait on the socket itself
+      all_elsewhere = false;
     }
+  }
+  if (all_elsewhere) {
+    m.a.detach_from_reactor();
+    m.b.detach_from_reactor();
   }
 }
 
 Endpoint RelayStream::local_rtp(Side s) const {
-  return local_of(s == Side::A ? impl_->a.rtp_socket() : impl_->b.rtp_socket());
+  return impl_->locals[s == Side::A ? 0 : 1];
 }
 
 Endpoint RelayStream::local_rtcp(Side s) const {
   if (config_.rtcp_mux) {
     return local_rtp(s);
   }
-  return local_of(s == Side::A ? impl_->a.rtcp_socket() : impl_->b.rtcp_socket());
+  return impl_->locals[s == Side::A ? 2 : 3];
 }
 
 void RelayStream::set_peer(Side s, std::optional<Endpoint> rtp, std::optional<Endpoint> rtcp) {

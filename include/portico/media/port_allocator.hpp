@@ -56,6 +56,16 @@ class PortLease {
   asio::ip::udp::socket& rtp_socket() { return rtp_; }
   /// Closed (not open) when muxed.
   asio::ip::udp::socket& rtcp_socket() { return rtcp_; }
+  /// The descriptors, valid for the lease's life whether detached or not; -1 when not open.
+  int rtp_fd() const { return rtp_fd_; }
+  int rtcp_fd() const { return rtcp_fd_; }
+
+  /// Takes the sockets out of the io_context's reactor. asio registers every socket it opens,
+  /// edge-triggered, so a socket that something else waits for (the shard's EpollSet, the
+  /// io_uring ring) would still cost the reactor an event per datagram. Afterwards
+  /// rtp_socket() and rtcp_socket() are closed handles (no async_wait, no local_endpoint);
+  /// the lease still closes the descriptors.
+  void detach_from_reactor();
 
  private:
   friend class PortAllocator;
@@ -67,6 +77,9 @@ class PortLease {
   bool rtcp_mux_;
   asio::ip::udp::socket rtp_;
   asio::ip::udp::socket rtcp_;
+  int rtp_fd_;
+  int rtcp_fd_;
+  bool detached_ = false;  // the lease owns rtp_fd_/rtcp_fd_ itself
 };
 
 /// Hands out ports from one shard's slice of the media range. Shard-local: every method runs on
