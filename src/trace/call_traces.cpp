@@ -112,12 +112,8 @@ const CallTraces::Trace* CallTraces::find(std::string_view call_id, TraceId& id)
   return &it->second;
 }
 
-void CallTraces::inbound(std::string_view call_id, const transport::Flow& flow,
+bool CallTraces::capture(const PacketMeta& meta, std::string_view call_id,
                          std::string_view data) {
-  if (!active()) {
-    return;
-  }
-  const PacketMeta meta{flow.protocol, flow.remote, flow.local, WallClock::now()};
   TraceId id = 0;
   const Trace* t = find(call_id, id);
   if (hep_ != nullptr) {
@@ -125,7 +121,18 @@ void CallTraces::inbound(std::string_view call_id, const transport::Flow& flow,
   }
   if (t != nullptr) {
     record(id, meta, data);
-  } else if (writer_ != nullptr && !call_id.empty() && is_invite(data)) {
+  }
+  return t != nullptr;
+}
+
+void CallTraces::inbound(std::string_view call_id, const transport::Flow& flow,
+                         std::string_view data) {
+  if (!active()) {
+    return;
+  }
+  const PacketMeta meta{flow.protocol, flow.remote, flow.local, WallClock::now()};
+  if (!capture(meta, call_id, data) && writer_ != nullptr && !call_id.empty() &&
+      is_invite(data)) {
     held_call_id_.assign(call_id);
     held_.clear();
     held_.push_back(Held{meta, std::string(data)});
@@ -139,17 +146,11 @@ void CallTraces::outbound(std::string_view call_id, transport::Protocol protocol
     return;
   }
   const PacketMeta meta{protocol, local, remote, WallClock::now()};
-  TraceId id = 0;
-  const Trace* t = find(call_id, id);
-  if (hep_ != nullptr) {
-    hep_->send(meta, t != nullptr ? std::string_view(t->a_call_id) : call_id, data);
-  }
-  if (t != nullptr) {
-    record(id, meta, data);
-  } else if (!held_call_id_.empty() && call_id == held_call_id_) {
+  if (!capture(meta, call_id, data)) {
+    if (held_call_id_.empty() || call_id != held_call_id_) {
+      return;
+    }
     held_.push_back(Held{meta, std::string(data)});  // the 100 Trying before begin()
-  } else {
-    return;
   }
   arm_flush();  // sent outside a delivery (a timer's retransmission): flush soon anyway
 }

@@ -86,6 +86,8 @@ class CallTraces {
 
   void record(TraceId id, const PacketMeta& meta, std::string_view data);
   const Trace* find(std::string_view call_id, TraceId& id) const;
+  /// HEP gets every message, the pcap only those of a traced call. False: no call traced.
+  bool capture(const PacketMeta& meta, std::string_view call_id, std::string_view data);
   void expire();
   void hand_over();
   void arm_flush();
