@@ -26,6 +26,12 @@ SdpRole answer_role(const Call& call) {
   return call.a_invite_body.empty() ? SdpRole::Offer : SdpRole::Answer;
 }
 
+// RFC 3262 per leg: A gets a reliable 18x when it requires 100rel, or supports it and B's 18x
+// was reliable.
+bool reliable_toward_a(const Call& call, bool b_reliable) {
+  return call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
+}
+
 }  // namespace
 
 bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) {
@@ -38,8 +44,9 @@ bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) 
   }
   call.b_last_rseq = *rseq;
   std::string rack = std::to_string(*rseq) + " " + std::to_string(resp.cseq()) + " INVITE";
-  const bool a_reliable = call.a.peer_requires_100rel || call.a.peer_supports_100rel;
-  if (call.a_invite_body.empty() && !resp.body().empty() && a_reliable && !call.a.unacked_rseq) {
+  // The 18x with B's offer goes to A reliably (see relay_provisional), so A answers in a PRACK.
+  if (call.a_invite_body.empty() && !resp.body().empty() && reliable_toward_a(call, true) &&
+      !call.a.unacked_rseq) {
     call.b_prack_rack = std::move(rack);  // sent with A's answer by prack_from_a
     return true;
   }
@@ -97,8 +104,7 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
     self.stats_.to_progress.observe(static_cast<double>(
         std::chrono::duration_cast<Millis>(self.timers_.now() - call.started).count()));
   }
-  bool b_reliable = resp.has_option("Require", "100rel");
-  bool reliable = call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
+  bool reliable = reliable_toward_a(call, resp.has_option("Require", "100rel"));
   if (reliable && !call.a.unacked_rseq) {
     std::uint32_t rseq = call.a.next_rseq++;
     call.a.unacked_rseq = rseq;
