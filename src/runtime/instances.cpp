@@ -55,11 +55,19 @@ std::vector<pid_t> find_instances(const std::string& policy_dir) {
     }
     const auto args = command_line(entry.path());
     for (std::size_t i = 1; i + 1 < args.size(); ++i) {
+      if (args[i] != "--policies") {
+        continue;
+      }
       fs::path dir = args[i + 1];
       if (dir.is_relative()) {  // relative to that process's working directory, not ours
-        dir = fs::read_symlink(entry.path() / "cwd", link_ec) / dir;
+        std::error_code cwd_ec;
+        const fs::path cwd = fs::read_symlink(entry.path() / "cwd", cwd_ec);
+        if (cwd_ec) {
+          break;  // cannot tell where it runs: not a match
+        }
+        dir = cwd / dir;
       }
-      if (args[i] == "--policies" && canonical_or_empty(dir) == wanted) {
+      if (canonical_or_empty(dir) == wanted) {
         out.push_back(static_cast<pid_t>(pid));
         break;
       }
