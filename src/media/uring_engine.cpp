@@ -5,12 +5,15 @@
 //
 // Nothing here allocates per packet: buffers, send headers and port slots exist up front.
 
+#include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
 
+#include <atomic>
 #include <cstring>
 
 #include "sockaddr.hpp"
@@ -26,9 +29,44 @@ std::uint64_t user_data(std::uint64_t kind, std::uint32_t gen, std::uint32_t id)
   return (kind << 62) | ((gen & kGenMask) << 32) | id;
 }
 
+// IORING_OP_SEND with a destination (sendto) skips the msghdr that SENDMSG copies in per packet.
+// Kernels that ignore the address fail the probe's send on the unconnected socket.
+bool send_to_supported() {
+  io_uring probe_ring{};
+  if (io_uring_queue_init(2, &probe_ring, 0) < 0) {
+    return false;
+  }
+  const int rx = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int tx = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(to);
+  bool ok = false;
+  if (rx >= 0 && tx >= 0 && ::bind(rx, reinterpret_cast<sockaddr*>(&to), len) == 0 &&
+      ::getsockname(rx, reinterpret_cast<sockaddr*>(&to), &len) == 0) {
+    static const char byte = 0;
+    io_uring_sqe* s = io_uring_get_sqe(&probe_ring);
+    io_uring_prep_send(s, tx, &byte, 1, MSG_DONTWAIT);
+    io_uring_prep_send_set_addr(s, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_submit(&probe_ring) == 1 && io_uring_wait_cqe(&probe_ring, &cqe) == 0) {
+      ok = cqe->res == 1;
+    }
+  }
+  for (const int fd : {rx, tx}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  io_uring_queue_exit(&probe_ring);
+  return ok;
+}
+
 }  // namespace
 
-UringEngine::Impl::Impl(asio::io_context& ctx, int efd) : io(ctx), event(ctx, efd) {
+UringEngine::Impl::Impl(asio::io_context& ctx, int efd, int doorbell_fd)
+    : io(ctx), event(ctx, efd), doorbell(ctx, doorbell_fd) {
   recv_template.msg_namelen = sizeof(sockaddr_in6);
   recv_template.msg_controllen = 0;
 }
@@ -36,7 +74,7 @@ UringEngine::Impl::Impl(asio::io_context& ctx, int efd) : io(ctx), event(ctx, ef
 UringEngine::Impl::~Impl() {
   std::error_code ec;
   event.close(ec);  // aborts the pending wait; the handler sees the expired guard
-  if (ring_ready) {
+  if (ring_ready) {  // before the doorbell closes: the ring may still read it
     io_uring_queue_exit(&ring);  // the kernel cancels every outstanding request
   }
   if (buf_ring != nullptr) {
@@ -48,20 +86,24 @@ UringEngine::Impl::~Impl() {
 }
 
 bool UringEngine::Impl::init(std::string& why) {
-  // Plain flags: no SINGLE_ISSUER (the control thread creates the ring, the shard thread uses
-  // it) and no COOP/DEFER_TASKRUN (the shard sleeps in epoll_wait, and receive completions must
-  // wake it, not wait for its next system call).
+  // DEFER_TASKRUN: a datagram arriving on a socket only queues the receive as work for this
+  // ring; the receives run, all at once, when the shard next enters the ring (enter()), with
+  // no wake-up per packet and no signal-based task work. The eventfd is signalled once when
+  // the queue turns non-empty, which is what wakes the shard's asio loop. DEFER_TASKRUN needs
+  // SINGLE_ISSUER, and a single-issuer ring belongs to the thread that enables it: created
+  // disabled here (the control thread builds shards), enabled on first use by the shard
+  // thread. DEFER_TASKRUN (6.1) also proves multishot recvmsg (6.0) and CQE_SKIP_SUCCESS (5.17).
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+                 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
   params.cq_entries = kUringEntries * 4;
   int rc = io_uring_queue_init_params(kUringEntries, &ring, &params);
   if (rc < 0) {
-    why = std::string("io_uring_queue_init: ") + std::strerror(-rc);
+    why = std::string("io_uring_queue_init: ") + std::strerror(-rc) +
+          (rc == -EINVAL ? " (deferred task running needs Linux 6.1)" : "");
     return false;
   }
   ring_ready = true;
-  // IORING_FEAT_FAST_POLL (5.7) and multishot recvmsg (6.0) are what the path relies on;
-  // registering the buffer ring (5.19) and arming a receive prove them below.
   void* br = mmap(nullptr, sizeof(io_uring_buf) * kUringBuffers, PROT_READ | PROT_WRITE,
                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   void* bufs = mmap(nullptr, std::size_t{kUringBuffers} * kUringBufSize, PROT_READ | PROT_WRITE,
@@ -91,47 +133,17 @@ bool UringEngine::Impl::init(std::string& why) {
     why = std::string("io_uring_register_eventfd: ") + std::strerror(-rc);
     return false;
   }
-  // Probe: a multishot recvmsg on a throwaway socket must be accepted (kernel >= 6.0).
-  const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (probe < 0) {
-    why = "socket() failed for the io_uring probe";
-    return false;
-  }
-  io_uring_sqe* s = io_uring_get_sqe(&ring);
-  io_uring_prep_recvmsg_multishot(s, probe, &recv_template, 0);
-  s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = kUringBufGroup;
-  io_uring_sqe_set_data64(s, user_data(kCancel, 0, 0));
-  io_uring_submit(&ring);
-  s = io_uring_get_sqe(&ring);
-  io_uring_prep_cancel64(s, user_data(kCancel, 0, 0), 0);
-  io_uring_sqe_set_data64(s, user_data(kCancel, 0, 1));
-  io_uring_submit(&ring);
-  bool supported = true;
-  for (int seen = 0; seen < 2;) {
-    io_uring_cqe* cqe = nullptr;
-    if (io_uring_wait_cqe(&ring, &cqe) < 0) {
-      break;
-    }
-    if ((cqe->user_data & 0xffffffffULL) == 0 && cqe->res == -EINVAL) {
-      supported = false;
-    }
-    if (cqe->flags & IORING_CQE_F_BUFFER) {
-      recycle(static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
-    }
-    if (!(cqe->flags & IORING_CQE_F_MORE)) {
-      ++seen;
-    }
-    io_uring_cqe_seen(&ring, cqe);
-  }
-  flush_recycled();
-  ::close(probe);
-  if (!supported) {
-    why = "multishot recvmsg is not supported by this kernel (needs Linux 6.0)";
-    return false;
-  }
+  send_to = send_to_supported();
   arm_wait();
   return true;
+}
+
+void UringEngine::Impl::enable() {
+  if (!enabled) {
+    // Raw system call: liburing 2.3 declares io_uring_enable_rings but does not export it.
+    enabled = ::syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+                        nullptr, 0) == 0;
+  }
 }
 
 void UringEngine::Impl::arm_wait() {
@@ -146,26 +158,30 @@ void UringEngine::Impl::arm_wait() {
 
 void UringEngine::Impl::on_ready() {
   ++stats.wakes;
-  for (unsigned round = 0; round < kMaxReapRounds; ++round) {
-    reap();
-    if (io_uring_sq_ready(&ring) > 0) {
-      ++stats.submits;
-      io_uring_submit(&ring);  // sends complete inline here and post their CQEs at once
-    }
-    if (io_uring_cq_ready(&ring) > 0) {
-      continue;
-    }
-    // Reset the eventfd only now: our own sends signalled it too, and asio reports it while
-    // its counter is non-zero. A completion posted after this read signals it again, and one
-    // posted before it is seen by the check below, so no wake-up is lost.
-    std::uint64_t signalled = 0;
-    if (::read(event.native_handle(), &signalled, sizeof(signalled)) < 0) {
-      signalled = 0;  // EAGAIN: already reset
-    }
-    if (io_uring_cq_ready(&ring) == 0) {
-      arm_wait();
-      return;
-    }
+  enable();
+  // Reset the eventfd first: a signal after this read wakes the loop again.
+  std::uint64_t signalled = 0;
+  if (::read(event.native_handle(), &signalled, sizeof(signalled)) < 0) {
+    signalled = 0;  // EAGAIN: already reset
+  }
+  // While the loop runs it reaps by itself; completions it causes must not signal again.
+  io_uring_cq_eventfd_toggle(&ring, false);
+  bool busy = true;
+  for (unsigned round = 0; round < kMaxReapRounds && busy; ++round) {
+    enter();          // issues the sends queued last round, runs the receives waiting
+    reap();           // relays what was received: queues its sends
+    retire_sends();   // the sends enter() issued are done
+    busy = queued_count > 0 || io_uring_cq_ready(&ring) > 0;
+  }
+  io_uring_cq_eventfd_toggle(&ring, true);
+  // Receive work queued while the eventfd was off did not signal it; the kernel flags it in
+  // the SQ ring (TASKRUN_FLAG). Store (toggle) then load (flag), against the kernel's store
+  // (flag) then load (toggle): one of the two sides sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const bool pending = (IO_URING_READ_ONCE(*ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+  if (!busy && !pending) {
+    arm_wait();
+    return;
   }
   // Still busy: let timers and signalling run, then continue.
   asio::post(io, [this, guard = std::weak_ptr<int>(life)] {
@@ -175,26 +191,62 @@ void UringEngine::Impl::on_ready() {
   });
 }
 
-void UringEngine::Impl::reap() {
-  unsigned head = 0;
-  unsigned count = 0;
-  io_uring_cqe* cqe = nullptr;
-  io_uring_for_each_cqe(&ring, head, cqe) {
-    ++count;
-    const std::uint64_t ud = cqe->user_data;
-    const auto kind = ud >> 62;
-    const auto gen = static_cast<std::uint32_t>((ud >> 32) & kGenMask);
-    const auto id = static_cast<std::uint32_t>(ud & 0xffffffffULL);
-    if (kind == kRecv) {
-      on_recv(*cqe, id, gen);
-    } else if (kind == kSend) {
-      on_send(*cqe, static_cast<std::uint16_t>(id));
-    } else if (cqe->flags & IORING_CQE_F_BUFFER) {
-      recycle(static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
-    }
+bool UringEngine::Impl::enter() {
+  for (std::size_t i = 0; i < queued_count; ++i) {
+    issued[issued_count++] = queued[i];
   }
-  io_uring_cq_advance(&ring, count);
-  stats.completions += count;
+  queued_count = 0;
+  ++stats.submits;
+  const int rc = io_uring_submit_and_get_events(&ring);
+  sq_drained = io_uring_sq_ready(&ring) == 0;
+  return rc >= 0;
+}
+
+void UringEngine::Impl::retire_sends() {
+  // A send whose SQE is still in the ring (the kernel took only part of the SQ) still reads
+  // its buffer: keep them all until a submit empties the SQ. (SQEs queued since, by the reap
+  // that followed, are not issued ones.)
+  if (issued_count == 0 || !sq_drained) {
+    return;
+  }
+  for (std::size_t i = 0; i < issued_count; ++i) {
+    const std::uint16_t bid = issued[i];
+    SendSlot& s = sends[bid];
+    Port* port = s.port < ports.size() ? &ports[s.port] : nullptr;
+    if (port != nullptr && port->in_use && port->gen == s.gen && port->sink != nullptr) {
+      port->sink->on_uring_sent(s.dir, s.iov.iov_len, !s.failed);
+    }
+    recycle(bid);
+  }
+  issued_count = 0;
+  flush_recycled();
+}
+
+void UringEngine::Impl::reap() {
+  // Until the CQ is empty: a submit made while reaping (a full SQ) may post send failures.
+  while (io_uring_cq_ready(&ring) > 0) {
+    unsigned head = 0;
+    unsigned count = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++count;
+      const std::uint64_t ud = cqe->user_data;
+      const auto kind = ud >> 62;
+      const auto gen = static_cast<std::uint32_t>((ud >> 32) & kGenMask);
+      const auto id = static_cast<std::uint32_t>(ud & 0xffffffffULL);
+      if (kind == kRecv) {
+        on_recv(*cqe, id, gen);
+      } else if (kind == kSend) {
+        on_send(*cqe, static_cast<std::uint16_t>(id));
+      } else if (id == kAsioPoll || id == kDoorbellRead) {
+        on_loop_completion(*cqe, id);
+      } else if (cqe->flags & IORING_CQE_F_BUFFER) {
+        recycle(static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+      }
+    }
+    io_uring_cq_advance(&ring, count);
+    stats.completions += count;
+  }
   flush_recycled();
 }
 
@@ -241,12 +293,10 @@ void UringEngine::Impl::on_recv(const io_uring_cqe& cqe, std::uint32_t slot, std
 }
 
 void UringEngine::Impl::on_send(const io_uring_cqe& cqe, std::uint16_t bid) {
-  SendSlot& s = sends[bid];
-  Port* port = s.port < ports.size() ? &ports[s.port] : nullptr;
-  if (port != nullptr && port->in_use && port->gen == s.gen && port->sink != nullptr) {
-    port->sink->on_uring_sent(s.dir, s.iov.iov_len, cqe.res >= 0);
-  }
-  recycle(bid);
+  // Sends post a completion only when they fail (IOSQE_CQE_SKIP_SUCCESS); retire_sends()
+  // reports them and returns the buffer.
+  (void)cqe;
+  sends[bid].failed = true;
 }
 
 std::uint32_t UringEngine::Impl::add_port(UringSink* sink, std::size_t index, int fd) {
@@ -264,9 +314,9 @@ std::uint32_t UringEngine::Impl::add_port(UringSink* sink, std::size_t index, in
   p.fd = fd;
   p.gen = (p.gen + 1) & static_cast<std::uint32_t>(kGenMask);
   p.in_use = true;
+  enable();
   arm_recv(slot);
-  ++stats.submits;
-  io_uring_submit(&ring);  // stream set-up: start receiving now, not at the next wake-up
+  submit();  // stream set-up: start receiving now, not at the next wake-up
   return slot;
 }
 
@@ -286,8 +336,17 @@ void UringEngine::Impl::remove_port(std::uint32_t slot) {
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, user_data(kRecv, p.gen, slot), 0);
   io_uring_sqe_set_data64(s, user_data(kCancel, 0, slot));
+  submit();
+}
+
+void UringEngine::Impl::submit() {
+  for (std::size_t i = 0; i < queued_count; ++i) {
+    issued[issued_count++] = queued[i];
+  }
+  queued_count = 0;
   ++stats.submits;
   io_uring_submit(&ring);
+  sq_drained = io_uring_sq_ready(&ring) == 0;
 }
 
 void UringEngine::Impl::arm_recv(std::uint32_t slot) {
@@ -304,8 +363,7 @@ io_uring_sqe* UringEngine::Impl::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(&ring);
   if (s == nullptr) {
     ++stats.sq_full;
-    ++stats.submits;
-    io_uring_submit(&ring);  // make room: a full SQ is a batch ready to go anyway
+    submit();  // make room: a full SQ is a batch ready to go anyway
     s = io_uring_get_sqe(&ring);
   }
   return s;  // never null after a submit: the SQ was just emptied
@@ -325,9 +383,20 @@ void UringEngine::Impl::send(std::uint32_t from_port, std::uint16_t bid,
   s.port = from_port;
   s.gen = ports[from_port].gen;
   s.dir = dir;
+  s.failed = false;
   io_uring_sqe* q = sqe();
-  io_uring_prep_sendmsg(q, fd, &s.msg, 0);
+  // MSG_DONTWAIT: a full socket buffer fails the send at once instead of parking it in the
+  // ring, so every send is done when the io_uring_enter that issued it returns.
+  if (send_to) {
+    io_uring_prep_send(q, fd, s.iov.iov_base, s.iov.iov_len, MSG_DONTWAIT);
+    io_uring_prep_send_set_addr(q, reinterpret_cast<const sockaddr*>(&s.to),
+                                static_cast<std::uint16_t>(s.msg.msg_namelen));
+  } else {
+    io_uring_prep_sendmsg(q, fd, &s.msg, MSG_DONTWAIT);
+  }
+  q->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(q, user_data(kSend, 0, bid));
+  queued[queued_count++] = bid;
   consumed = true;
 }
 
@@ -347,11 +416,18 @@ void UringEngine::Impl::flush_recycled() {
 
 std::unique_ptr<UringEngine> UringEngine::create(asio::io_context& io, std::string& why) {
   const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (efd < 0) {
+  // Blocking: the ring's read of it then waits for a ring instead of failing with EAGAIN.
+  const int doorbell = ::eventfd(0, EFD_CLOEXEC);
+  if (efd < 0 || doorbell < 0) {
     why = "eventfd() failed";
+    for (const int fd : {efd, doorbell}) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
     return nullptr;
   }
-  auto impl = std::make_unique<Impl>(io, efd);
+  auto impl = std::make_unique<Impl>(io, efd, doorbell);
   if (!impl->init(why)) {
     return nullptr;
   }
@@ -362,5 +438,13 @@ UringEngine::UringEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 UringEngine::~UringEngine() = default;
 
 const UringStats& UringEngine::stats() const { return impl_->stats; }
+
+bool UringEngine::run() { return impl_->run(); }
+
+void UringEngine::wake() {
+  const std::uint64_t one = 1;
+  // EAGAIN only when the counter is about to overflow: the loop has a wake-up pending anyway.
+  [[maybe_unused]] const auto n = ::write(impl_->doorbell.native_handle(), &one, sizeof(one));
+}
 
 }  // namespace portico::media

@@ -45,7 +45,11 @@ class UringSink {
 };
 
 struct UringEngine::Impl {
+  // kLoop: the ring-driven loop's own requests (id kAsioPoll, kDoorbellRead); they share the
+  // cancel kind's value space with id >= kLoopBase.
   enum Kind : std::uint64_t { kRecv = 1, kSend = 2, kCancel = 3 };
+  static constexpr std::uint32_t kAsioPoll = 0xfffffff0U;
+  static constexpr std::uint32_t kDoorbellRead = 0xfffffff1U;
 
   struct Port {
     UringSink* sink = nullptr;  // nullptr: removed (awaiting its final completion) or free
@@ -62,9 +66,10 @@ struct UringEngine::Impl {
     std::uint32_t port = 0;      // the receiving port whose sink gets the completion
     std::uint32_t gen = 0;
     Direction dir = Direction::AtoB;
+    bool failed = false;         // an error completion arrived (success posts none)
   };
 
-  Impl(asio::io_context& io, int efd);
+  Impl(asio::io_context& io, int efd, int doorbell_fd);
   ~Impl();
   bool init(std::string& why);
 
@@ -77,10 +82,25 @@ struct UringEngine::Impl {
 
   void arm_wait();
   void on_ready();
+  /// The ring-driven loop (UringEngine::run).
+  bool run();
+  void arm_loop_requests();
+  void on_loop_completion(const io_uring_cqe& cqe, std::uint32_t id);
+  /// One io_uring_enter: submits the queued sends and runs the deferred receive work. Returns
+  /// false if the kernel refused the call.
+  bool enter();
+  /// The sends issued by the last enter() are done (sent, or failed with a completion that
+  /// reap() has seen): tell their sinks and return their buffers.
+  void retire_sends();
   void reap();
   void on_recv(const io_uring_cqe& cqe, std::uint32_t slot, std::uint32_t gen);
   void on_send(const io_uring_cqe& cqe, std::uint16_t bid);
   void arm_recv(std::uint32_t slot);
+  /// The ring is created disabled (IORING_SETUP_R_DISABLED) because a single-issuer ring
+  /// belongs to the thread that enables it: the shard thread, on first use.
+  void enable();
+  /// io_uring_submit outside the wake loop (stream set-up and teardown, a full SQ).
+  void submit();
   io_uring_sqe* sqe();
   void recycle(std::uint16_t bid);
   void flush_recycled();
@@ -88,6 +108,15 @@ struct UringEngine::Impl {
 
   asio::io_context& io;
   asio::posix::stream_descriptor event;  // the ring's eventfd, owned
+  // Rung by other threads after they post to `io` (UringEngine::wake). Registered in asio's
+  // reactor only so that run() can find that reactor's epoll descriptor; asio never waits on it.
+  asio::posix::stream_descriptor doorbell;
+  std::uint64_t doorbell_value = 0;      // IORING_OP_READ target
+  int asio_fd = -1;                      // asio's epoll descriptor (found by run())
+  bool looping = false;                  // run() drives the shard; the eventfd is unused
+  bool asio_poll_armed = false;
+  bool doorbell_armed = false;
+  bool asio_ready = false;               // asio has work: io.poll() before sleeping
   io_uring ring{};
   bool ring_ready = false;
   io_uring_buf_ring* buf_ring = nullptr;
@@ -97,6 +126,14 @@ struct UringEngine::Impl {
   std::vector<Port> ports;
   std::vector<std::uint32_t> free_ports;
   std::array<SendSlot, kUringBuffers> sends{};
+  // Buffer ids of sends queued since the last enter(), and of those that enter() issued.
+  std::array<std::uint16_t, kUringBuffers> queued{};
+  std::size_t queued_count = 0;
+  std::array<std::uint16_t, kUringBuffers> issued{};
+  std::size_t issued_count = 0;
+  bool sq_drained = true;                // the last submit left no SQE behind
+  bool send_to = false;                  // IORING_OP_SEND takes a destination (else SENDMSG)
+  bool enabled = false;                  // rings enabled (on the shard thread, see enable())
   bool consumed = false;                 // the packet being delivered was handed to send()
   UringStats stats;
   std::shared_ptr<int> life = std::make_shared<int>(0);

@@ -48,6 +48,9 @@ Shard::Shard(std::uint16_t index, std::vector<std::unique_ptr<Shard>>& shards,
 Shard::~Shard() {
   if (thread_.joinable()) {
     io_.stop();
+    if (uring_) {
+      uring_->wake();
+    }
     thread_.join();
   }
 }
@@ -151,7 +154,11 @@ void Shard::start() {
     auto guard = asio::make_work_guard(io_);
     for (;;) {
       try {
-        io_.run();
+        // With io_uring the thread sleeps in the ring (media, asio's readiness, posts alike);
+        // if that cannot be set up, asio runs the shard and the ring is one of its descriptors.
+        if (!uring_ || !uring_->run()) {
+          io_.run();
+        }
         break;
       } catch (const std::exception& e) {
         // A bug detector, not a control path: log it and keep the shard serving.
@@ -174,7 +181,7 @@ void Shard::stop() {
   registrar_.reset();
   media_factory_.reset();
   media_ports_.reset();
-  uring_.reset();
+  // uring_ stays until the destructor: other shards, still running, may ring its doorbell.
   media_epoll_.reset();
   traced_.reset();
   traces_.reset();
@@ -183,7 +190,12 @@ void Shard::stop() {
   timers_.reset();
 }
 
-void Shard::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+void Shard::post(std::function<void()> fn) {
+  asio::post(io_, std::move(fn));
+  if (uring_) {
+    uring_->wake();  // a thread sleeping in the ring does not see asio's queue
+  }
+}
 
 void Shard::dispatch(transport::Inbound&& in) {
   // Every message of a call goes to the shard that owns the call, found from the Call-ID

@@ -9,9 +9,14 @@
 // and queues one sendmsg per packet that leaves in the same io_uring_enter as every other
 // packet of the batch. System calls per packet fall below one in each direction.
 //
-// The ring is tied into the shard's asio loop through an eventfd, so signalling, timers and the
-// relay still share one thread and nothing is locked. Where io_uring is unavailable (old kernel,
-// seccomp, io_uring_disabled) create() says why and the shard keeps the epoll path.
+// The shard's thread sleeps in the ring itself (run()): one io_uring_enter per wake-up submits
+// the sends of the last batch and waits for the next packets, asio's epoll descriptor (a
+// multishot poll) or the doorbell other threads ring after posting. Signalling, timers and the
+// relay still share one thread and nothing is locked. Receives run as deferred task work
+// (IORING_SETUP_DEFER_TASKRUN) inside that enter, so a packet costs no wake-up or system call
+// of its own. Without run() (unit tests, or asio's reactor not found) the ring is tied into
+// asio through an eventfd instead. Where io_uring is unavailable (old kernel, seccomp,
+// io_uring_disabled) create() says why and the shard keeps the epoll path.
 
 #include <asio/io_context.hpp>
 
@@ -41,6 +46,15 @@ class UringEngine {
   UringEngine& operator=(const UringEngine&) = delete;
 
   const UringStats& stats() const;
+
+  /// Runs the shard's thread in the ring instead of in asio (see the top of this file): sleeps
+  /// in one io_uring_enter for packets, asio's readiness and posts from other threads, and
+  /// returns when `io` is stopped. Returns false at once, having run nothing, if asio's reactor
+  /// cannot be found; the caller then runs io.run() and the eventfd path serves the media.
+  bool run();
+  /// Thread-safe: another thread posted to the shard's io_context; the ring-driven loop must
+  /// look at asio. (Asio itself only wakes a thread blocked inside asio.)
+  void wake();
 
   struct Impl;  // private to the media module (uring_impl.hpp)
   Impl& impl() { return *impl_; }
