@@ -211,8 +211,8 @@ void RelayStream::Impl::stage_enqueue(PacketCtx& ctx) {
   if (uring != nullptr) {
     // Same buffer, no copy: the engine returns it to the ring when the send completes.
     const auto index = static_cast<std::size_t>(&ctx.in - ports.data());
-    uring->send(uring_slots[index], ctx.bid, ctx.packet,
-                ports[ctx.in.egress].fd, ctx.destination, ctx.direction);
+    uring->send(uring_slots[index], ctx.bid, ctx.packet, uring_slots[ctx.in.egress],
+                ctx.destination, ctx.direction);
     return;
   }
   RelayBatch& bt = shard_batch();

@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -134,6 +136,16 @@ bool UringEngine::Impl::init(std::string& why) {
     return false;
   }
   send_to = send_to_supported();
+  // A registered file table spares every request the descriptor lookup and its reference
+  // count. Its size counts against RLIMIT_NOFILE; ports beyond it use plain descriptors.
+  rlimit files{};
+  const unsigned wanted =
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0
+          ? static_cast<unsigned>(std::min<rlim_t>(files.rlim_cur / 2, kUringFixedFiles))
+          : 0;
+  if (wanted > 0 && io_uring_register_files_sparse(&ring, wanted) == 0) {
+    fixed_files = wanted;
+  }
   arm_wait();
   return true;
 }
@@ -315,6 +327,7 @@ std::uint32_t UringEngine::Impl::add_port(UringSink* sink, std::size_t index, in
   p.gen = (p.gen + 1) & static_cast<std::uint32_t>(kGenMask);
   p.in_use = true;
   enable();
+  p.fixed = slot < fixed_files && io_uring_register_files_update(&ring, slot, &fd, 1) == 1;
   arm_recv(slot);
   submit();  // stream set-up: start receiving now, not at the next wake-up
   return slot;
@@ -327,6 +340,7 @@ void UringEngine::Impl::remove_port(std::uint32_t slot) {
   Port& p = ports[slot];
   p.sink = nullptr;
   if (!p.armed) {
+    unregister_file(p, slot);
     p.in_use = false;
     free_ports.push_back(slot);
     return;
@@ -336,7 +350,27 @@ void UringEngine::Impl::remove_port(std::uint32_t slot) {
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, user_data(kRecv, p.gen, slot), 0);
   io_uring_sqe_set_data64(s, user_data(kCancel, 0, slot));
-  submit();
+  submit();  // also issues every queued send that names this slot, before it goes
+  unregister_file(p, slot);
+}
+
+void UringEngine::Impl::unregister_file(Port& p, std::uint32_t slot) {
+  if (p.fixed) {
+    // Requests in flight keep their own reference; the socket closes when they end.
+    int none = -1;
+    io_uring_register_files_update(&ring, slot, &none, 1);
+    p.fixed = false;
+  }
+}
+
+void UringEngine::Impl::target(io_uring_sqe* s, std::uint32_t slot) {
+  const Port& p = ports[slot];
+  if (p.fixed) {
+    s->fd = static_cast<std::int32_t>(slot);
+    s->flags |= IOSQE_FIXED_FILE;
+  } else {
+    s->fd = p.fd;
+  }
 }
 
 void UringEngine::Impl::submit() {
@@ -353,6 +387,7 @@ void UringEngine::Impl::arm_recv(std::uint32_t slot) {
   Port& p = ports[slot];
   io_uring_sqe* s = sqe();
   io_uring_prep_recvmsg_multishot(s, p.fd, &recv_template, 0);
+  target(s, slot);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = kUringBufGroup;
   io_uring_sqe_set_data64(s, user_data(kRecv, p.gen, slot));
@@ -370,8 +405,9 @@ io_uring_sqe* UringEngine::Impl::sqe() {
 }
 
 void UringEngine::Impl::send(std::uint32_t from_port, std::uint16_t bid,
-                             std::span<const std::uint8_t> packet, int fd,
+                             std::span<const std::uint8_t> packet, std::uint32_t egress_port,
                              const transport::Endpoint& dest, Direction dir) {
+  const int fd = ports[egress_port].fd;
   SendSlot& s = sends[bid];
   s.iov.iov_base = const_cast<std::uint8_t*>(packet.data());
   s.iov.iov_len = packet.size();
@@ -394,6 +430,7 @@ void UringEngine::Impl::send(std::uint32_t from_port, std::uint16_t bid,
   } else {
     io_uring_prep_sendmsg(q, fd, &s.msg, MSG_DONTWAIT);
   }
+  target(q, egress_port);
   q->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(q, user_data(kSend, 0, bid));
   queued[queued_count++] = bid;

@@ -28,6 +28,7 @@ constexpr unsigned kUringEntries = 2048;        // SQ entries; the CQ gets twice
 constexpr unsigned kUringBuffers = 4096;        // provided receive buffers (power of two)
 constexpr std::size_t kUringBufSize = 2176;     // recvmsg header + name + 2 KiB + SRTP tailroom
 constexpr std::uint16_t kUringBufGroup = 7;
+constexpr unsigned kUringFixedFiles = 16384;    // registered sockets per shard, at most
 constexpr unsigned kMaxReapRounds = 8;          // then yield to the rest of the shard
 
 /// Who receives the packets of one registered socket.
@@ -58,6 +59,7 @@ struct UringEngine::Impl {
     std::uint32_t gen = 0;
     bool armed = false;         // a multishot recvmsg is outstanding
     bool in_use = false;
+    bool fixed = false;         // registered in the ring's file table at index = slot
   };
   struct SendSlot {              // one per buffer: the msghdr of the send using that buffer
     msghdr msg{};
@@ -75,10 +77,13 @@ struct UringEngine::Impl {
 
   std::uint32_t add_port(UringSink* sink, std::size_t index, int fd);
   void remove_port(std::uint32_t slot);
-  /// Queues `packet` (inside buffer `bid`) to `dest` from `fd`. The buffer returns to the ring
+  /// Queues `packet` (inside buffer `bid`) to `dest` from the socket of `egress_port`. The buffer returns to the ring
   /// when the send completes. `from_port` names the sink told about the completion.
   void send(std::uint32_t from_port, std::uint16_t bid, std::span<const std::uint8_t> packet,
-            int fd, const transport::Endpoint& dest, Direction dir);
+            std::uint32_t egress_port, const transport::Endpoint& dest, Direction dir);
+  /// Points `s` at port `slot`'s socket: its file-table index when registered, else its fd.
+  void target(io_uring_sqe* s, std::uint32_t slot);
+  void unregister_file(Port& p, std::uint32_t slot);
 
   void arm_wait();
   void on_ready();
@@ -132,6 +137,7 @@ struct UringEngine::Impl {
   std::array<std::uint16_t, kUringBuffers> issued{};
   std::size_t issued_count = 0;
   bool sq_drained = true;                // the last submit left no SQE behind
+  unsigned fixed_files = 0;              // size of the registered file table (0: none)
   bool send_to = false;                  // IORING_OP_SEND takes a destination (else SENDMSG)
   bool enabled = false;                  // rings enabled (on the shard thread, see enable())
   bool consumed = false;                 // the packet being delivered was handed to send()

@@ -156,7 +156,12 @@ void Shard::start() {
       try {
         // With io_uring the thread sleeps in the ring (media, asio's readiness, posts alike);
         // if that cannot be set up, asio runs the shard and the ring is one of its descriptors.
-        if (!uring_ || !uring_->run()) {
+        if (!uring_) {
+          io_.run();
+        } else if (!uring_->run()) {
+          log::warn("media.io", {{"method", "io_uring"},
+                                 {"loop", "asio"},
+                                 {"reason", "asio's reactor not found in /proc/self/fdinfo"}});
           io_.run();
         }
         break;

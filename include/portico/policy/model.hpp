@@ -156,11 +156,11 @@ struct Server {
   std::string log_level = "info";
   bool trace = false;               // log every SIP message in full
   std::size_t max_message_size = 65535;
-  /// How the media relay reads and writes: "epoll" (recvmmsg/sendmmsg per socket, the default:
-  /// measured cheaper per packet at up to 2000 streams, docs/performance.md), "io_uring"
-  /// (multishot receives, batched sends; start-up fails where the kernel refuses it), or
-  /// "auto": io_uring where the kernel allows it, else epoll. Read at start-up only.
-  std::string media_io = "epoll";
+  /// How the media relay reads and writes: "auto" (the default: io_uring where the kernel
+  /// allows it, else epoll), "io_uring" (the shard sleeps in the ring; start-up fails where the
+  /// kernel refuses it), or "epoll" (recvmmsg/sendmmsg per ready socket). io_uring measured
+  /// cheaper per packet, docs/performance.md. Read at start-up only.
+  std::string media_io = "auto";
 };
 
 /// Where Prometheus scrapes /metrics. Absent section = no metrics endpoint.

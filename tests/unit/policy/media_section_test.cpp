@@ -114,7 +114,7 @@ namespace portico::policy::test {
 namespace {
 
 TEST(MediaIo, DefaultsToEpollAndNamesABadValue) {
-  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_io, "epoll");
+  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_io, "auto");
   auto p =
       load_policy_texts({{"p.yaml", std::string(kBaseRealms) + "server: {media_io: io_uring}\n"}});
   EXPECT_EQ(p->server.media_io, "io_uring");
