@@ -1,7 +1,11 @@
 // UringEngine: ring set-up, the provided-buffer ring, multishot receives and batched sends.
 //
-//   eventfd readable ─► reap CQEs (all sockets) ─► per received datagram: the stream's relay
-//   stages ─► sendmsg SQE on the partner socket ─► … ─► one io_uring_submit for the batch
+//   enter (submit the last batch's sends, run the deferred receives) ─► reap CQEs (all sockets)
+//   ─► per received datagram: the stream's relay stages ─► send SQE on the partner socket ─► …
+//   ─► retire the issued sends (their buffers go back to the ring) ─► next enter
+//
+// Who calls enter: the ring-driven loop (uring_loop.cpp), or on_ready() when asio watches the
+// ring's eventfd.
 //
 // Nothing here allocates per packet: buffers, send headers and port slots exist up front.
 
@@ -89,7 +93,7 @@ UringEngine::Impl::~Impl() {
 
 bool UringEngine::Impl::init(std::string& why) {
   // DEFER_TASKRUN: a datagram arriving on a socket only queues the receive as work for this
-  // ring; the receives run, all at once, when the shard next enters the ring (enter()), with
+  // ring; the receives run, all at once, when the shard next enters the ring (submit_queued), with
   // no wake-up per packet and no signal-based task work. The eventfd is signalled once when
   // the queue turns non-empty, which is what wakes the shard's asio loop. DEFER_TASKRUN needs
   // SINGLE_ISSUER, and a single-issuer ring belongs to the thread that enables it: created
@@ -180,9 +184,9 @@ void UringEngine::Impl::on_ready() {
   io_uring_cq_eventfd_toggle(&ring, false);
   bool busy = true;
   for (unsigned round = 0; round < kMaxReapRounds && busy; ++round) {
-    enter();          // issues the sends queued last round, runs the receives waiting
-    reap();           // relays what was received: queues its sends
-    retire_sends();   // the sends enter() issued are done
+    submit_queued(Enter::GetEvents);  // issues last round's sends, runs the waiting receives
+    reap();                           // relays what was received: queues its sends
+    retire_sends();                   // the sends just issued are done
     busy = queued_count > 0 || io_uring_cq_ready(&ring) > 0;
   }
   io_uring_cq_eventfd_toggle(&ring, true);
@@ -203,15 +207,24 @@ void UringEngine::Impl::on_ready() {
   });
 }
 
-bool UringEngine::Impl::enter() {
+void UringEngine::Impl::submit_queued(Enter how) {
   for (std::size_t i = 0; i < queued_count; ++i) {
     issued[issued_count++] = queued[i];
   }
   queued_count = 0;
   ++stats.submits;
-  const int rc = io_uring_submit_and_get_events(&ring);
+  switch (how) {
+    case Enter::Submit:
+      io_uring_submit(&ring);
+      break;
+    case Enter::GetEvents:
+      io_uring_submit_and_get_events(&ring);
+      break;
+    case Enter::Wait:
+      io_uring_submit_and_wait(&ring, 1);  // EINTR (a signal) just returns
+      break;
+  }
   sq_drained = io_uring_sq_ready(&ring) == 0;
-  return rc >= 0;
 }
 
 void UringEngine::Impl::retire_sends() {
@@ -249,7 +262,7 @@ void UringEngine::Impl::reap() {
       if (kind == kRecv) {
         on_recv(*cqe, id, gen);
       } else if (kind == kSend) {
-        on_send(*cqe, static_cast<std::uint16_t>(id));
+        on_send_failed(static_cast<std::uint16_t>(id));
       } else if (id == kAsioPoll || id == kDoorbellRead) {
         on_loop_completion(*cqe, id);
       } else if (cqe->flags & IORING_CQE_F_BUFFER) {
@@ -304,10 +317,9 @@ void UringEngine::Impl::on_recv(const io_uring_cqe& cqe, std::uint32_t slot, std
   }
 }
 
-void UringEngine::Impl::on_send(const io_uring_cqe& cqe, std::uint16_t bid) {
+void UringEngine::Impl::on_send_failed(std::uint16_t bid) {
   // Sends post a completion only when they fail (IOSQE_CQE_SKIP_SUCCESS); retire_sends()
   // reports them and returns the buffer.
-  (void)cqe;
   sends[bid].failed = true;
 }
 
@@ -329,7 +341,7 @@ std::uint32_t UringEngine::Impl::add_port(UringSink* sink, std::size_t index, in
   enable();
   p.fixed = slot < fixed_files && io_uring_register_files_update(&ring, slot, &fd, 1) == 1;
   arm_recv(slot);
-  submit();  // stream set-up: start receiving now, not at the next wake-up
+  submit_queued(Enter::Submit);  // stream set-up: start receiving now, not at the next wake-up
   return slot;
 }
 
@@ -350,7 +362,7 @@ void UringEngine::Impl::remove_port(std::uint32_t slot) {
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, user_data(kRecv, p.gen, slot), 0);
   io_uring_sqe_set_data64(s, user_data(kCancel, 0, slot));
-  submit();  // also issues every queued send that names this slot, before it goes
+  submit_queued(Enter::Submit);  // also issues every queued send that names this slot, before it goes
   unregister_file(p, slot);
 }
 
@@ -373,16 +385,6 @@ void UringEngine::Impl::target(io_uring_sqe* s, std::uint32_t slot) {
   }
 }
 
-void UringEngine::Impl::submit() {
-  for (std::size_t i = 0; i < queued_count; ++i) {
-    issued[issued_count++] = queued[i];
-  }
-  queued_count = 0;
-  ++stats.submits;
-  io_uring_submit(&ring);
-  sq_drained = io_uring_sq_ready(&ring) == 0;
-}
-
 void UringEngine::Impl::arm_recv(std::uint32_t slot) {
   Port& p = ports[slot];
   io_uring_sqe* s = sqe();
@@ -398,7 +400,7 @@ io_uring_sqe* UringEngine::Impl::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(&ring);
   if (s == nullptr) {
     ++stats.sq_full;
-    submit();  // make room: a full SQ is a batch ready to go anyway
+    submit_queued(Enter::Submit);  // make room: a full SQ is a batch ready to go anyway
     s = io_uring_get_sqe(&ring);
   }
   return s;  // never null after a submit: the SQ was just emptied

@@ -46,9 +46,8 @@ class UringSink {
 };
 
 struct UringEngine::Impl {
-  // kLoop: the ring-driven loop's own requests (id kAsioPoll, kDoorbellRead); they share the
-  // cancel kind's value space with id >= kLoopBase.
   enum Kind : std::uint64_t { kRecv = 1, kSend = 2, kCancel = 3 };
+  // The ring-driven loop's own requests use kind kCancel with these ids, above any port slot.
   static constexpr std::uint32_t kAsioPoll = 0xfffffff0U;
   static constexpr std::uint32_t kDoorbellRead = 0xfffffff1U;
 
@@ -77,8 +76,9 @@ struct UringEngine::Impl {
 
   std::uint32_t add_port(UringSink* sink, std::size_t index, int fd);
   void remove_port(std::uint32_t slot);
-  /// Queues `packet` (inside buffer `bid`) to `dest` from the socket of `egress_port`. The buffer returns to the ring
-  /// when the send completes. `from_port` names the sink told about the completion.
+  /// Queues `packet` (inside buffer `bid`) to `dest` from the socket of `egress_port`. The
+  /// buffer returns to the ring once the enter that issues the send has returned (retire_sends).
+  /// `from_port` names the sink told whether it was sent.
   void send(std::uint32_t from_port, std::uint16_t bid, std::span<const std::uint8_t> packet,
             std::uint32_t egress_port, const transport::Endpoint& dest, Direction dir);
   /// Points `s` at port `slot`'s socket: its file-table index when registered, else its fd.
@@ -91,21 +91,21 @@ struct UringEngine::Impl {
   bool run();
   void arm_loop_requests();
   void on_loop_completion(const io_uring_cqe& cqe, std::uint32_t id);
-  /// One io_uring_enter: submits the queued sends and runs the deferred receive work. Returns
-  /// false if the kernel refused the call.
-  bool enter();
-  /// The sends issued by the last enter() are done (sent, or failed with a completion that
-  /// reap() has seen): tell their sinks and return their buffers.
+  /// How submit_queued enters the ring: submit only (set-up, teardown, a full SQ), submit and
+  /// run the deferred receives, or that and sleep until a completion (the ring-driven loop).
+  enum class Enter { Submit, GetEvents, Wait };
+  /// One io_uring_enter that issues the queued sends (and any other SQE waiting).
+  void submit_queued(Enter how);
+  /// The sends issued by the last submit_queued() are done (sent, or failed with a completion
+  /// that reap() has seen): tell their sinks and return their buffers.
   void retire_sends();
   void reap();
   void on_recv(const io_uring_cqe& cqe, std::uint32_t slot, std::uint32_t gen);
-  void on_send(const io_uring_cqe& cqe, std::uint16_t bid);
+  void on_send_failed(std::uint16_t bid);
   void arm_recv(std::uint32_t slot);
   /// The ring is created disabled (IORING_SETUP_R_DISABLED) because a single-issuer ring
   /// belongs to the thread that enables it: the shard thread, on first use.
   void enable();
-  /// io_uring_submit outside the wake loop (stream set-up and teardown, a full SQ).
-  void submit();
   io_uring_sqe* sqe();
   void recycle(std::uint16_t bid);
   void flush_recycled();
@@ -131,7 +131,7 @@ struct UringEngine::Impl {
   std::vector<Port> ports;
   std::vector<std::uint32_t> free_ports;
   std::array<SendSlot, kUringBuffers> sends{};
-  // Buffer ids of sends queued since the last enter(), and of those that enter() issued.
+  // Buffer ids of sends queued since the last submit_queued(), and of those it issued.
   std::array<std::uint16_t, kUringBuffers> queued{};
   std::size_t queued_count = 0;
   std::array<std::uint16_t, kUringBuffers> issued{};

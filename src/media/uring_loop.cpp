@@ -91,14 +91,8 @@ bool UringEngine::Impl::run() {
     }
     // The one system call of a wake-up: issue the last batch's sends, run the receives that
     // are waiting, and sleep only if nothing completed.
-    for (std::size_t i = 0; i < queued_count; ++i) {
-      issued[issued_count++] = queued[i];
-    }
-    queued_count = 0;
-    ++stats.submits;
+    submit_queued(Enter::Wait);
     ++stats.wakes;
-    io_uring_submit_and_wait(&ring, 1);  // EINTR (a signal) just loops
-    sq_drained = io_uring_sq_ready(&ring) == 0;
     reap();
     retire_sends();
   }

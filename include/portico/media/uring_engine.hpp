@@ -28,7 +28,7 @@ namespace portico::media {
 
 /// Counters of one engine (shard-local, read via a shard post like every other stat).
 struct UringStats {
-  std::uint64_t wakes = 0;        // eventfd wake-ups handled
+  std::uint64_t wakes = 0;        // wake-ups: eventfd signals, or returns of run()'s wait
   std::uint64_t completions = 0;  // CQEs reaped
   std::uint64_t submits = 0;      // io_uring_enter calls made to submit
   std::uint64_t rearms = 0;       // multishot receives re-armed (buffer ring ran dry, errors)
