@@ -9,11 +9,12 @@
 # runs bench/media_bench.py in a network namespace of its own (unshare --net, loopback only).
 # Needs root (SO_RCVBUFFORCE, unshare, a 6.13+ kernel for SCM_TS_OPT_ID), g++, rtpengine.
 # Loopback only: 127.0.220.0/24 (no relay), 127.0.221.0/24 (Portico), 127.0.222.0/24
-# (rtpengine), 127.0.223.0/24 (portico-epoll: Portico with its epoll media path).
+# (rtpengine), 127.0.223.0/24 (portico-epoll: Portico with its epoll media path),
+# 127.0.224.0/24 (portico-unpinned: Portico with server.pin_shards: false).
 # Options: --streams 200,400,800,1000,1500,2000,3000,4000,6000  --cpu-streams 400  --window 5
 #          --cpu-window 10  --cpu-repeats 3  --warmup 2  --late-ms 50  --shards 2
 #          --media-io auto|io_uring|epoll  --rtpengine-threads 2  --sockets-per-side 16
-#          --systems direct,portico,rtpengine (also: portico-epoll)  --nat
+#          --systems direct,portico,rtpengine (also: portico-epoll, portico-unpinned)  --nat
 #          --budget 450  --workdir DIR (keeps logs)  --json FILE   (all: media_bench.py --help)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

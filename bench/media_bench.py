@@ -15,6 +15,7 @@ holds for every system:
                 ports are read from the SDP Portico wrote (the INVITE the UAS got, the 200 the
                 UAC got)
     portico-epoll : the same on 127.0.223.0/24 with server.media_io: epoll (optional system)
+    portico-unpinned : the same on 127.0.224.0/24 with server.pin_shards: false (optional)
     rtpengine : A 127.0.222.10 <-> rtpengine 127.0.222.1 <-> B .20, sessions set up with ng
                 offer/answer (bench/media_ng.py), userspace forwarding (--table=-1)
 
@@ -200,6 +201,7 @@ class Relay(System):
 class Portico(Relay):
     name = "portico"
     net = 221
+    server_extra = ""  # more server settings, for the variants below
 
     def __init__(self, work: Path, pool: int, binary: str, shards: int, nat: bool,
                  media_io: str):
@@ -211,7 +213,7 @@ class Portico(Relay):
         nat = "true" if self.nat else "false"
         io = f", media_io: {self.media_io}" if self.media_io else ""
         return f"""# bench/media_bench.py
-server: {{shards: {self.shards}, log_level: warn, trace: false{io}}}
+server: {{shards: {self.shards}, log_level: warn, trace: false{io}{self.server_extra}}}
 timers: {{t1: 500ms, t2: 4s, t4: 5s, max_call_duration: 1h, media_timeout: 0s}}
 realms:
   access:
@@ -266,6 +268,14 @@ class PorticoEpoll(Portico):
     """The same Portico with its epoll media path (server.media_io: epoll), side by side."""
     name = "portico-epoll"
     net = 223
+
+
+class PorticoUnpinned(Portico):
+    """The same Portico with its shard threads left to the scheduler (server.pin_shards:
+    false), side by side."""
+    name = "portico-unpinned"
+    net = 224
+    server_extra = ", pin_shards: false"
 
 
 class Rtpengine(Relay):
@@ -481,6 +491,10 @@ def main() -> int:
                 systems.append(PorticoEpoll(work, args.sockets_per_side,
                                             os.path.abspath(args.portico), args.shards, args.nat,
                                             "epoll"))
+            elif n == "portico-unpinned":
+                systems.append(PorticoUnpinned(work, args.sockets_per_side,
+                                               os.path.abspath(args.portico), args.shards,
+                                               args.nat, args.media_io))
             elif n == "rtpengine":
                 systems.append(Rtpengine(work, args.sockets_per_side, args.rtpengine,
                                          args.rtpengine_threads))
@@ -586,7 +600,7 @@ def report(results: list[dict], systems: list[System], args) -> None:
             best_s = f"{best} ({c}: {why})"
         print(f"| {s.name} | {best_s} | {cpu} | {lat} |")
     r = per_pkt.get("rtpengine", [])
-    for name in ("portico", "portico-epoll"):
+    for name in ("portico", "portico-epoll", "portico-unpinned"):
         p = per_pkt.get(name, [])
         if p and r:
             pairs = [a / b for a, b in zip(p, r)]

@@ -12,7 +12,8 @@ namespace {
 const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
                           "traces", "realms", "trunks",       "access_peers", "routes",
                           "registration"};
-const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io"};
+const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
+                           "pin_shards"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
                             "media_timeout", "drain_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
@@ -112,6 +113,9 @@ void parse_server(const Reader& r, const Field& f, Server& out) {
         r.error(*v, quote(*s) + " is not a media I/O method (expected auto, io_uring or epoll)");
       }
     }
+  }
+  if (const Field* v = find(*m, "pin_shards")) {
+    out.pin_shards = r.boolean(*v).value_or(out.pin_shards);
   }
   if (const Field* v = find(*m, "log_level")) {
     if (auto s = r.string(*v)) {

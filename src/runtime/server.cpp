@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "portico/common/log.hpp"
+#include "portico/runtime/cpu_affinity.hpp"
 #include "portico/policy/loader.hpp"
 
 namespace portico::runtime {
@@ -40,6 +41,9 @@ std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicyS
   if (a.server.media_io != b.server.media_io) {
     return "server.media_io";
   }
+  if (a.server.pin_shards != b.server.pin_shards) {
+    return "server.pin_shards";
+  }
   if (!same_traces(a.traces, b.traces)) {
     return "traces";
   }
@@ -51,7 +55,11 @@ std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicyS
 std::uint16_t shard_count(const policy::PolicySnapshot& policy) {
   int n = policy.server.shards;
   if (n <= 0) {
-    n = static_cast<int>(std::thread::hardware_concurrency());
+    // The CPUs this process may use (a container's cpuset), not every CPU of the machine.
+    n = static_cast<int>(usable_cpus().size());
+    if (n <= 0) {
+      n = static_cast<int>(std::thread::hardware_concurrency());
+    }
   }
   return static_cast<std::uint16_t>(std::clamp(n, 1, 64));
 }

@@ -10,6 +10,7 @@
 #include "portico/sip/message.hpp"
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/status_map.hpp"
+#include "portico/runtime/cpu_affinity.hpp"
 #include "message_counts.hpp"
 #include "tracing_transport.hpp"
 
@@ -149,8 +150,22 @@ void Shard::open_media_io() {
 
 void Shard::start() {
   bind();
-  thread_ = std::thread([this] {
+  int cpu = -1;  // none: the scheduler places the thread
+  if (policy_->server.pin_shards) {
+    const std::vector<int> cpus = usable_cpus();
+    if (!cpus.empty()) {
+      cpu = cpus[index_ % cpus.size()];
+    }
+  }
+  thread_ = std::thread([this, cpu] {
     log::set_thread_shard(index_);
+    name_current_thread("portico-shard" + std::to_string(index_));
+    std::string why;
+    if (cpu >= 0 && !pin_current_thread(cpu, why)) {
+      log::warn("shard.cpu", {{"cpu", cpu}, {"pinned", "false"}, {"reason", why}});
+    }
+    log::info("shard.cpu",
+              {{"cpus", current_thread_cpus()}, {"pinned", cpu >= 0 && why.empty() ? "true" : "false"}});
     auto guard = asio::make_work_guard(io_);
     for (;;) {
       try {

@@ -97,6 +97,67 @@ def test_reload_keeps_running_policy_on_error(ctx):
     ctx.finish_portico()
 
 
+def shard_threads(pid: int) -> dict[str, str]:
+    """Portico's shard threads as `ps -L` shows them: name -> Cpus_allowed_list."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:
+            continue  # the thread ended
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("Name", "").startswith("portico-shard"):
+            out[fields["Name"]] = fields.get("Cpus_allowed_list", "")
+    return out
+
+
+def cpu_list(text: str) -> list[int]:
+    cpus = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus += range(int(lo), int(hi or lo) + 1)
+    return cpus
+
+
+@e2e_test(k=88, portico_only=True)
+def test_shard_threads_named_and_pinned(ctx):
+    """Each shard thread is named portico-shardN and, by default, runs on one CPU of those the
+    process may use (shard i on the i-th, wrapping); pin_shards: false leaves them to the
+    scheduler; a reload cannot change it (restart required, field named)."""
+    usable = cpu_list(Path("/proc/self/status").read_text().split("Cpus_allowed_list:\t")[1]
+                      .split("\n")[0])
+    p = ctx.start_portico(default_policy(ctx.net, shards=3), shards=3)
+    threads = shard_threads(p.proc.pid)
+    check(sorted(threads) == ["portico-shard0", "portico-shard1", "portico-shard2"],
+          f"shard threads: {sorted(threads)}")
+    for i in range(3):
+        want = str(usable[i % len(usable)])
+        got = threads[f"portico-shard{i}"]
+        check(got == want, f"portico-shard{i} may run on CPUs {got}, expected only {want}")
+    check(len(p.grep("event=shard.cpu")) == 3 and
+          all("pinned=true" in line for line in p.grep("event=shard.cpu")),
+          f"shard.cpu log lines: {p.grep('event=shard.cpu')}")
+    policy_file = p.policy_dir / "portico.yaml"
+    policy_file.write_text(policy_file.read_text().replace("server: {", "server: {pin_shards: false, "))
+    p.proc.send_signal(signal.SIGHUP)
+    check(wait_until(lambda: "event=policy.reload_failed" in p.log(), 5),
+          "changing server.pin_shards by reload was not refused")
+    failed = p.grep("event=policy.reload_failed")[0]
+    check("reason=restart_required" in failed and "field=server.pin_shards" in failed,
+          f"reload refusal does not name server.pin_shards: {failed}")
+    ctx.finish_portico()
+
+    p = ctx.start_portico(policy_file.read_text(), shards=3)
+    threads = shard_threads(p.proc.pid)
+    want = ",".join(str(c) for c in usable)
+    for name, got in sorted(threads.items()):
+        check(cpu_list(got) == usable, f"with pin_shards: false {name} may run on {got}, "
+              f"expected every usable CPU ({want})")
+    check(all("pinned=false" in line for line in p.grep("event=shard.cpu")),
+          f"shard.cpu log lines: {p.grep('event=shard.cpu')}")
+    ctx.finish_portico()
+
+
 def answers_options(ip: str, port: int, src: str) -> bool:
     """True when an OPTIONS sent from `src` to ip:port gets any SIP response within 1 s."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

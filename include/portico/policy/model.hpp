@@ -161,6 +161,9 @@ struct Server {
   /// kernel refuses it), or "epoll" (recvmmsg/sendmmsg per ready socket). io_uring measured
   /// cheaper per packet, docs/performance.md. Read at start-up only.
   std::string media_io = "auto";
+  /// Each shard thread stays on one CPU of those the process may use (shard i on the i-th,
+  /// wrapping). Read at start-up only.
+  bool pin_shards = true;
 };
 
 /// Where Prometheus scrapes /metrics. Absent section = no metrics endpoint.

@@ -125,5 +125,17 @@ TEST(MediaIo, DefaultsToEpollAndNamesABadValue) {
       << diags[0];
 }
 
+TEST(PinShards, DefaultsToPinnedAndNamesABadValue) {
+  EXPECT_TRUE(load_policy_texts({{"p.yaml", kBaseRealms}})->server.pin_shards);
+  auto p =
+      load_policy_texts({{"p.yaml", std::string(kBaseRealms) + "server: {pin_shards: false}\n"}});
+  EXPECT_FALSE(p->server.pin_shards);
+  auto diags =
+      diagnostics_of({{"p.yaml", std::string(kBaseRealms) + "server: {pin_shards: yes}\n"}});
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].find("server.pin_shards: expected true or false"), std::string::npos)
+      << diags[0];
+}
+
 }  // namespace
 }  // namespace portico::policy::test
