@@ -14,7 +14,7 @@
 # Options: --streams 200,400,800,1000,1500,2000,3000,4000,6000  --cpu-streams 400  --window 5
 #          --cpu-window 10  --cpu-repeats 3  --warmup 2  --late-ms 50  --shards 2
 #          --media-io auto|io_uring|epoll  --rtpengine-threads 2  --sockets-per-side 16
-#          --systems direct,portico,rtpengine (also: portico-epoll, portico-unpinned)  --nat
+#          --systems direct,portico,rtpengine (also: portico-epoll, portico-unpinned, portico-own-shards)  --media-shards N  --nat
 #          --budget 450  --workdir DIR (keeps logs)  --json FILE   (all: media_bench.py --help)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

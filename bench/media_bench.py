@@ -16,6 +16,8 @@ holds for every system:
                 UAC got)
     portico-epoll : the same on 127.0.223.0/24 with server.media_io: epoll (optional system)
     portico-unpinned : the same on 127.0.224.0/24 with server.pin_shards: false (optional)
+    portico-own-shards : the same on 127.0.225.0/24 with server.media_shards = shards: every
+                     shard relays its own calls (optional)
     rtpengine : A 127.0.222.10 <-> rtpengine 127.0.222.1 <-> B .20, sessions set up with ng
                 offer/answer (bench/media_ng.py), userspace forwarding (--table=-1)
 
@@ -278,6 +280,17 @@ class PorticoUnpinned(Portico):
     server_extra = ", pin_shards: false"
 
 
+class PorticoOwnShards(Portico):
+    """The same Portico with every shard relaying its own calls' media (server.media_shards
+    equal to the shard count), side by side with the default (half the shards relay)."""
+    name = "portico-own-shards"
+    net = 225
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.server_extra = f", media_shards: {self.shards}"
+
+
 class Rtpengine(Relay):
     name = "rtpengine"
     net = 222
@@ -454,6 +467,8 @@ def main() -> int:
     ap.add_argument("--sockets-per-side", type=int, default=16,
                     help="generator sockets per side, shared by the calls; 0 = one per call")
     ap.add_argument("--shards", type=int, default=2)
+    ap.add_argument("--media-shards", type=int, default=0,
+                    help="Portico server.media_shards (default: not set, i.e. half the shards)")
     ap.add_argument("--nat", action="store_true", help="Portico media nat: true (latching)")
     ap.add_argument("--media-io", default="", choices=["", "auto", "io_uring", "epoll"],
                     help="Portico server.media_io (default: not set, i.e. Portico's default)")
@@ -487,6 +502,8 @@ def main() -> int:
                 systems.append(Portico(work, args.sockets_per_side,
                                        os.path.abspath(args.portico), args.shards, args.nat,
                                        args.media_io))
+                if args.media_shards:
+                    systems[-1].server_extra = f", media_shards: {args.media_shards}"
             elif n == "portico-epoll":
                 systems.append(PorticoEpoll(work, args.sockets_per_side,
                                             os.path.abspath(args.portico), args.shards, args.nat,
@@ -495,6 +512,10 @@ def main() -> int:
                 systems.append(PorticoUnpinned(work, args.sockets_per_side,
                                                os.path.abspath(args.portico), args.shards,
                                                args.nat, args.media_io))
+            elif n == "portico-own-shards":
+                systems.append(PorticoOwnShards(work, args.sockets_per_side,
+                                                os.path.abspath(args.portico), args.shards,
+                                                args.nat, args.media_io))
             elif n == "rtpengine":
                 systems.append(Rtpengine(work, args.sockets_per_side, args.rtpengine,
                                          args.rtpengine_threads))

@@ -122,7 +122,17 @@ std::shared_ptr<media::PortAllocator> MediaPorts::find(const std::string& realm)
 AnchoredMediaFactory::AnchoredMediaFactory(asio::io_context& io, TimerService& timers,
                                            MediaPorts& ports, media::UringEngine* uring,
                                            media::EpollSet* epoll)
-    : io_(io), timers_(timers), ports_(ports), uring_(uring), epoll_(epoll) {}
+    : io_(io), timers_(timers), ports_(ports), relay_io_(&io), relay_timers_(&timers),
+      uring_(uring), epoll_(epoll) {}
+
+void AnchoredMediaFactory::relay_on(asio::io_context& io, TimerService& timers,
+                                    media::UringEngine* uring, media::EpollSet* epoll) {
+  relay_io_ = &io;
+  relay_timers_ = &timers;
+  uring_ = uring;
+  epoll_ = epoll;
+  remote_ = true;
+}
 
 AnchoredMediaFactory::~AnchoredMediaFactory() = default;
 
@@ -223,8 +233,8 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   LegState& dst = legs_[idx(to)];
   if (!relay_) {
     relay_ = std::make_unique<media::MediaRelay>(
-        media::RelayDeps{factory_.io_, factory_.timers_, *legs_[0].ports, *legs_[1].ports,
-                         factory_.uring_, factory_.epoll_});
+        media::RelayDeps{*factory_.relay_io_, *factory_.relay_timers_, *legs_[0].ports,
+                         *legs_[1].ports, factory_.uring_, factory_.epoll_, factory_.remote_});
     ++factory_.closed_.sessions_anchored;
     relayed_ = true;
     log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},

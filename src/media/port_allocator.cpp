@@ -47,6 +47,14 @@ void PortLease::detach_from_reactor() {
   detached_ = true;
 }
 
+std::pair<int, int> PortLease::release_fds() {
+  detach_from_reactor();
+  const std::pair<int, int> out{rtp_fd_, rtcp_fd_};
+  rtp_fd_ = -1;
+  rtcp_fd_ = -1;
+  return out;
+}
+
 PortLease::~PortLease() {
   // Close first: the port must not be bindable by this process while it is still "in use".
   std::error_code ignored;

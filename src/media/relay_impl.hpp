@@ -1,11 +1,13 @@
 #pragma once
 // Private state of a RelayStream: its sockets, latches, batch buffers and the packet path.
-// Everything here is shard-local and owned by the stream.
+// Everything here belongs to the stream's media shard, except the counters, which the opening
+// shard reads (single writer, relaxed atomics).
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 
 #include "latch.hpp"
@@ -49,6 +51,47 @@ struct RelayBatch {
 /// The calling shard thread's batch, created on first use and kept for the thread's life.
 RelayBatch& shard_batch();
 
+/// A counter written by one thread only (the stream's media shard) and read by any. Relaxed
+/// loads and stores: plain moves on x86-64 and arm64, no locked instruction per packet.
+class SoloCounter {
+ public:
+  void add(std::uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+/// RelayStats as the media shard writes it.
+struct StreamCounters {
+  std::array<SoloCounter, 2> packets;
+  std::array<SoloCounter, 2> bytes;
+  std::array<SoloCounter, 2> rtcp_reports;
+  SoloCounter no_destination;
+  SoloCounter hijack_dropped;
+  SoloCounter malformed_rtp;
+  SoloCounter send_error;
+  SoloCounter oversize;
+  SoloCounter transform_dropped;
+  SoloCounter latched;
+  SoloCounter relatched;
+
+  RelayStats load() const;
+};
+
+/// ReceptionQuality as the media shard writes it.
+struct SharedReception {
+  std::atomic<std::uint64_t> reports{0};
+  std::atomic<std::uint32_t> cumulative_lost{0};
+  std::atomic<std::uint8_t> max_fraction_lost{0};
+  std::atomic<std::uint32_t> max_jitter{0};
+
+  ReceptionQuality load() const;
+  void store(const ReceptionQuality& q);
+};
+
 /// What the stages know about the packet in hand (house rule 4).
 struct PacketCtx {
   RelayPort& in;
@@ -64,13 +107,24 @@ struct PacketCtx {
   bool truncated;                   // longer than kMaxPacket (MSG_TRUNC)
 };
 
+/// The sockets a stream relays between, as handed to the media shard.
+struct RelaySockets {
+  std::array<asio::ip::udp::socket*, 4> sockets{};  // the leases' handles (asio waits only)
+  std::array<int, 4> fds{-1, -1, -1, -1};           // A RTP, B RTP, A RTCP, B RTCP
+  bool rtcp_mux = false;
+  bool owns_fds = false;  // the media shard closes the descriptors (they left the leases)
+};
+
 struct RelayStream::Impl final : UringSink, ReadySink {
-  Impl(RelayDeps d, RelayStream& o, PortLease pa, PortLease pb);
+  Impl(RelayDeps d, RelaySockets s, Millis relatch_after);
   ~Impl() override;
 
   // relay_stream.cpp
+  void start();  // on the media shard: registers every port with its ring, set or asio
   void arm(std::size_t port);
   Latch& latch(Side s, Channel c);
+  void reset_latches(Side s, std::optional<Endpoint> rtp, std::optional<Endpoint> rtcp,
+                     bool latch_on, bool any_ip);
 
   // relay_path.cpp: the stages, in order
   void on_readable(std::size_t port);
@@ -93,19 +147,23 @@ struct RelayStream::Impl final : UringSink, ReadySink {
   void flush(RelayPort& in);
   void count_sent(Direction dir, std::size_t len);
 
-  RelayDeps deps;
-  RelayStream& owner;            // for stats_ and last_rx_
-  PortLease a;
-  PortLease b;
+  RelayDeps deps;                // io, timers, uring and epoll are the media shard's
+  const Millis relatch_after;
+  const bool rtcp_mux;
+  const bool owns_fds;
   std::array<RelayPort, 4> ports{};
   std::size_t port_count = 0;
-  std::array<Endpoint, 4> locals{};  // each port's bound address, read before any detach
   std::array<Latch, 4> latches{};  // index = side * 2 + channel
   PacketTransformPtr transform;    // may be null
   UringEngine::Impl* uring = nullptr;        // the shard's io_uring path; nullptr = epoll
   std::array<std::uint32_t, 4> uring_slots{};  // engine port slot of each port
   EpollSet* epoll = nullptr;                   // the shard's epoll set; nullptr = asio waits
   std::array<std::uint32_t, 4> epoll_slots{};  // set slot of each port; kNoSlot = asio waits
+  bool all_elsewhere = false;  // every port waits in the ring or the set (set by start())
+  // Written here, read by the opening shard too.
+  StreamCounters counters;
+  std::array<std::atomic<Clock::rep>, 2> last_rx{};  // time_since_epoch, index = Side
+  std::array<SharedReception, 2> reception{};       // index = reporting side
   // Liveness guard: handlers capture a weak_ptr and return if the stream is gone
   // (ARCHITECTURE §2.4.3: handlers that may outlive their object capture a handle).
   std::shared_ptr<int> life = std::make_shared<int>(0);

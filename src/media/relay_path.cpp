@@ -114,7 +114,7 @@ void RelayStream::Impl::on_uring_sent(Direction dir, std::size_t len, bool ok) {
   if (ok) {
     count_sent(dir, len);
   } else {
-    ++owner.stats_.send_error;
+    counters.send_error.add();
   }
 }
 
@@ -130,7 +130,7 @@ bool RelayStream::Impl::stage_size(PacketCtx& ctx) {
   // recvmmsg reads at most kMaxPacket bytes (the rest of the slot is transform tailroom) and
   // flags a longer datagram with MSG_TRUNC: relaying its first 2 KiB would corrupt it.
   if (ctx.truncated) {
-    ++owner.stats_.oversize;
+    counters.oversize.add();
     return false;
   }
   return true;
@@ -140,7 +140,7 @@ bool RelayStream::Impl::stage_demux(PacketCtx& ctx) {
   // RFC 5761 §4: a muxed port carries both flows; RTCP must reach the RTCP latch and the
   // transform as RTCP (SRTCP is protected differently). Unmuxed ports know their channel.
   // STUN/DTLS demux (RFC 7983) goes here once ICE and DTLS-SRTP exist.
-  if (a.rtcp_mux()) {
+  if (rtcp_mux) {
     ctx.channel = classify_muxed(ctx.packet);
   }
   return true;
@@ -149,23 +149,24 @@ bool RelayStream::Impl::stage_demux(PacketCtx& ctx) {
 bool RelayStream::Impl::stage_latch(PacketCtx& ctx) {
   Latch& l = latch(ctx.in.side, ctx.channel);
   switch (l.on_packet(ctx.source, packet_ssrc(ctx.channel, ctx.packet), ctx.now,
-                      owner.config_.relatch_after)) {
+                      relatch_after)) {
     case Latch::Verdict::Hijack:
-      ++owner.stats_.hijack_dropped;
+      counters.hijack_dropped.add();
       return false;
     case Latch::Verdict::Malformed:
-      ++owner.stats_.malformed_rtp;
+      counters.malformed_rtp.add();
       return false;
     case Latch::Verdict::Latched:
-      ++owner.stats_.latched;
+      counters.latched.add();
       break;
     case Latch::Verdict::Relatched:
-      ++owner.stats_.relatched;
+      counters.relatched.add();
       break;
     case Latch::Verdict::Accept:
       break;
   }
-  owner.last_rx_[static_cast<std::size_t>(ctx.in.side)] = ctx.now;
+  last_rx[static_cast<std::size_t>(ctx.in.side)].store(ctx.now.time_since_epoch().count(),
+                                                        std::memory_order_relaxed);
   return true;
 }
 
@@ -173,9 +174,14 @@ bool RelayStream::Impl::stage_observe(PacketCtx& ctx) {
   // Plain RTCP only: with SRTCP the report blocks are encrypted, and this stage then reads
   // the packet after the transform has decrypted it.
   if (ctx.channel == Channel::Rtcp) {
-    ReceptionQuality& q = owner.reception_[static_cast<std::size_t>(ctx.in.side)];
-    owner.stats_.rtcp_reports[static_cast<std::size_t>(ctx.direction)] +=
+    SharedReception& shared = reception[static_cast<std::size_t>(ctx.in.side)];
+    ReceptionQuality q = shared.load();
+    const std::size_t n =
         for_each_report_block(ctx.packet, [&q](const ReportBlock& r) { add_report(q, r); });
+    if (n > 0) {
+      shared.store(q);
+      counters.rtcp_reports[static_cast<std::size_t>(ctx.direction)].add(n);
+    }
   }
   return true;
 }
@@ -183,7 +189,7 @@ bool RelayStream::Impl::stage_observe(PacketCtx& ctx) {
 bool RelayStream::Impl::stage_destination(PacketCtx& ctx) {
   const auto& dest = latch(other(ctx.in.side), ctx.channel).destination();
   if (!dest) {
-    ++owner.stats_.no_destination;  // the other peer's address is not known yet
+    counters.no_destination.add();  // the other peer's address is not known yet
     return false;
   }
   ctx.destination = *dest;
@@ -200,7 +206,7 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
   // packet is dropped rather than sending foreign memory.
   if (!transform->apply(ctx.direction, ctx.channel, p, ctx.capacity) || p.data() != start ||
       p.size() > ctx.capacity) {
-    ++owner.stats_.transform_dropped;
+    counters.transform_dropped.add();
     return false;
   }
   ctx.packet = p;
@@ -245,7 +251,7 @@ void RelayStream::Impl::flush(RelayPort& in) {
     const auto& h = bt.tx[i].msg_hdr;
     if (::sendto(fd, bt.tx_iov[i].iov_base, bt.tx_iov[i].iov_len, MSG_DONTWAIT,
                  static_cast<const sockaddr*>(h.msg_name), h.msg_namelen) < 0) {
-      ++owner.stats_.send_error;
+      counters.send_error.add();
     } else {
       count_sent(dir, bt.tx_iov[i].iov_len);
     }
@@ -254,8 +260,8 @@ void RelayStream::Impl::flush(RelayPort& in) {
 
 void RelayStream::Impl::count_sent(Direction dir, std::size_t len) {
   const auto d = static_cast<std::size_t>(dir);
-  ++owner.stats_.packets[d];
-  owner.stats_.bytes[d] += len;
+  counters.packets[d].add();
+  counters.bytes[d].add(len);
 }
 
 }  // namespace portico::media

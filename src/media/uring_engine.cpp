@@ -4,8 +4,8 @@
 //   ─► per received datagram: the stream's relay stages ─► send SQE on the partner socket ─► …
 //   ─► retire the issued sends (their buffers go back to the ring) ─► next enter
 //
-// Who calls enter: the ring-driven loop (uring_loop.cpp), or on_ready() when asio watches the
-// ring's eventfd.
+// Who calls enter: the ring-driven loop (uring_loop.cpp), and add_port/remove_port to start or
+// cancel a socket's receive at once.
 //
 // Nothing here allocates per packet: buffers, send headers and port slots exist up front.
 
@@ -71,15 +71,13 @@ bool send_to_supported() {
 
 }  // namespace
 
-UringEngine::Impl::Impl(asio::io_context& ctx, int efd, int doorbell_fd)
-    : io(ctx), event(ctx, efd), doorbell(ctx, doorbell_fd) {
+UringEngine::Impl::Impl(asio::io_context& ctx, int doorbell_fd)
+    : io(ctx), doorbell(ctx, doorbell_fd) {
   recv_template.msg_namelen = sizeof(sockaddr_in6);
   recv_template.msg_controllen = 0;
 }
 
 UringEngine::Impl::~Impl() {
-  std::error_code ec;
-  event.close(ec);  // aborts the pending wait; the handler sees the expired guard
   if (ring_ready) {  // before the doorbell closes: the ring may still read it
     io_uring_queue_exit(&ring);  // the kernel cancels every outstanding request
   }
@@ -94,8 +92,10 @@ UringEngine::Impl::~Impl() {
 bool UringEngine::Impl::init(std::string& why) {
   // DEFER_TASKRUN: a datagram arriving on a socket only queues the receive as work for this
   // ring; the receives run, all at once, when the shard next enters the ring (submit_queued), with
-  // no wake-up per packet and no signal-based task work. The eventfd is signalled once when
-  // the queue turns non-empty, which is what wakes the shard's asio loop. DEFER_TASKRUN needs
+  // no wake-up per packet and no signal-based task work. Only a thread waiting in the ring is
+  // woken by that work (an eventfd registered with the ring is signalled late, through RCU, or
+  // not at all while work is pending: seen on Linux 6.18), so the shard must sleep in the ring
+  // (run()), and create() refuses to build an engine that could not. DEFER_TASKRUN needs
   // SINGLE_ISSUER, and a single-issuer ring belongs to the thread that enables it: created
   // disabled here (the control thread builds shards), enabled on first use by the shard
   // thread. DEFER_TASKRUN (6.1) also proves multishot recvmsg (6.0) and CQE_SKIP_SUCCESS (5.17).
@@ -134,11 +134,6 @@ bool UringEngine::Impl::init(std::string& why) {
     recycle(static_cast<std::uint16_t>(i));
   }
   flush_recycled();
-  rc = io_uring_register_eventfd(&ring, event.native_handle());
-  if (rc < 0) {
-    why = std::string("io_uring_register_eventfd: ") + std::strerror(-rc);
-    return false;
-  }
   send_to = send_to_supported();
   // A registered file table spares every request the descriptor lookup and its reference
   // count. Its size counts against RLIMIT_NOFILE; ports beyond it use plain descriptors.
@@ -150,7 +145,12 @@ bool UringEngine::Impl::init(std::string& why) {
   if (wanted > 0 && io_uring_register_files_sparse(&ring, wanted) == 0) {
     fixed_files = wanted;
   }
-  arm_wait();
+  // The loop watches asio's own epoll descriptor; without it there is no loop to sleep in.
+  asio_fd = epoll_holding(doorbell.native_handle());
+  if (asio_fd < 0) {
+    why = "asio's reactor not found in /proc/self/fdinfo";
+    return false;
+  }
   return true;
 }
 
@@ -160,51 +160,6 @@ void UringEngine::Impl::enable() {
     enabled = ::syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
                         nullptr, 0) == 0;
   }
-}
-
-void UringEngine::Impl::arm_wait() {
-  event.async_wait(asio::posix::stream_descriptor::wait_read,
-                   [this, guard = std::weak_ptr<int>(life)](const std::error_code& ec) {
-                     if (guard.expired() || ec == asio::error::operation_aborted) {
-                       return;
-                     }
-                     on_ready();
-                   });
-}
-
-void UringEngine::Impl::on_ready() {
-  ++stats.wakes;
-  enable();
-  // Reset the eventfd first: a signal after this read wakes the loop again.
-  std::uint64_t signalled = 0;
-  if (::read(event.native_handle(), &signalled, sizeof(signalled)) < 0) {
-    signalled = 0;  // EAGAIN: already reset
-  }
-  // While the loop runs it reaps by itself; completions it causes must not signal again.
-  io_uring_cq_eventfd_toggle(&ring, false);
-  bool busy = true;
-  for (unsigned round = 0; round < kMaxReapRounds && busy; ++round) {
-    submit_queued(Enter::GetEvents);  // issues last round's sends, runs the waiting receives
-    reap();                           // relays what was received: queues its sends
-    retire_sends();                   // the sends just issued are done
-    busy = queued_count > 0 || io_uring_cq_ready(&ring) > 0;
-  }
-  io_uring_cq_eventfd_toggle(&ring, true);
-  // Receive work queued while the eventfd was off did not signal it; the kernel flags it in
-  // the SQ ring (TASKRUN_FLAG). Store (toggle) then load (flag), against the kernel's store
-  // (flag) then load (toggle): one of the two sides sees the other.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  const bool pending = (IO_URING_READ_ONCE(*ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
-  if (!busy && !pending) {
-    arm_wait();
-    return;
-  }
-  // Still busy: let timers and signalling run, then continue.
-  asio::post(io, [this, guard = std::weak_ptr<int>(life)] {
-    if (!guard.expired()) {
-      on_ready();
-    }
-  });
 }
 
 void UringEngine::Impl::submit_queued(Enter how) {
@@ -221,7 +176,14 @@ void UringEngine::Impl::submit_queued(Enter how) {
       io_uring_submit_and_get_events(&ring);
       break;
     case Enter::Wait:
-      io_uring_submit_and_wait(&ring, 1);  // EINTR (a signal) just returns
+      if (issued_count > 0) {
+        // Still one system call (EXT_ARG); under load a packet ends the sleep long before.
+        __kernel_timespec ts{0, kRetireWaitNs};
+        io_uring_cqe* first = nullptr;
+        io_uring_submit_and_wait_timeout(&ring, &first, 1, &ts, nullptr);  // -ETIME: quiet
+      } else {
+        io_uring_submit_and_wait(&ring, 1);  // EINTR (a signal) just returns
+      }
       break;
   }
   sq_drained = io_uring_sq_ready(&ring) == 0;
@@ -454,19 +416,13 @@ void UringEngine::Impl::flush_recycled() {
 // ---------------------------------------------------------------------------------------------
 
 std::unique_ptr<UringEngine> UringEngine::create(asio::io_context& io, std::string& why) {
-  const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   // Blocking: the ring's read of it then waits for a ring instead of failing with EAGAIN.
   const int doorbell = ::eventfd(0, EFD_CLOEXEC);
-  if (efd < 0 || doorbell < 0) {
+  if (doorbell < 0) {
     why = "eventfd() failed";
-    for (const int fd : {efd, doorbell}) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-    }
     return nullptr;
   }
-  auto impl = std::make_unique<Impl>(io, efd, doorbell);
+  auto impl = std::make_unique<Impl>(io, doorbell);
   if (!impl->init(why)) {
     return nullptr;
   }
@@ -478,7 +434,9 @@ UringEngine::~UringEngine() = default;
 
 const UringStats& UringEngine::stats() const { return impl_->stats; }
 
-bool UringEngine::run() { return impl_->run(); }
+void UringEngine::run() { impl_->run(); }
+
+void UringEngine::poll() { impl_->poll(); }
 
 void UringEngine::wake() {
   const std::uint64_t one = 1;

@@ -29,7 +29,13 @@ constexpr unsigned kUringBuffers = 4096;        // provided receive buffers (pow
 constexpr std::size_t kUringBufSize = 2176;     // recvmsg header + name + 2 KiB + SRTP tailroom
 constexpr std::uint16_t kUringBufGroup = 7;
 constexpr unsigned kUringFixedFiles = 16384;    // registered sockets per shard, at most
-constexpr unsigned kMaxReapRounds = 8;          // then yield to the rest of the shard
+// A sleep that follows sends ends after this even if nothing arrives, so the sends are
+// counted (and their buffers returned) within it, not at the next packet of a quiet shard.
+constexpr long kRetireWaitNs = 10'000'000;
+
+/// The epoll descriptor of this process that has `member` registered in it, or -1
+/// (uring_loop.cpp: how the engine finds asio's reactor).
+int epoll_holding(int member);
 
 /// Who receives the packets of one registered socket.
 class UringSink {
@@ -70,7 +76,7 @@ struct UringEngine::Impl {
     bool failed = false;         // an error completion arrived (success posts none)
   };
 
-  Impl(asio::io_context& io, int efd, int doorbell_fd);
+  Impl(asio::io_context& io, int doorbell_fd);
   ~Impl();
   bool init(std::string& why);
 
@@ -85,10 +91,9 @@ struct UringEngine::Impl {
   void target(io_uring_sqe* s, std::uint32_t slot);
   void unregister_file(Port& p, std::uint32_t slot);
 
-  void arm_wait();
-  void on_ready();
   /// The ring-driven loop (UringEngine::run).
-  bool run();
+  void run();
+  void poll();
   void arm_loop_requests();
   void on_loop_completion(const io_uring_cqe& cqe, std::uint32_t id);
   /// How submit_queued enters the ring: submit only (set-up, teardown, a full SQ), submit and
@@ -112,13 +117,11 @@ struct UringEngine::Impl {
   std::uint8_t* buffer(std::uint16_t bid) { return buffers + std::size_t{bid} * kUringBufSize; }
 
   asio::io_context& io;
-  asio::posix::stream_descriptor event;  // the ring's eventfd, owned
   // Rung by other threads after they post to `io` (UringEngine::wake). Registered in asio's
-  // reactor only so that run() can find that reactor's epoll descriptor; asio never waits on it.
+  // reactor only so that init() can find that reactor's epoll descriptor; asio never waits on it.
   asio::posix::stream_descriptor doorbell;
   std::uint64_t doorbell_value = 0;      // IORING_OP_READ target
-  int asio_fd = -1;                      // asio's epoll descriptor (found by run())
-  bool looping = false;                  // run() drives the shard; the eventfd is unused
+  int asio_fd = -1;                      // asio's epoll descriptor (found by init())
   bool asio_poll_armed = false;
   bool doorbell_armed = false;
   bool asio_ready = false;               // asio has work: io.poll() before sleeping

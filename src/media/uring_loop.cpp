@@ -26,6 +26,8 @@ constexpr std::uint64_t loop_user_data(std::uint32_t id) {
   return (std::uint64_t{UringEngine::Impl::kCancel} << 62) | id;
 }
 
+}  // namespace
+
 /// The epoll descriptor of this process that has `member` registered in it, or -1.
 int epoll_holding(int member) {
   DIR* dir = ::opendir("/proc/self/fd");
@@ -63,22 +65,8 @@ int epoll_holding(int member) {
   return found;
 }
 
-}  // namespace
-
-bool UringEngine::Impl::run() {
-  if (asio_fd < 0) {
-    asio_fd = epoll_holding(doorbell.native_handle());
-    if (asio_fd < 0) {
-      return false;
-    }
-  }
+void UringEngine::Impl::run() {
   enable();
-  if (!looping) {
-    looping = true;
-    std::error_code ec;
-    event.cancel(ec);                          // the eventfd path stops here
-    io_uring_cq_eventfd_toggle(&ring, false);  // and the kernel stops signalling it
-  }
   asio_ready = true;  // whatever was posted before the loop started
   while (!io.stopped()) {
     arm_loop_requests();
@@ -96,7 +84,15 @@ bool UringEngine::Impl::run() {
     reap();
     retire_sends();
   }
-  return true;
+}
+
+void UringEngine::Impl::poll() {
+  enable();
+  io.poll();
+  submit_queued(Enter::GetEvents);
+  ++stats.wakes;
+  reap();
+  retire_sends();
 }
 
 void UringEngine::Impl::arm_loop_requests() {

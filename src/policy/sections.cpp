@@ -13,7 +13,7 @@ const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
                           "traces", "realms", "trunks",       "access_peers", "routes",
                           "registration"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
-                           "pin_shards"};
+                           "pin_shards", "media_shards"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
                             "media_timeout", "drain_timeout"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
@@ -112,6 +112,12 @@ void parse_server(const Reader& r, const Field& f, Server& out) {
       } else {
         r.error(*v, quote(*s) + " is not a media I/O method (expected auto, io_uring or epoll)");
       }
+    }
+  }
+  if (const Field* v = find(*m, "media_shards")) {
+    if (auto n = r.integer_in(*v, 0, 64,
+                              "is not a media shard count (0 = half the shards, or 1..64)")) {
+      out.media_shards = static_cast<int>(*n);
     }
   }
   if (const Field* v = find(*m, "pin_shards")) {

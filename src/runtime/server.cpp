@@ -30,6 +30,9 @@ std::string needs_restart(const policy::PolicySnapshot& a, const policy::PolicyS
   if (shard_count(a) != shard_count(b)) {
     return "server.shards";
   }
+  if (media_shard_count(a) != media_shard_count(b)) {
+    return "server.media_shards";
+  }
   if (a.metrics.enabled != b.metrics.enabled || a.metrics.address != b.metrics.address ||
       a.metrics.port != b.metrics.port) {
     return "metrics";
@@ -62,6 +65,12 @@ std::uint16_t shard_count(const policy::PolicySnapshot& policy) {
     }
   }
   return static_cast<std::uint16_t>(std::clamp(n, 1, 64));
+}
+
+std::uint16_t media_shard_count(const policy::PolicySnapshot& policy) {
+  const int n = shard_count(policy);
+  const int m = policy.server.media_shards <= 0 ? (n + 1) / 2 : policy.server.media_shards;
+  return static_cast<std::uint16_t>(std::clamp(m, 1, n));
 }
 
 Server::Server(std::string policy_path, std::shared_ptr<const policy::PolicySnapshot> policy,
@@ -124,9 +133,7 @@ int Server::run() {
       exposer = std::make_unique<metrics::Exposer>(m.address.to_string(), m.port,
                                                    [this] { return collect_samples(); });
     } catch (const std::exception& e) {
-      for (auto& s : shards_) {
-        s->stop();
-      }
+      stop_shards();
       throw std::system_error(std::make_error_code(std::errc::address_in_use),
                               "metrics listener " + m.address.to_string() + ":" +
                                   std::to_string(m.port) + ": " + e.what());
@@ -172,14 +179,22 @@ int Server::run() {
     sp->post([sp] { sp->end_all_calls("shutdown"); });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  for (auto& s : shards_) {
-    s->stop();
-  }
-  shards_.clear();
+  stop_shards();
   cdr_.reset();  // drains what the shards submitted last
   traces_.reset();
   log::info("portico.stopped", {});
   return 0;
+}
+
+void Server::stop_shards() {
+  // Highest index first: media shards are the lowest, and the streams of the shards stopped
+  // before them close their sockets there (posted, run before the media shard's own stop).
+  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
+    (*it)->stop();
+  }
+  while (!shards_.empty()) {
+    shards_.pop_back();
+  }
 }
 
 void Server::drain(asio::io_context& control, asio::signal_set& signals) {

@@ -11,6 +11,7 @@
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/status_map.hpp"
 #include "portico/runtime/cpu_affinity.hpp"
+#include "portico/runtime/server.hpp"
 #include "message_counts.hpp"
 #include "tracing_transport.hpp"
 
@@ -85,6 +86,15 @@ void Shard::bind() {
   media_factory_ =
       std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_, uring_.get(),
                                                      media_epoll_.get());
+  // Shards bind in index order, so the media shard (a lower index) is ready.
+  std::uint16_t host = index_ % media_shard_count(*policy_);
+  Shard& h = *shards_[host];
+  if (host != index_ && (h.uring_ || h.media_epoll_)) {
+    media_factory_->relay_on(h.io_, *h.timers_, h.uring_.get(), h.media_epoll_.get());
+  } else {
+    host = index_;  // its own, also when the media shard waits through asio (per io_context)
+  }
+  log::info("media.shard", {{"relayed_on", host}});
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);
@@ -169,14 +179,10 @@ void Shard::start() {
     auto guard = asio::make_work_guard(io_);
     for (;;) {
       try {
-        // With io_uring the thread sleeps in the ring (media, asio's readiness, posts alike);
-        // if that cannot be set up, asio runs the shard and the ring is one of its descriptors.
-        if (!uring_) {
-          io_.run();
-        } else if (!uring_->run()) {
-          log::warn("media.io", {{"method", "io_uring"},
-                                 {"loop", "asio"},
-                                 {"reason", "asio's reactor not found in /proc/self/fdinfo"}});
+        // With io_uring the thread sleeps in the ring (media, asio's readiness, posts alike).
+        if (uring_) {
+          uring_->run();
+        } else {
           io_.run();
         }
         break;

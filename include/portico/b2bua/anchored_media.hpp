@@ -115,6 +115,12 @@ class AnchoredMediaFactory final : public SessionMediaFactory {
                        media::UringEngine* uring = nullptr, media::EpollSet* epoll = nullptr);
   ~AnchoredMediaFactory() override;
 
+  /// Relays the media of this shard's calls on another shard's thread (server.media_shards):
+  /// its loop, clock and media I/O (uring or epoll, one of them non-null), which must outlive
+  /// every session. Before the first call.
+  void relay_on(asio::io_context& io, TimerService& timers, media::UringEngine* uring,
+                media::EpollSet* epoll);
+
   SessionMediaPtr create(const std::string& call_log_id,
                          const std::shared_ptr<const policy::PolicySnapshot>& policy) override;
   /// Totals of ended sessions plus the live ones.
@@ -125,8 +131,11 @@ class AnchoredMediaFactory final : public SessionMediaFactory {
   asio::io_context& io_;
   TimerService& timers_;
   MediaPorts& ports_;
-  media::UringEngine* uring_;
+  asio::io_context* relay_io_;     // the media shard's loop (this shard's unless relay_on)
+  TimerService* relay_timers_;     // the media shard's clock
+  media::UringEngine* uring_;      // the media shard's media I/O
   media::EpollSet* epoll_;
+  bool remote_ = false;            // the media shard is another thread
   std::set<const AnchoredMedia*> live_;
   MediaStats closed_;  // counters of ended sessions and events
 };

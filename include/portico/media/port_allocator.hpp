@@ -66,6 +66,9 @@ class PortLease {
   /// rtp_socket() and rtcp_socket() are closed handles (no async_wait, no local_endpoint);
   /// the lease still closes the descriptors.
   void detach_from_reactor();
+  /// After detach_from_reactor(): the caller takes the descriptors and closes them (a media
+  /// shard on another thread); the lease keeps only the ports. Returns {rtp, rtcp}, -1 if none.
+  std::pair<int, int> release_fds();
 
  private:
   friend class PortAllocator;

@@ -86,23 +86,30 @@ struct ReceptionQuality {
   std::uint32_t max_jitter = 0;        // highest interarrival jitter, RTP timestamp units
 };
 
-/// What a stream needs from its shard. All references outlive the stream.
+/// What a stream needs. The ports come from the shard that opens the stream (the call's); the
+/// packets are relayed by the media shard: `io`, `timers`, `uring` and `epoll` are that shard's.
+/// With `remote` the media shard runs on another thread (server.media_shards): the stream then
+/// reaches it only by posting to `io`, and needs its uring or epoll (asio waits are per
+/// io_context). All references outlive the stream.
 struct RelayDeps {
   asio::io_context& io;
   TimerService& timers;     // clock for latching and last_rx
-  PortAllocator& a_ports;   // side A's realm range (this shard's slice of it)
+  PortAllocator& a_ports;   // side A's realm range (the opening shard's slice of it)
   PortAllocator& b_ports;   // side B's realm range; may be the same allocator as a_ports
-  UringEngine* uring = nullptr;  // the shard's io_uring path; nullptr = epoll + recvmmsg
-  EpollSet* epoll = nullptr;     // the shard's epoll set (epoll path); nullptr = one asio wait
-                                 // per socket
+  UringEngine* uring = nullptr;  // the media shard's io_uring path; nullptr = epoll + recvmmsg
+  EpollSet* epoll = nullptr;     // the media shard's epoll set (epoll path); nullptr = one asio
+                                 // wait per socket
+  bool remote = false;           // the media shard is another thread
 };
 
 class RelayStream;
 using RelayStreamPtr = std::unique_ptr<RelayStream>;
 
-/// One m= line relayed between side A and side B. Shard-local: created, used and destroyed
-/// on the shard thread that runs `deps.io`. Destroying it closes its sockets at once; pending
-/// asio handlers hold only a weak liveness guard and return without touching freed memory.
+/// One m= line relayed between side A and side B. The stream is opened, changed and destroyed
+/// on one shard (the call's); its packets are relayed on the media shard of RelayDeps, the same
+/// thread unless `remote`. Changes reach the media shard in order, by post; counters and
+/// last_rx are written there and readable here (single-writer relaxed atomics). Destroying it
+/// closes its sockets on the media shard and returns its ports (into quarantine) at once.
 /// Must not be destroyed from inside its own transform.
 class RelayStream {
  public:
@@ -117,28 +124,35 @@ class RelayStream {
   Endpoint local_rtcp(Side s) const;
   /// New SDP from side `s` (re-INVITE/UPDATE): resets that side's latching.
   void set_peer(Side s, std::optional<Endpoint> rtp, std::optional<Endpoint> rtcp);
-  /// Current destination of packets sent to side `s`'s peer, if known.
+  /// Current destination of packets sent to side `s`'s peer, if known. Media shard only.
   std::optional<Endpoint> destination(Side s, Channel c) const;
-  /// Installs the transform slot (nullptr = none). Owned by the stream.
+  /// Installs the transform slot (nullptr = none). Owned by the stream; runs on the media shard.
   void set_transform(PacketTransformPtr transform);
 
-  const RelayStats& stats() const { return stats_; }
+  /// A snapshot of the stream's counters.
+  RelayStats stats() const;
   /// Time of the last packet accepted from side `s`'s peer (epoch if none), for media timeouts.
-  TimePoint last_rx(Side s) const { return last_rx_[static_cast<int>(s)]; }
+  TimePoint last_rx(Side s) const;
   /// What side `s`'s peer reported about the media it received (sent by the other side).
-  const ReceptionQuality& reception(Side s) const { return reception_[static_cast<int>(s)]; }
+  ReceptionQuality reception(Side s) const;
   bool rtcp_mux() const { return config_.rtcp_mux; }
 
  private:
   struct Impl;
   RelayStream(RelayDeps deps, StreamConfig config, PortLease a, PortLease b);
   void start();
+  /// Runs `fn(impl)` on the media shard: now if it is this thread, else posted in order.
+  template <class Fn>
+  void on_media_shard(Fn&& fn);
 
   StreamConfig config_;  // immutable after construction, except peers via set_peer
-  RelayStats stats_;     // shard-local
-  std::array<TimePoint, 2> last_rx_{};
-  std::array<ReceptionQuality, 2> reception_{};  // index = reporting side
-  std::unique_ptr<Impl> impl_;
+  bool remote_;          // the media shard is another thread
+  asio::io_context* media_io_;  // the media shard's loop
+  UringEngine* media_uring_;    // rung after a post: a shard sleeping in its ring sees no post
+  PortLease a_;          // the ports (and, until handed to the media shard, the sockets)
+  PortLease b_;
+  std::array<Endpoint, 4> locals_{};  // each port's bound address
+  std::unique_ptr<Impl> impl_;  // goes before the leases: sockets first, then ports
 };
 
 /// The media of one call: a set of streams indexed like the SDP m= lines. Shard-local.

@@ -14,9 +14,10 @@
 // multishot poll) or the doorbell other threads ring after posting. Signalling, timers and the
 // relay still share one thread and nothing is locked. Receives run as deferred task work
 // (IORING_SETUP_DEFER_TASKRUN) inside that enter, so a packet costs no wake-up or system call
-// of its own. Without run() (unit tests, or asio's reactor not found) the ring is tied into
-// asio through an eventfd instead. Where io_uring is unavailable (old kernel, seccomp,
-// io_uring_disabled) create() says why and the shard keeps the epoll path.
+// of its own. Nothing else wakes for that work (an eventfd registered with the ring is
+// signalled late or not at all), so the engine only exists where run() can work: where
+// io_uring is unavailable (old kernel, seccomp, io_uring_disabled) or asio's reactor cannot be
+// found, create() says why and the shard keeps the epoll path.
 
 #include <asio/io_context.hpp>
 
@@ -28,7 +29,7 @@ namespace portico::media {
 
 /// Counters of one engine (shard-local, read via a shard post like every other stat).
 struct UringStats {
-  std::uint64_t wakes = 0;        // wake-ups: eventfd signals, or returns of run()'s wait
+  std::uint64_t wakes = 0;        // wake-ups: returns of run()'s wait
   std::uint64_t completions = 0;  // CQEs reaped
   std::uint64_t submits = 0;      // io_uring_enter calls made to submit
   std::uint64_t rearms = 0;       // multishot receives re-armed (buffer ring ran dry, errors)
@@ -49,9 +50,13 @@ class UringEngine {
 
   /// Runs the shard's thread in the ring instead of in asio (see the top of this file): sleeps
   /// in one io_uring_enter for packets, asio's readiness and posts from other threads, and
-  /// returns when `io` is stopped. Returns false at once, having run nothing, if asio's reactor
-  /// cannot be found; the caller then runs io.run() and the eventfd path serves the media.
-  bool run();
+  /// returns when `io` is stopped.
+  void run();
+  /// One round of that loop without sleeping: asio's ready handlers, then one io_uring_enter
+  /// that issues the queued sends and runs the waiting receives, their relay, and the retiring
+  /// of the sends it issued. The sends it queued leave at the next round. For callers that
+  /// own the loop (tests); the shard uses run().
+  void poll();
   /// Thread-safe: another thread posted to the shard's io_context; the ring-driven loop must
   /// look at asio. (Asio itself only wakes a thread blocked inside asio.)
   void wake();

@@ -164,6 +164,9 @@ struct Server {
   /// Each shard thread stays on one CPU of those the process may use (shard i on the i-th,
   /// wrapping). Read at start-up only.
   bool pin_shards = true;
+  /// How many shards relay media: shard i's calls are relayed on shard i % media_shards, so
+  /// fewer threads wake per burst of packets. 0 = half the shards, rounded up. Read at start-up.
+  int media_shards = 0;
 };
 
 /// Where Prometheus scrapes /metrics. Absent section = no metrics endpoint.

@@ -33,6 +33,8 @@ class Server {
   /// Graceful shutdown: new calls get 503 while the calls in progress may finish, until none is
   /// left, timers.drain_timeout passes, or a second SIGTERM/SIGINT arrives. Control thread.
   void drain(asio::io_context& control, asio::signal_set& signals);
+  /// Stops and destroys the shards, highest index first (media shards last).
+  void stop_shards();
   /// Calls in progress over all shards (asks each shard; bounded wait). Control thread.
   std::size_t active_calls();
   /// Runs `fn` on every shard's thread and returns the answers in shard order; a shard that
@@ -58,5 +60,9 @@ class Server {
 
 /// Number of shards the policy asks for (0 = one per CPU).
 std::uint16_t shard_count(const policy::PolicySnapshot& policy);
+
+/// How many shards relay media (policy server.media_shards; 0 = half the shards, rounded up).
+/// Shard i's calls are relayed on shard i % media_shard_count.
+std::uint16_t media_shard_count(const policy::PolicySnapshot& policy);
 
 }  // namespace portico::runtime

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <cstdint>
+#include <map>
+#include <thread>
 #include <vector>
 
 #include "portico/media/epoll_set.hpp"
@@ -27,11 +29,27 @@ inline const char* io_name(Io io) {
   return io == Io::AsioWait ? "AsioWait" : io == Io::EpollSet ? "EpollSet" : "IoUring";
 }
 
+/// The ring serving each io_context of the test: a shard sleeps in its ring, so the pumps
+/// below drive the ring (UringEngine::poll) instead of asio alone.
+inline std::map<const asio::io_context*, UringEngine*>& rings() {
+  static std::map<const asio::io_context*, UringEngine*> m;
+  return m;
+}
+
 /// What a shard would own for path `want`; both null for AsioWait. When this kernel cannot
 /// run io_uring, Portico falls back to the epoll set and so do the tests: the reason is printed.
 struct IoPath {
+  IoPath() = default;
+  IoPath(IoPath&&) = default;
+  IoPath& operator=(IoPath&&) = delete;
+  ~IoPath() {
+    if (uring) {
+      rings().erase(io);
+    }
+  }
   std::unique_ptr<UringEngine> uring;
   std::unique_ptr<EpollSet> epoll;
+  const asio::io_context* io = nullptr;
 };
 
 inline IoPath make_io(asio::io_context& io, Io want) {
@@ -40,6 +58,8 @@ inline IoPath make_io(asio::io_context& io, Io want) {
   if (want == Io::IoUring) {
     p.uring = UringEngine::create(io, why);
     if (p.uring) {
+      p.io = &io;
+      rings()[&io] = p.uring.get();
       return p;
     }
     std::printf("io_uring unavailable here (%s): the IoUring cases run the epoll set\n",
@@ -110,17 +130,34 @@ class TestPeer {
   std::array<std::uint8_t, 4096> buf_{};
 };
 
+/// Runs what is ready on `io` (and its ring) without sleeping.
+inline void poll_once(asio::io_context& io) {
+  io.restart();
+  const auto it = rings().find(&io);
+  if (it != rings().end()) {
+    it->second->poll();
+  } else {
+    io.poll();
+  }
+}
+
 /// Runs `io` in short slices until `done()` or `limit` elapses (wall clock). Bounded.
 template <class Pred>
 bool pump_until(asio::io_context& io, Pred done,
                 std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
+  const bool ring = rings().count(&io) > 0;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) {
       return true;
     }
-    io.restart();
-    io.run_for(std::chrono::milliseconds(2));
+    if (ring) {
+      poll_once(io);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    } else {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(2));
+    }
   }
   return done();
 }

@@ -90,7 +90,7 @@ TEST_F(UringLoopTest, RelaysBothWaysAndRunsAsioTimersInTheSameLoop) {
   });
   watchdog(5s);
 
-  ASSERT_TRUE(engine_->run());
+  engine_->run();
   EXPECT_FALSE(timed_out_);
   ASSERT_EQ(b.got.size(), 1U);
   ASSERT_EQ(a.got.size(), 1U);
@@ -116,7 +116,7 @@ TEST_F(UringLoopTest, APostFromAnotherThreadWakesTheSleepingLoop) {
     engine_->wake();
   });
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(engine_->run());
+  engine_->run();
   other.join();
   EXPECT_TRUE(ran);
   EXPECT_FALSE(timed_out_);
@@ -131,7 +131,7 @@ TEST_F(UringLoopTest, StopFromAnotherThreadEndsTheLoop) {
     engine_->wake();  // asio would not interrupt a thread that sleeps outside it
   });
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(engine_->run());
+  engine_->run();
   other.join();
   // The watchdog's stop would end it too, later (and its handler never runs once stopped).
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);

@@ -55,7 +55,8 @@ TEST(PolicyDiagnostics, UnknownKeySuggestsTheClosest) {
   // Nothing close: list what is allowed instead of guessing.
   EXPECT_THAT(check("server:\n  colour: blue\n"),
               ElementsAre("p.yaml:7:3: server.colour: unknown key (expected one of: shards, "
-                          "log_level, trace, max_message_size, media_io, pin_shards)"));
+                          "log_level, trace, max_message_size, media_io, pin_shards, "
+                          "media_shards)"));
 }
 
 TEST(PolicyDiagnostics, MissingRequiredFieldPointsAtItsParent) {
