@@ -94,7 +94,7 @@ void Shard::bind() {
   } else {
     host = index_;  // its own, also when the media shard waits through asio (per io_context)
   }
-  log::info("media.shard", {{"relayed_on", host}});
+  log::info("media.shard", {{"calls_of", index_}, {"relayed_on", host}});
   b2bua_ = std::make_unique<b2bua::B2bua>(
       index_, static_cast<std::uint16_t>(shards_.size()), *timers_, *traced_, trunk_usage_,
       *media_factory_, [this] { return policy_; }, version_);

@@ -23,6 +23,12 @@ subnet; what each peer received is counted from that capture, by destination add
                    counted.
   ports_exhausted  a 4-port access range on one shard holds two calls; a third gets 503, the log
                    says ports_exhausted, and after the calls end the ports serve a new call.
+  media_on_another_shard
+                   3 shards, server.media_shards 1: the caller's Call-ID (sipp -cid_str pt02-...)
+                   puts the call on shard 2, whose media shard 0 relays it. Each shard logs
+                   where its media goes; the call is anchored by shard 2; > 90 % of the caller's
+                   RTP reaches the callee and > 90 % of the echo comes back; the packet counters
+                   shard 2 reads from shard 0's relay (/metrics, CDR) match the capture.
 """
 
 from __future__ import annotations
@@ -284,6 +290,68 @@ def test_ports_exhausted(ctx: Ctx):
     uas.wait(timeout=10)
     assert_sipp(uas, 3)
     ctx.finish_portico()
+
+
+@e2e_test(k=114)
+def test_media_on_another_shard(ctx: Ctx):
+    net = ctx.net
+    if ctx.direct:
+        return
+    sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", 2.0)
+    check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
+    cap = netns.Capture(netns.HostNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
+                        bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
+    cdr_path = ctx.dir / "cdr.jsonl"
+    policy = (default_policy(net, shards=3).replace("server: {", "server: {media_shards: 1, ")
+              + f"cdr: {{path: {cdr_path}}}\n"
+              f"metrics: {{address: {net.access}, port: {METRICS_PORT}}}\n")
+    check("media_shards: 1" in policy, "policy template changed: no server section to extend")
+    ctx.start_portico(policy, shards=3)
+    placed = {l.split("calls_of=")[1].split()[0]: l.split("relayed_on=")[1].split()[0]
+              for l in ctx.portico.grep("event=media.shard")}
+    print(f"    media of each shard relayed on: {placed}")
+    check(placed == {"0": "0", "1": "0", "2": "0"},
+          f"with media_shards 1 every shard's media should be relayed on shard 0: {placed}")
+    uas = ctx.sipp("uas", "uas_media_echo.xml", net.primary,
+                   extra=["-mp", str(CARRIER_RTP), "-rtp_echo"]).start()
+    uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
+                   duration_ms=3000, extra=["-mp", str(PHONE_RTP), "-cid_str", "pt02-%u-%p@%s"])
+    uac.run()
+    uas.wait(timeout=10)
+    print(f"    {uac.describe()}; {uas.describe()}", flush=True)
+    packets = cap.packets()
+    assert_sipp(uac, 1)
+    assert_sipp(uas, 1)
+    anchored = ctx.portico.grep("event=media.anchored")
+    check(len(anchored) == 1 and " shard=2 " in f" {anchored[0]} ",
+          f"the call should be anchored by shard 2 (Call-ID pt02-...): {anchored}")
+
+    phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
+    at_carrier = [p for p in packets if p.dst == net.primary and p.dport == CARRIER_RTP]
+    at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
+    print(f"    RTP: caller sent {len(phone_sent)}, callee received {len(at_carrier)}, caller "
+          f"received {len(at_phone)}")
+    check(len(phone_sent) >= sent * 0.9, f"sipp played only {len(phone_sent)} of {sent} packets")
+    check(len(at_carrier) > 0.9 * len(phone_sent),
+          f"caller -> callee: only {len(at_carrier)} of {len(phone_sent)} RTP packets arrived")
+    check(len(at_phone) > 0.9 * len(phone_sent),
+          f"callee -> caller: only {len(at_phone)} of {len(phone_sent)} RTP packets came back")
+    after = scrape(net.access)
+    access_in = after.get('portico_media_packets_total{realm="access",direction="in"}')
+    access_out = after.get('portico_media_packets_total{realm="access",direction="out"}')
+    print(f"    relayed (as shard 2 counted them): access in {access_in}, access out "
+          f"{access_out}")
+    check(access_in == len(phone_sent) and access_out == len(at_phone),
+          f"counters {access_in}/{access_out} vs the capture {len(phone_sent)}/{len(at_phone)}")
+    check(after.get("portico_media_streams_active") == 0, "a media stream is still open")
+    ctx.finish_portico()
+    check(wait_until(lambda: cdr_path.exists() and cdr_path.read_text().strip() != "", 3.0),
+          f"no CDR written to {cdr_path}")
+    rec = json.loads(cdr_path.read_text().splitlines()[0])
+    check(rec.get("packets_a_to_b") == len(at_carrier) and
+          rec.get("packets_b_to_a") == len(at_phone),
+          f"CDR packet counts {rec.get('packets_a_to_b')}/{rec.get('packets_b_to_a')} vs the "
+          f"capture {len(at_carrier)}/{len(at_phone)}")
 
 
 if __name__ == "__main__":

@@ -137,5 +137,17 @@ TEST(PinShards, DefaultsToPinnedAndNamesABadValue) {
       << diags[0];
 }
 
+TEST(MediaShards, DefaultsToHalfTheShardsAndNamesABadValue) {
+  EXPECT_EQ(load_policy_texts({{"p.yaml", kBaseRealms}})->server.media_shards, 0);
+  auto p = load_policy_texts(
+      {{"p.yaml", std::string(kBaseRealms) + "server: {shards: 4, media_shards: 1}\n"}});
+  EXPECT_EQ(p->server.media_shards, 1);
+  auto diags = diagnostics_of(
+      {{"p.yaml", std::string(kBaseRealms) + "server: {media_shards: 65}\n"}});
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].find("p.yaml:6:24: server.media_shards: 65 is not a media shard count"), std::string::npos)
+      << diags[0];
+}
+
 }  // namespace
 }  // namespace portico::policy::test
