@@ -16,10 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <asio/post.hpp>
-
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
 #include "sockaddr.hpp"

@@ -101,6 +101,8 @@ struct UringEngine::Impl {
   enum class Enter { Submit, GetEvents, Wait };
   /// One io_uring_enter that issues the queued sends (and any other SQE waiting).
   void submit_queued(Enter how);
+  /// One round of the loop: submit_queued(how), then reap the completions and retire the sends.
+  void round(Enter how);
   /// The sends issued by the last submit_queued() are done (sent, or failed with a completion
   /// that reap() has seen): tell their sinks and return their buffers.
   void retire_sends();
@@ -145,7 +147,6 @@ struct UringEngine::Impl {
   bool enabled = false;                  // rings enabled (on the shard thread, see enable())
   bool consumed = false;                 // the packet being delivered was handed to send()
   UringStats stats;
-  std::shared_ptr<int> life = std::make_shared<int>(0);
 };
 
 }  // namespace portico::media

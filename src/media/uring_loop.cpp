@@ -79,17 +79,18 @@ void UringEngine::Impl::run() {
     }
     // The one system call of a wake-up: issue the last batch's sends, run the receives that
     // are waiting, and sleep only if nothing completed.
-    submit_queued(Enter::Wait);
-    ++stats.wakes;
-    reap();
-    retire_sends();
+    round(Enter::Wait);
   }
 }
 
 void UringEngine::Impl::poll() {
   enable();
   io.poll();
-  submit_queued(Enter::GetEvents);
+  round(Enter::GetEvents);
+}
+
+void UringEngine::Impl::round(Enter how) {
+  submit_queued(how);
   ++stats.wakes;
   reap();
   retire_sends();

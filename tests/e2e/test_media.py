@@ -90,6 +90,23 @@ def send_reports_from_callee(ctx: Ctx) -> bool:
     return True
 
 
+def two_way_rtp_of(net, packets, sent: int) -> tuple[list, list, list]:
+    """The caller's RTP as captured: (what it sent, what reached the callee, what came back to
+    it), after checking that it played > 90 % of the `sent` pcap packets and that > 90 % of them
+    arrived each way."""
+    phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
+    at_carrier = [p for p in packets if p.dst == net.primary and p.dport == CARRIER_RTP]
+    at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
+    print(f"    RTP: caller sent {len(phone_sent)} (pcap {sent}), callee received "
+          f"{len(at_carrier)}, caller received {len(at_phone)} (the callee's echo)")
+    check(len(phone_sent) >= sent * 0.9, f"sipp played only {len(phone_sent)} of {sent} packets")
+    check(len(at_carrier) > 0.9 * len(phone_sent),
+          f"caller -> callee: only {len(at_carrier)} of {len(phone_sent)} RTP packets arrived")
+    check(len(at_phone) > 0.9 * len(phone_sent),
+          f"callee -> caller: only {len(at_phone)} of {len(phone_sent)} RTP packets came back")
+    return phone_sent, at_carrier, at_phone
+
+
 def bucket(metrics: dict[str, float], name: str, realm: str, le: float) -> float | None:
     for key, value in metrics.items():
         m = re.fullmatch(name + r'_bucket\{(.*)\}', key)
@@ -154,16 +171,7 @@ def test_two_way_rtp(ctx: Ctx):
           "the callee's address reached the caller in SDP")
 
     # RTP, counted where each peer receives it.
-    phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
-    at_carrier = [p for p in packets if p.dst == net.primary and p.dport == CARRIER_RTP]
-    at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
-    print(f"    RTP: caller sent {len(phone_sent)} (pcap {sent}), callee received "
-          f"{len(at_carrier)}, caller received {len(at_phone)} (the callee's echo)")
-    check(len(phone_sent) >= sent * 0.9, f"sipp played only {len(phone_sent)} of {sent} packets")
-    check(len(at_carrier) > 0.9 * len(phone_sent),
-          f"caller -> callee: only {len(at_carrier)} of {len(phone_sent)} RTP packets arrived")
-    check(len(at_phone) > 0.9 * len(phone_sent),
-          f"callee -> caller: only {len(at_phone)} of {len(phone_sent)} RTP packets came back")
+    phone_sent, at_carrier, at_phone = two_way_rtp_of(net, packets, sent)
     check({(p.src, p.sport) for p in at_carrier} == {(net.carrier, b_port)},
           f"the callee got RTP from {sorted({(p.src, p.sport) for p in at_carrier})}, "
           f"expected only Portico's {net.carrier}:{b_port}")
@@ -326,16 +334,7 @@ def test_media_on_another_shard(ctx: Ctx):
     check(len(anchored) == 1 and " shard=2 " in f" {anchored[0]} ",
           f"the call should be anchored by shard 2 (Call-ID pt02-...): {anchored}")
 
-    phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
-    at_carrier = [p for p in packets if p.dst == net.primary and p.dport == CARRIER_RTP]
-    at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
-    print(f"    RTP: caller sent {len(phone_sent)}, callee received {len(at_carrier)}, caller "
-          f"received {len(at_phone)}")
-    check(len(phone_sent) >= sent * 0.9, f"sipp played only {len(phone_sent)} of {sent} packets")
-    check(len(at_carrier) > 0.9 * len(phone_sent),
-          f"caller -> callee: only {len(at_carrier)} of {len(phone_sent)} RTP packets arrived")
-    check(len(at_phone) > 0.9 * len(phone_sent),
-          f"callee -> caller: only {len(at_phone)} of {len(phone_sent)} RTP packets came back")
+    phone_sent, at_carrier, at_phone = two_way_rtp_of(net, packets, sent)
     after = scrape(net.access)
     access_in = after.get('portico_media_packets_total{realm="access",direction="in"}')
     access_out = after.get('portico_media_packets_total{realm="access",direction="out"}')
