@@ -127,11 +127,18 @@ short=$(git rev-parse --short "$b")
 if [ "$mode" = fix ]; then
   # -f: the changed lines may be unstaged; git-clang-format then edits the working tree.
   out=$(git clang-format -f --style=file "$b" -- 2>&1) || true
-  echo "$out" | sed 's/^/check-format: /'
+  printf '%s\n' "$out" | sed 's/^/check-format: /'
+  if printf '%s\n' "$out" | grep -q '^error:'; then
+    exit 2
+  fi
   exit 0
 fi
 
 out=$(git clang-format --diff --style=file "$b" -- 2>&1) || true
+if printf '%s\n' "$out" | grep -q '^error:'; then
+  printf '%s\n' "$out" >&2
+  exit 2
+fi
 if ! printf '%s\n' "$out" | grep -q '^diff --git'; then
   echo "check-format: the C++ lines changed since $short are formatted"
   exit 0
