@@ -7,7 +7,7 @@ ASAN_DIR    ?= build-asan
 POLICIES    ?= policies
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build release run test check sanitize clean
+.PHONY: all deps build release run test check sanitize clean format format-check lint
 
 all: build
 
@@ -40,3 +40,19 @@ sanitize: deps
 
 clean:
 	rm -rf $(BUILD_DIR) $(RELEASE_DIR) $(ASAN_DIR)
+
+# Formatting and lint (docs/style.md, "Naming and files"). Only changed C++ lines are touched:
+#   make format         format the lines changed since the merge-base with main (BASE=<commit>
+#                       to choose the base, FILES=all for every file)
+#   make format-check   fail, listing files and lines, if the C++ lines changed since the commit
+#                       that introduced .clang-format are not formatted (what CI runs)
+#   make lint           clang-tidy on the changed sources (FILES=all for every one), using
+#                       $(BUILD_DIR)/compile_commands.json
+format:
+	BASE=$(BASE) FILES=$(FILES) bash scripts/check-format.sh --fix
+
+format-check:
+	BASE=$(BASE) FILES=$(FILES) bash scripts/check-format.sh
+
+lint:
+	BASE=$(BASE) FILES=$(FILES) BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bash scripts/lint.sh

@@ -1,4 +1,4 @@
-// Port allocation for media relays (ARCHITECTURE §2.2 step 6, §2.3: each shard owns a slice).
+// Port allocation for media relays (docs/style.md, "Threading": each shard owns a slice).
 //
 // Ports are tracked one by one (Free / InUse / Quarantined). A pair is an even RTP port plus
 // the odd port above it (RFC 3550 §11); with rtcp-mux (RFC 5761 §4) any single free port will

@@ -81,7 +81,8 @@ struct StreamCounters {
   RelayStats load() const;
 };
 
-/// ReceptionQuality as the media shard writes it.
+/// ReceptionQuality as the media shard writes it (field by field, relaxed) and the call's
+/// shard reads it.
 struct SharedReception {
   std::atomic<std::uint64_t> reports{0};
   std::atomic<std::uint32_t> cumulative_lost{0};
@@ -92,7 +93,7 @@ struct SharedReception {
   void store(const ReceptionQuality& q);
 };
 
-/// What the stages know about the packet in hand (house rule 4).
+/// What the stages know about the packet in hand (docs/style.md, "Packet path").
 struct PacketCtx {
   RelayPort& in;
   std::uint8_t* buf;                // start of the buffer holding the packet
@@ -160,12 +161,19 @@ struct RelayStream::Impl final : UringSink, ReadySink {
   EpollSet* epoll = nullptr;                   // the shard's epoll set; nullptr = asio waits
   std::array<std::uint32_t, 4> epoll_slots{};  // set slot of each port; kNoSlot = asio waits
   bool all_elsewhere = false;  // every port waits in the ring or the set (set by start())
-  // Written here, read by the opening shard too.
+  // The only fields another thread reads (docs/style.md, "Threading"). Single writer, so
+  // relaxed stores and loads suffice: each value stands alone and nothing else is published
+  // through it; a reader may see a value one packet old.
+  // written by: media shard, per packet; read by: call's shard, stats() (relaxed)
   StreamCounters counters;
+  // written by: media shard, per packet; read by: call's shard, media timeout (relaxed)
   std::array<std::atomic<Clock::rep>, 2> last_rx{};  // time_since_epoch, index = Side
+  // written by: media shard, per RTCP report; read by: call's shard, CDR and loss metrics
+  // (relaxed; the four fields may come from two consecutive reports, close enough for those)
   std::array<SharedReception, 2> reception{};       // index = reporting side
-  // Liveness guard: handlers capture a weak_ptr and return if the stream is gone
-  // (ARCHITECTURE §2.4.3: handlers that may outlive their object capture a handle).
+  // Liveness guard: handlers capture a weak_ptr and return if the stream is gone; made with
+  // the Impl, checked and destroyed on the media shard only
+  // (docs/style.md, "Ownership": handlers that may outlive their object capture a handle).
   std::shared_ptr<int> life = std::make_shared<int>(0);
 };
 

@@ -1,4 +1,4 @@
-// The relay packet path (ARCHITECTURE §2.2 step 10, house rule 4):
+// The relay packet path (docs/style.md, "Packet path"):
 //
 //   readable ─► recvmmsg (≤ kBatch) ─► per packet: size ─► demux ─► latch ─► destination
 //             ─► transform ─► enqueue ─► … ─► sendmmsg on the egress socket (sendto on partial)

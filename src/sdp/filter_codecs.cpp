@@ -1,4 +1,4 @@
-// Codec policy on one media section (ARCHITECTURE §2.2 step 7.2).
+// Codec policy on one media section (docs/style.md, "Layers").
 //
 // RFC 3264 §5.1: the order of formats on the m= line is the offerer's preference, so the
 // policy's order becomes the m= order. Formats that only make sense next to a real codec

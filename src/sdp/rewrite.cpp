@@ -1,5 +1,5 @@
-// Address, port, ICE and direction rewriting of a session description (ARCHITECTURE §2.2
-// step 7). Each helper changes only the lines it names, so what else the peer offered (crypto,
+// Address, port, ICE and direction rewriting of a session description (docs/style.md,
+// "Layers"). Each helper changes only the lines it names, so what else the peer offered (crypto,
 // fmtp, unknown attributes) reaches the other leg unchanged.
 
 #include "portico/sdp/rewrite.hpp"

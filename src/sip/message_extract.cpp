@@ -1,6 +1,6 @@
 // Copies everything Portico reads from an osip_message_t into Message::Impl as plain strings,
 // once, at parse time. After this the osip structure is freed: accessors are cheap and const,
-// and no osip pointer outlives the parse (ARCHITECTURE §2.10).
+// and no osip pointer outlives the parse (docs/style.md, "Libraries").
 
 #include "message_extract.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 // The one place that includes libosip2. libosip2 5.3 headers use time_t/timeval/malloc without
 // including their own prerequisites, so <ctime>, <sys/time.h> and <cstdlib> must come first
-// (docs: DEPENDENCIES.md). Only src/sip/*.cpp files include this header (ARCHITECTURE §2.10).
+// (docs/style.md, "Libraries"). Only src/sip/*.cpp files include this header.
 
 // clang-format off
 #include <ctime>
@@ -17,7 +17,7 @@
 
 namespace portico::sip::osip {
 
-/// Owns an osip_message_t (ARCHITECTURE §2.4 rule 5: C resources wrapped once).
+/// Owns an osip_message_t (docs/style.md, "Ownership": C resources wrapped once).
 struct MessageDeleter {
   void operator()(osip_message_t* m) const { osip_message_free(m); }
 };

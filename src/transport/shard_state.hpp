@@ -3,7 +3,7 @@
 // limits, the sink, counters and the connection table. Owned by ShardTransport::Impl; every
 // member is shard-local, so nothing here is locked.
 //
-// Lifetime rule (ARCHITECTURE §2.4.2-3): asio handlers never hold a pointer to a connection.
+// Lifetime rule (docs/style.md, "Ownership"): asio handlers never hold a pointer to a connection.
 // They hold a weak liveness guard plus the connection id and look the connection up again;
 // a closed connection is gone from the table, so a late handler finds nothing and returns.
 
@@ -23,8 +23,8 @@ namespace portico::transport {
 class TcpConnection;
 using TcpConnectionPtr = std::unique_ptr<TcpConnection>;
 
-/// Caps packet-path warnings per shard (ARCHITECTURE §2.5: logs on the packet path are
-/// rate-limited; counters are the primary signal).
+/// Caps packet-path warnings per shard (docs/style.md, "Packet path": logs on the packet path
+/// are rate-limited; counters are the primary signal).
 class LogLimiter {
  public:
   static constexpr unsigned kPerSecond = 20;

@@ -3,7 +3,7 @@
 // send() for streams follows RFC 3261 §18.2.2 / §18.1.1: answer on the connection the request
 // came in on when it is still open; otherwise reuse an open connection to the same peer; only
 // then open a new one (from the realm's listener address). Connections belong to one shard, so
-// a send for another shard's connection is posted there (ARCHITECTURE §2.3).
+// a send for another shard's connection is posted there (docs/style.md, "Threading").
 
 #include "portico/transport/shard_transport.hpp"
 

@@ -56,7 +56,7 @@ struct StreamConfig {
   Millis relatch_after{1000};          // silence after which a new SSRC may re-latch
 };
 
-/// Counters of one stream or one relay. Plain shard-local fields (ARCHITECTURE §2.3).
+/// Counters of one stream or one relay. Plain shard-local fields (docs/style.md, "Threading").
 struct RelayStats {
   std::array<std::uint64_t, 2> packets{};  // relayed, index = Direction
   std::array<std::uint64_t, 2> bytes{};    // relayed payload bytes, index = Direction

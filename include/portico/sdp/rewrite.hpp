@@ -1,6 +1,6 @@
 #pragma once
 // Rewriting helpers the media layer applies to a parsed offer or answer before relaying it to
-// the other leg (ARCHITECTURE §2.2 step 7, "SDP toward B"): Portico's own addresses and ports,
+// the other leg (docs/style.md, "Layers"): Portico's own addresses and ports,
 // its own o= line, the codec policy, no ICE from the other realm.
 //
 // All are pure functions over the model (or, for OriginVersioner, one small value per leg):
@@ -48,7 +48,7 @@ Direction reverse(Direction offered);
 /// ulpfec, flexfec) are kept, when allowed, after them in their offered order (rtx only if the
 /// payload type it repairs stays). rtpmap/fmtp/rtcp-fb of dropped payload types are removed.
 /// Returns false, leaving `m` untouched, when no real codec would remain: the caller answers
-/// 488 with reason "codec_mismatch" (RFC 3264 §6, ARCHITECTURE §2.2 step 9).
+/// 488 with reason "codec_mismatch" (RFC 3264 §6; docs/style.md, "Errors").
 bool filter_codecs(Media& m, const std::vector<std::string>& allowed);
 
 /// The encoding name of payload type `pt` in `m`: its rtpmap, else the RFC 3551 static name,

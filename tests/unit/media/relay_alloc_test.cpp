@@ -1,4 +1,4 @@
-// ARCHITECTURE §2.4 rule 6: zero heap allocations per relayed packet. A global operator new
+// Zero heap allocations per relayed packet (docs/style.md, "Packet path"). A global operator new
 // counter (this test binary only) watches a burst of 10,000 relayed packets after warm-up.
 // The loop also prints a rough CPU cost per packet (sender + relay + receiver on loopback).
 
