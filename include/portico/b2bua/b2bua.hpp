@@ -1,6 +1,6 @@
 #pragma once
-// The B2BUA: the calls of one shard. The shard's SipFrontDoor (the transaction user) hands it
-// every request and response that is not the registrar's; it asks the policy for a CallPlan, and runs each call as two
+// The B2BUA: the calls of one shard. It gets requests and responses from the shard's
+// SipFrontDoor (the transaction user), asks the policy for a CallPlan, and runs each call as two
 // independent dialogs: everything sent on one leg is built fresh from that leg's own dialog
 // state, so nothing of one realm's topology reaches the other (topology hiding by
 // construction).
