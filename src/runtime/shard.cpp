@@ -2,7 +2,9 @@
 
 #include <asio/executor_work_guard.hpp>
 
+#include <functional>
 #include <stdexcept>
+#include <vector>
 
 #include "portico/common/log.hpp"
 #include "portico/media/epoll_set.hpp"
@@ -10,7 +12,6 @@
 #include "portico/runtime/cpu_affinity.hpp"
 #include "portico/runtime/server.hpp"
 #include "portico/runtime/shard_set.hpp"
-#include "portico/sip/message.hpp"
 #include "portico/sip/shard_routing.hpp"
 
 namespace portico::runtime {
@@ -82,6 +83,14 @@ void Shard::bind() {
       std::make_unique<b2bua::AnchoredMediaFactory>(io_, *timers_, *media_ports_, uring_.get(),
                                                      media_epoll_.get());
   choose_media_host();
+  open_sip();
+  // A connection lives on this shard; the bindings over it may be owned by any shard.
+  transport_->on_connection_closed([this](const transport::ConnectionRef& ref) {
+    shards_.invoke_on_all([ref](Shard& s) { s.connection_closed(ref); });
+  });
+}
+
+void Shard::open_sip() {
   front_door_ = std::make_unique<SipFrontDoor>(
       index_, shards_.size(), *timers_, *transport_, *traces_, policy_,
       [this](std::uint16_t owner, transport::Inbound&& in) {
@@ -100,10 +109,6 @@ void Shard::bind() {
       [this] { return policy_; }, [this] { return sip::make_call_id(index_); },
       [this](registrar::BindingUpdate u) { publish_binding(std::move(u)); }, version_);
   front_door_->connect(*b2bua_, *registrar_);
-  // A connection lives on this shard; the bindings over it may be owned by any shard.
-  transport_->on_connection_closed([this](const transport::ConnectionRef& ref) {
-    shards_.invoke_on_all([ref](Shard& s) { s.connection_closed(ref); });
-  });
 }
 
 void Shard::choose_media_host() {

@@ -140,6 +140,9 @@ class Shard {
   void open_media_io();
   /// This shard's calls relay their media on the media shard `index_ % media_shard_count`.
   void choose_media_host();
+  /// The front door (and its transaction layer), then its two users: the B2BUA and the
+  /// registrar.
+  void open_sip();
   /// Applies a binding change here and posts it to every other shard (registrar -> all).
   void publish_binding(registrar::BindingUpdate update);
   /// Wakes the thread if it sleeps in the io_uring ring, which does not see asio's queue.
