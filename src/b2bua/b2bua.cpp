@@ -7,7 +7,6 @@
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
-#include "portico/registrar/registrar.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -30,34 +29,6 @@ bool is_known_method(std::string_view m) {
 
 }  // namespace
 
-std::uint16_t shard_for_call_id(std::string_view call_id, std::uint16_t shard_count) {
-  if (shard_count <= 1) {
-    return 0;
-  }
-  if (call_id.size() > 4 && call_id.substr(0, 2) == "pt") {
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = hex(call_id[2]);
-    int lo = hex(call_id[3]);
-    if (hi >= 0 && lo >= 0) {
-      return static_cast<std::uint16_t>((hi * 16 + lo) % shard_count);
-    }
-  }
-  return static_cast<std::uint16_t>(stable_hash(call_id) % shard_count);
-}
-
-std::string make_call_id(std::uint16_t shard) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "pt";
-  id.push_back(kHex[(shard >> 4) & 0xf]);
-  id.push_back(kHex[shard & 0xf]);
-  id += random_token(28);
-  return id;
-}
-
 const char* to_string(CallState s) {
   switch (s) {
     case CallState::Routing: return "routing";
@@ -68,21 +39,17 @@ const char* to_string(CallState s) {
   return "?";
 }
 
-B2bua::B2bua(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
+B2bua::B2bua(sip::TransactionLayer& layer, std::uint16_t shard, TimerService& timers,
              transport::Transport& transport, TrunkUsage& trunk_usage,
              SessionMediaFactory& media_factory, PolicyView policy, std::string version)
-    : shard_(shard),
-      shard_count_(shard_count),
+    : layer_(&layer),
+      shard_(shard),
       timers_(timers),
       transport_(transport),
       trunk_usage_(trunk_usage),
       media_factory_(media_factory),
       policy_(std::move(policy)),
-      version_(std::move(version)) {
-  auto p = policy_();
-  sip::TimerConfig tc{p->timers.t1, p->timers.t2, p->timers.t4};
-  layer_ = std::make_unique<sip::TransactionLayer>(timers_, transport_, tc, *this);
-}
+      version_(std::move(version)) {}
 
 B2bua::~B2bua() {
   // Calls own timers bound to timers_; free them before the layer goes.
@@ -140,9 +107,6 @@ void B2bua::on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) {
 void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {
   auto it = pending_.find(txn);
   if (it == pending_.end()) {
-    if (registrar_ != nullptr && registrar_->on_response(txn, resp)) {
-      return;  // an upstream REGISTER or an OPTIONS ping of the registrar
-    }
     on_stray_response(std::move(resp), transport::Flow{});
     return;
   }
@@ -167,9 +131,6 @@ void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {
 void B2bua::on_client_failure(sip::TxnId txn, int status) {
   auto it = pending_.find(txn);
   if (it == pending_.end()) {
-    if (registrar_ != nullptr) {
-      registrar_->on_client_failure(txn, status);
-    }
     return;
   }
   auto [handle, p] = it->second;
@@ -320,9 +281,6 @@ void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
     ++self.stats_.unknown_dialog;
     respond(self, txn, 481);
     return;
-  }
-  if (m == "REGISTER" && self.registrar_ != nullptr && self.registrar_->on_register(txn, req, flow)) {
-    return;  // the policy takes REGISTER on this realm
   }
   if (is_known_method(m)) {
     respond(self, txn, 405, {}, allow_header(*self.policy_(), flow));

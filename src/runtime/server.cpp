@@ -113,11 +113,11 @@ int Server::run() {
     log::info("trace.hep", {{"collector", tc.hep_address.to_string()}, {"agent_id", tc.hep_id}});
   }
   for (std::uint16_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink,
-                                              traces_.get()));
+    shards_.add(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink,
+                                        traces_.get()));
   }
-  for (auto& s : shards_) {
-    s->start();  // throws std::system_error if a listener cannot be bound
+  for (std::uint16_t i = 0; i < n; ++i) {
+    shards_.at(i).start();  // in index order; throws std::system_error if it cannot bind
   }
   std::string listeners;
   for (const auto& r : policy_->realms) {
@@ -155,10 +155,7 @@ int Server::run() {
     if (sig == SIGHUP) {
       reload();
     } else if (sig == SIGUSR1) {
-      for (auto& s : shards_) {
-        Shard* sp = s.get();
-        sp->post([sp] { sp->log_status(); });
-      }
+      shards_.invoke_on_all([](Shard& s) { s.log_status(); });
     } else {
       log::info("portico.stopping", {{"signal", sig}});
       stopping = true;
@@ -174,10 +171,7 @@ int Server::run() {
 
   exposer.reset();  // no scrape may reach a stopping shard
   // End calls with BYE/CANCEL and give those requests a moment to leave before closing.
-  for (auto& s : shards_) {
-    Shard* sp = s.get();
-    sp->post([sp] { sp->end_all_calls("shutdown"); });
-  }
+  shards_.invoke_on_all([](Shard& s) { s.end_all_calls("shutdown"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   stop_shards();
   cdr_.reset();  // drains what the shards submitted last
@@ -186,16 +180,7 @@ int Server::run() {
   return 0;
 }
 
-void Server::stop_shards() {
-  // Highest index first: media shards are the lowest, and the streams of the shards stopped
-  // before them close their sockets there (posted, run before the media shard's own stop).
-  for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
-    (*it)->stop();
-  }
-  while (!shards_.empty()) {
-    shards_.pop_back();
-  }
-}
+void Server::stop_shards() { shards_.stop_all(); }
 
 void Server::drain(asio::io_context& control, asio::signal_set& signals) {
   const Millis timeout = policy_->timers.drain_timeout;
@@ -205,10 +190,7 @@ void Server::drain(asio::io_context& control, asio::signal_set& signals) {
   }
   log::info("portico.draining", {{"calls", calls}, {"timeout_ms", timeout.count()},
                                  {"detail", "new calls get 503; send SIGTERM again to stop now"}});
-  for (auto& s : shards_) {
-    Shard* sp = s.get();
-    sp->post([sp] { sp->drain(); });
-  }
+  shards_.invoke_on_all([](Shard& s) { s.drain(); });
   bool again = false;
   std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
                                                                    int sig) {
@@ -242,10 +224,9 @@ std::vector<T> Server::ask_shards(std::function<T(Shard&)> fn, T fallback) {
   };
   auto a = std::make_shared<Answers>();
   a->values.resize(shards_.size());
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    Shard* sp = shards_[i].get();
-    sp->post([a, sp, i, fn] {
-      T value = fn(*sp);
+  for (std::uint16_t i = 0; i < shards_.size(); ++i) {
+    shards_.invoke_on(i, [a, i, fn](Shard& s) {
+      T value = fn(s);
       std::lock_guard<std::mutex> lock(a->mu);
       a->values[i] = std::move(value);
       ++a->answered;
@@ -302,10 +283,7 @@ void Server::reload() {
     if (error.empty()) {
       continue;
     }
-    for (auto& s : shards_) {
-      Shard* sp = s.get();
-      sp->post([sp] { sp->abort_listeners(); });
-    }
+    shards_.invoke_on_all([](Shard& s) { s.abort_listeners(); });
     ++reloads_failed_;
     log::error("policy.reload_failed", {{"reason", "listener_bind"}, {"detail", error}});
     return;

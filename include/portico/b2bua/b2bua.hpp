@@ -1,6 +1,6 @@
 #pragma once
-// The B2BUA: the transaction user of one shard. It receives requests and responses from the
-// shard's TransactionLayer, asks the policy for a CallPlan, and runs each call as two
+// The B2BUA: the calls of one shard. It gets requests and responses from the shard's
+// SipFrontDoor (the transaction user), asks the policy for a CallPlan, and runs each call as two
 // independent dialogs: everything sent on one leg is built fresh from that leg's own dialog
 // state, so nothing of one realm's topology reaches the other (topology hiding by
 // construction).
@@ -30,13 +30,13 @@
 #include "portico/common/histogram.hpp"
 #include "portico/cdr/record.hpp"
 #include "portico/policy/model.hpp"
+#include "portico/sip/shard_routing.hpp"
 #include "portico/sip/transaction_layer.hpp"
 #include "portico/trace/call_traces.hpp"
 #include "portico/transport/transport.hpp"
 
 namespace portico::registrar {
 class BindingDirectory;
-class Registrar;
 }  // namespace portico::registrar
 
 namespace portico::b2bua {
@@ -78,19 +78,20 @@ using CdrSink = std::function<void(cdr::CallRecord&&)>;
 /// The current policy as the shard sees it; swapped on reload by the runtime.
 using PolicyView = std::function<std::shared_ptr<const policy::PolicySnapshot>()>;
 
+/// Portico's Call-IDs name the shard that owns the call (sip/shard_routing.hpp).
+using sip::make_call_id;
+
 class B2bua final : public sip::TransactionUser {
  public:
-  /// `shard`/`shard_count` shape the Call-IDs Portico generates so responses and in-dialog
-  /// requests for a B leg are dispatched back to the shard that owns the call.
-  B2bua(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
+  /// `layer` is the shard's transaction layer (the front door's; it outlives this object);
+  /// `shard` shapes the Call-IDs Portico generates so responses and in-dialog requests for a B
+  /// leg are dispatched back to the shard that owns the call.
+  B2bua(sip::TransactionLayer& layer, std::uint16_t shard, TimerService& timers,
         transport::Transport& transport, TrunkUsage& trunk_usage,
         SessionMediaFactory& media_factory, PolicyView policy, std::string version);
   ~B2bua() override;
 
-  /// The shard's transaction layer (owned here); inbound messages go to layer().receive().
-  sip::TransactionLayer& layer() { return *layer_; }
-
-  // sip::TransactionUser
+  // sip::TransactionUser, called by the front door
   void on_request(sip::TxnId txn, sip::Message&& req, const transport::Flow& flow) override;
   void on_ack(sip::Message&& ack, const transport::Flow& flow) override;
   void on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) override;
@@ -104,13 +105,9 @@ class B2bua final : public sip::TransactionUser {
   /// The shard's call traces (owned by the runtime, shard-local): every call's Call-IDs are
   /// registered there so its messages reach its pcap file and HEP correlation. None by default.
   void set_call_traces(trace::CallTraces* traces) { traces_ = traces; }
-  /// REGISTER handling and the bindings `registered` route targets are looked up in (both
-  /// shard-local, owned by the runtime). Without them REGISTER gets 405 and a `registered`
-  /// target finds nobody. Set before traffic flows.
-  void set_registrar(registrar::Registrar* registrar, const registrar::BindingDirectory* bindings) {
-    registrar_ = registrar;
-    bindings_ = bindings;
-  }
+  /// The bindings `registered` route targets are looked up in (shard-local, owned by the
+  /// runtime). Without them a `registered` target finds nobody. Set before traffic flows.
+  void set_bindings(const registrar::BindingDirectory* bindings) { bindings_ = bindings; }
 
   /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
   void end_all_calls(const std::string& reason);
@@ -126,15 +123,14 @@ class B2bua final : public sip::TransactionUser {
 
  private:
   friend struct Impl;
+  sip::TransactionLayer* layer_;  // not owned (the front door's), never null
   std::uint16_t shard_;
-  std::uint16_t shard_count_;
   TimerService& timers_;
   transport::Transport& transport_;
   TrunkUsage& trunk_usage_;
   SessionMediaFactory& media_factory_;
   PolicyView policy_;
   std::string version_;
-  std::unique_ptr<sip::TransactionLayer> layer_;
 
   CallHandle next_handle_ = 1;
   bool draining_ = false;
@@ -145,13 +141,7 @@ class B2bua final : public sip::TransactionUser {
   B2buaStats stats_;
   CdrSink cdr_sink_;
   trace::CallTraces* traces_ = nullptr;                      // not owned; shard-local
-  registrar::Registrar* registrar_ = nullptr;                 // not owned; shard-local
   const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local
 };
-
-/// Portico's own Call-IDs carry the owning shard so any shard can dispatch without a lookup:
-/// "pt" + 2 hex digits of the shard + random hex. Any other Call-ID is hashed.
-std::uint16_t shard_for_call_id(std::string_view call_id, std::uint16_t shard_count);
-std::string make_call_id(std::uint16_t shard);
 
 }  // namespace portico::b2bua

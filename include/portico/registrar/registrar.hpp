@@ -1,7 +1,7 @@
 #pragma once
 // The registrar front of one shard (RFC 3261 §10, RFC 3581, RFC 5626 ideas): REGISTERs from
 // endpoints on the policy's registration realm, usually behind NAT, for the AORs this shard
-// owns (see aor.hpp).
+// owns (see sip/shard_routing.hpp).
 //
 //   client (access)               Portico                          registrar (carrier)
 //   REGISTER Contact: private --> binding := observed flow
@@ -16,9 +16,10 @@
 // (own Via, Call-ID, tag, CSeq and Contact); only the To/From AOR, the Request-URI and the
 // credentials cross. Calls for the user go to the binding's flow: see BindingDirectory.
 //
-// Shard-local: every method runs on the owning shard's thread. The B2BUA (the transaction
-// user) hands REGISTER requests, and the responses and failures of the registrar's own client
-// transactions, to this class.
+// Shard-local: every method runs on the owning shard's thread. The shard's SipFrontDoor (the
+// transaction user) hands it REGISTER requests on the registration realm, and the responses
+// and failures of the registrar's own client transactions; it sends through the front door's
+// transaction layer. Binding changes leave only through `publish` (docs/style.md, "Threading").
 
 #include <array>
 #include <cstdint>
@@ -137,19 +138,21 @@ class Registrar {
 
   std::string server_header(const policy::PolicySnapshot& p) const;
 
-  std::uint16_t shard_;
-  std::uint16_t shard_count_;
-  TimerService& timers_;
-  transport::Transport& transport_;
-  sip::TransactionLayer& layer_;
-  PolicyView policy_;
-  NewCallId new_call_id_;
-  Publish publish_;
-  std::string version_;
-  BindingTable table_;                                  // shard-local
+  // Who may touch each field: RO = set in the constructor, then only read (shard thread);
+  // shard-local = read and written on this shard's thread only.
+  std::uint16_t shard_;                                 // RO
+  std::uint16_t shard_count_;                           // RO
+  TimerService& timers_;                                // RO; the shard's, shard-local
+  transport::Transport& transport_;                     // RO; the shard's, shard-local
+  sip::TransactionLayer& layer_;                        // RO; the front door's, shard-local
+  PolicyView policy_;                                   // RO; returns the shard's current policy
+  NewCallId new_call_id_;                               // RO
+  Publish publish_;                                     // RO; posts to the other shards itself
+  std::string version_;                                 // RO
+  BindingTable table_;                                  // shard-local: the only owner's copy
   std::unordered_map<sip::TxnId, Pending> pending_;     // shard-local
-  RegistrarStats stats_;
-  Timer sweep_timer_;
+  RegistrarStats stats_;                                // shard-local (copied by stats())
+  Timer sweep_timer_;                                   // shard-local
 };
 
 }  // namespace portico::registrar

@@ -5,7 +5,7 @@
 // The B2BUA fills it: begin() when a call is created (its A leg's Call-ID), add_call_id() for
 // every B leg (each failover attempt has a new Call-ID; old ones stay mapped so the ACK of a
 // failed attempt is still captured), end() when the call is freed. The runtime shows it every
-// message where messages are counted: inbound() in Shard::deliver, outbound() in
+// message where messages are counted: inbound() in SipFrontDoor::deliver, outbound() in
 // TracingTransport::send, so retransmissions from the transaction layer are seen too.
 //
 // The first INVITE arrives before its call exists, and the 100 Trying leaves before the B2BUA

@@ -93,7 +93,7 @@ class B2buaTest : public ::testing::Test {
     auto m = sip::Message::parse(text);
     ASSERT_TRUE(m.ok()) << text;
     ASSERT_FALSE(m->validate().has_value()) << m->validate()->detail;
-    b2b_.layer().receive(std::move(m.value()), flow);
+    layer_.receive(std::move(m.value()), flow);
   }
 
   /// Messages sent to `to` since the last call, parsed.
@@ -181,7 +181,11 @@ class B2buaTest : public ::testing::Test {
   PassthroughMediaFactory media_;
   std::shared_ptr<const policy::PolicySnapshot> policy_ =
       policy::load_policy_texts({{"policy.yaml", kPolicy}});
-  B2bua b2b_{0, 1, timers_, transport_, usage_, media_, [this] { return policy_; }, "9.9.9"};
+  // The front door's part: the shard's transaction layer, with the B2BUA as its user.
+  sip::TransactionLayer layer_{
+      timers_, transport_,
+      sip::TimerConfig{policy_->timers.t1, policy_->timers.t2, policy_->timers.t4}, b2b_};
+  B2bua b2b_{layer_, 0, timers_, transport_, usage_, media_, [this] { return policy_; }, "9.9.9"};
 };
 
 TEST_F(B2buaTest, InviteGoesToTrunkWithFreshIdentityAndNothingFromTheAccessSide) {
@@ -261,8 +265,8 @@ TEST_F(B2buaTest, AnsweredCallThenCallerByeFreesEverything) {
   inject(response_to(*bye, 200, ""), from_trunk(kPrimary));
   EXPECT_EQ(b2b_.call_count(), 0u);
   timers_.advance(Millis(64 * 500 + 100));
-  EXPECT_EQ(b2b_.layer().server_count(), 0u);
-  EXPECT_EQ(b2b_.layer().client_count(), 0u);
+  EXPECT_EQ(layer_.server_count(), 0u);
+  EXPECT_EQ(layer_.client_count(), 0u);
   EXPECT_EQ(timers_.armed(), 0u);
 }
 
@@ -424,7 +428,7 @@ TEST_F(B2buaTest, MaxCallDurationHangsUpBothLegs) {
   EXPECT_EQ(b2b_.stats().calls_timed_out, 1u);
   timers_.advance(Millis(64 * 500 + 100));  // BYEs unanswered: Timer F ends them
   EXPECT_EQ(b2b_.call_count(), 0u);
-  EXPECT_EQ(b2b_.layer().client_count(), 0u);
+  EXPECT_EQ(layer_.client_count(), 0u);
 }
 
 TEST_F(B2buaTest, EveryTargetAtItsLimitGives503) {
@@ -522,14 +526,6 @@ TEST_F(B2buaTest, SetupTimesToProgressAndAnswerAreRecorded) {
   EXPECT_EQ(s.to_answer.count, 1u);
   EXPECT_EQ(s.to_answer.sum, 3000);
   EXPECT_EQ(s.to_answer.buckets[8], 1u);  // <= 5 s
-}
-
-TEST_F(B2buaTest, ShardIsEncodedInGeneratedCallIds) {
-  for (std::uint16_t s = 0; s < 20; ++s) {
-    EXPECT_EQ(shard_for_call_id(make_call_id(s), 20), s);
-  }
-  EXPECT_EQ(shard_for_call_id("anything@host", 1), 0);
-  EXPECT_EQ(shard_for_call_id("abc@host", 4), shard_for_call_id("abc@host", 4));
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ class RegisteredTargetTest : public ::testing::Test {
   void SetUp() override {
     sip::init_parser();
     transport_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
-    b2b_.set_registrar(nullptr, &bindings_);
+    b2b_.set_bindings(&bindings_);
   }
 
   void bind(const std::string& user, transport::Destination flow, bool reachable = true) {
@@ -68,8 +68,8 @@ class RegisteredTargetTest : public ::testing::Test {
   void inject(const std::string& text) {
     auto m = sip::Message::parse(text);
     ASSERT_TRUE(m.ok()) << text;
-    b2b_.layer().receive(std::move(m.value()),
-                         Flow{Protocol::Udp, "carrier",
+    layer_.receive(std::move(m.value()),
+                   Flow{Protocol::Udp, "carrier",
                               {asio::ip::make_address("203.0.113.1"), 5060}, kCarrier, {}});
   }
 
@@ -92,7 +92,11 @@ class RegisteredTargetTest : public ::testing::Test {
   registrar::BindingDirectory bindings_;
   std::shared_ptr<const policy::PolicySnapshot> policy_ =
       policy::load_policy_texts({{"policy.yaml", kPolicy}});
-  B2bua b2b_{0, 1, timers_, transport_, usage_, media_, [this] { return policy_; }, "9.9.9"};
+  // The front door's part: the shard's transaction layer, with the B2BUA as its user.
+  sip::TransactionLayer layer_{
+      timers_, transport_,
+      sip::TimerConfig{policy_->timers.t1, policy_->timers.t2, policy_->timers.t4}, b2b_};
+  B2bua b2b_{layer_, 0, timers_, transport_, usage_, media_, [this] { return policy_; }, "9.9.9"};
   std::vector<cdr::CallRecord> cdrs_;
 };
 
@@ -162,8 +166,8 @@ TEST_F(RegisteredTargetTest, OptionsAllowsRegisterOnlyOnTheRegistrationRealm) {
         "From: <sip:probe@example.com>;tag=o1\r\nTo: <sip:portico@198.51.100.1>\r\n"
         "Call-ID: opt-" + realm + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
     EXPECT_TRUE(m.ok());
-    b2b_.layer().receive(std::move(m.value()),
-                         Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060},
+    layer_.receive(std::move(m.value()),
+                   Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060},
                               from, {}});
     auto sent = sent_to(from);
     EXPECT_EQ(sent.size(), 1u);

@@ -39,7 +39,7 @@ registration:
 const Endpoint kNat{asio::ip::make_address("192.0.2.77"), 40123};
 const Endpoint kRegistrar{asio::ip::make_address("203.0.113.50"), 5060};
 
-// Forwards what the B2BUA would hand the registrar.
+// Forwards what the shard's SipFrontDoor would hand the registrar.
 class Tu final : public sip::TransactionUser {
  public:
   Registrar* registrar = nullptr;
@@ -348,6 +348,21 @@ TEST_F(RegistrarTest, UnknownSourceIsRefusedAndOtherRealmsAreNotTaken) {
   inject(reg(2), from(kRegistrar, "carrier"));
   EXPECT_EQ(tu_.not_taken, 1);  // the B2BUA answers it (405) as before
   EXPECT_TRUE(sent_to(kRegistrar).empty());
+}
+
+TEST_F(RegistrarTest, UnsupportedRequiredExtensionsGet420) {
+  // RFC 3261 §10.3 step 2: Require is processed as by any UAS (§8.2.2.3).
+  start();
+  inject(reg(1, 3600, "Require: path, 100rel\r\nRequire: gruu\r\n"), from(kNat));
+  auto refused = only_to(kNat);
+  EXPECT_EQ(refused.status(), 420);
+  EXPECT_NE(refused.raw().find("\r\nUnsupported: path, gruu\r\n"), std::string_view::npos)
+      << refused.raw();
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  // The option tags Portico supports are no reason to refuse.
+  inject(reg(2, 3600, "Require: timer\r\n"), from(kNat));
+  EXPECT_EQ(only_to(kRegistrar).method(), "REGISTER");
 }
 
 TEST_F(RegistrarTest, WithoutARegistrarPorticoAnswersItself) {

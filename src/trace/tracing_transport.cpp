@@ -1,12 +1,11 @@
-#include "tracing_transport.hpp"
+#include "portico/trace/tracing_transport.hpp"
 
 #include "portico/common/log.hpp"
-#include "portico/sip/message.hpp"
 
-namespace portico::runtime {
+namespace portico::trace {
 
-void trace_message(std::string_view dir, const std::string& realm, transport::Protocol protocol,
-                   const transport::Endpoint& remote, std::string_view data) {
+void log_message(std::string_view dir, const std::string& realm, transport::Protocol protocol,
+                 const transport::Endpoint& remote, std::string_view data) {
   log::write_block(log::Level::Info, "sip.trace",
                    {{"dir", dir}, {"realm", realm}, {"transport", transport::to_string(protocol)},
                     {"remote", remote.to_string()}, {"bytes", data.size()}},
@@ -19,8 +18,8 @@ bool TracingTransport::send(const transport::Destination& dst, std::string data,
   int status = 0;
   classify_outbound(data, method, status);
   count_message(counts_, dst.realm, "out", method, status);
-  if (policy_->server.trace) {
-    trace_message("out", dst.realm, dst.protocol, dst.remote, data);
+  if (log_messages_) {
+    log_message("out", dst.realm, dst.protocol, dst.remote, data);
   }
   if (traces_.active()) {
     return send_traced(dst, std::move(data), std::move(on_failure));
@@ -32,7 +31,7 @@ bool TracingTransport::send_traced(const transport::Destination& dst, std::strin
                                    transport::SendFailure on_failure) {
   transport::Endpoint local;
   if (inner_.sending_endpoint(dst, local)) {
-    traces_.outbound(sip::find_call_id(data), dst.protocol, local, dst.remote, data);
+    traces_.outbound(call_id_of_(data), dst.protocol, local, dst.remote, data);
     return inner_.send(dst, std::move(data), std::move(on_failure));
   }
   // A new connection: its local port exists once send() has bound it. The one copy per new
@@ -45,8 +44,8 @@ bool TracingTransport::send_traced(const transport::Destination& dst, std::strin
       local.address = asio::ip::address_v6::any();
     }
   }
-  traces_.outbound(sip::find_call_id(copy), dst.protocol, local, dst.remote, copy);
+  traces_.outbound(call_id_of_(copy), dst.protocol, local, dst.remote, copy);
   return ok;
 }
 
-}  // namespace portico::runtime
+}  // namespace portico::trace

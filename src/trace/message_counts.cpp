@@ -1,8 +1,8 @@
-#include "message_counts.hpp"
+#include "portico/trace/message_counts.hpp"
 
 #include "portico/common/strings.hpp"
 
-namespace portico::runtime {
+namespace portico::trace {
 
 std::string_view method_label(std::string_view method) {
   static constexpr std::string_view kKnown[] = {
@@ -41,4 +41,4 @@ void classify_outbound(std::string_view bytes, std::string_view& method, int& st
   method = method_label(first.substr(0, first.find(' ')));
 }
 
-}  // namespace portico::runtime
+}  // namespace portico::trace

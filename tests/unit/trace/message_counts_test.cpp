@@ -1,8 +1,8 @@
-#include "../../../src/runtime/message_counts.hpp"
+#include "portico/trace/message_counts.hpp"
 
 #include <gtest/gtest.h>
 
-namespace portico::runtime {
+namespace portico::trace {
 namespace {
 
 TEST(MessageCounts, OutboundRequestsAndResponsesAreClassifiedWithoutAParse) {
@@ -41,4 +41,4 @@ TEST(MessageCounts, CountingTheSameLabelsAgainFindsTheExistingEntry) {
 }
 
 }  // namespace
-}  // namespace portico::runtime
+}  // namespace portico::trace

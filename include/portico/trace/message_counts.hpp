@@ -4,12 +4,18 @@
 // values come from bounded sets (policy realm names, known methods or "other", status codes).
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 
-#include "portico/runtime/shard.hpp"
+namespace portico::trace {
 
-namespace portico::runtime {
+/// SIP messages by (realm, direction "in"/"out", method or "other", status; 0 for requests).
+/// std::less<> lets a lookup use string_views, so counting allocates only for a new combination.
+using MessageCounts =
+    std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t, std::less<>>;
 
 /// Known methods keep their name; anything else (a peer controls it) becomes "other".
 std::string_view method_label(std::string_view method);
@@ -21,4 +27,4 @@ void count_message(MessageCounts& counts, std::string_view realm, std::string_vi
 /// Method and status of an outbound message from its start line and CSeq, without a parse.
 void classify_outbound(std::string_view bytes, std::string_view& method, int& status);
 
-}  // namespace portico::runtime
+}  // namespace portico::trace
