@@ -15,8 +15,6 @@ namespace {
 
 using transport::Endpoint;
 
-media::Side media_side(Side s) { return s == Side::A ? media::Side::A : media::Side::B; }
-std::size_t idx(Side s) { return s == Side::A ? 0 : 1; }
 
 bool is_sdp(std::string_view content_type) {
   return to_lower(trim(content_type.substr(0, content_type.find(';')))) == "application/sdp";
@@ -166,7 +164,7 @@ bool AnchoredMedia::anchored() const {
 }
 
 void AnchoredMedia::set_leg(Side s, const LegPeer& peer) {
-  LegState& leg = legs_[idx(s)];
+  LegState& leg = legs_[index_of(s)];
   if (s == Side::B && relay_) {
     if (peer.realm != leg.realm) {
       drop_relay();  // the new target is in another realm: B-side sockets must move
@@ -175,7 +173,7 @@ void AnchoredMedia::set_leg(Side s, const LegPeer& peer) {
       // Same realm, new peer (failover): forget the previous target's media address.
       for (std::size_t i = 0; i < streams_.size(); ++i) {
         if (media::RelayStream* st = relay_->stream(i)) {
-          st->set_peer(media::Side::B, std::nullopt, std::nullopt);
+          st->set_peer(Side::B, std::nullopt, std::nullopt);
         }
         streams_[i].rtp[1].reset();
         streams_[i].rtcp[1].reset();
@@ -229,8 +227,8 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   }
   sdp::Session s = std::move(parsed).value();
   const Side to = other(from);
-  const LegState& src = legs_[idx(from)];
-  LegState& dst = legs_[idx(to)];
+  const LegState& src = legs_[index_of(from)];
+  LegState& dst = legs_[index_of(to)];
   if (!relay_) {
     relay_ = std::make_unique<media::MediaRelay>(
         media::RelayDeps{*factory_.relay_io_, *factory_.relay_timers_, *legs_[0].ports,
@@ -267,7 +265,7 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
         rtcp = Endpoint{use_signalling || !rc_ip ? peer_ip : *rc_ip, rc->port};
       }
     }
-    streams_[i].held[idx(from)] =
+    streams_[i].held[index_of(from)] =
         on_hold_address || sdp::direction(s, m) != sdp::Direction::SendRecv;
     auto stream = stream_for(i, from, rtp, rtcp);
     if (!stream) {
@@ -281,8 +279,8 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
     }
     const media::RelayStream& st = **stream;
     const auto rtcp_port = m.rtcp_mux() ? std::nullopt
-                                        : std::optional<std::uint16_t>(st.local_rtcp(media_side(to)).port);
-    sdp::set_media_port(m, st.local_rtp(media_side(to)).port, rtcp_port);
+                                        : std::optional<std::uint16_t>(st.local_rtcp(to).port);
+    sdp::set_media_port(m, st.local_rtp(to).port, rtcp_port);
   }
   check_dtmf(from, role, s);
   if (role == SdpRole::Answer && !s.media.empty() && !s.media[0].disabled() &&
@@ -309,7 +307,7 @@ Result<media::RelayStream*> AnchoredMedia::stream_for(std::size_t index, Side fr
                                                       const std::optional<Endpoint>& rtp,
                                                       const std::optional<Endpoint>& rtcp) {
   StreamState& state = streams_[index];
-  const std::size_t f = idx(from);
+  const std::size_t f = index_of(from);
   media::RelayStream* stream = relay_->stream(index);
   if (stream == nullptr) {
     media::StreamConfig cfg;
@@ -335,7 +333,7 @@ Result<media::RelayStream*> AnchoredMedia::stream_for(std::size_t index, Side fr
   // Only a changed address resets latching: a re-offer of the same SDP (session refresh, hold)
   // must not make a NATed stream lose the port it latched onto.
   if (state.rtp[f] != rtp || state.rtcp[f] != rtcp) {
-    stream->set_peer(media_side(from), rtp, rtcp);
+    stream->set_peer(from, rtp, rtcp);
     state.rtp[f] = rtp;
     state.rtcp[f] = rtcp;
   }
@@ -343,7 +341,7 @@ Result<media::RelayStream*> AnchoredMedia::stream_for(std::size_t index, Side fr
 }
 
 media::SideConfig AnchoredMedia::side_config(Side s) const {
-  const policy::RealmMedia& m = *legs_[idx(s)].media;
+  const policy::RealmMedia& m = *legs_[index_of(s)].media;
   media::SideConfig c;
   c.local = m.address;
   c.latch = m.nat;  // symmetric RTP only where peers sit behind NAT; elsewhere SDP is the truth
@@ -384,7 +382,7 @@ void AnchoredMedia::check_timeout() {
       return;
     }
     any_stream = true;
-    latest = std::max({latest, st->last_rx(media::Side::A), st->last_rx(media::Side::B)});
+    latest = std::max({latest, st->last_rx(Side::A), st->last_rx(Side::B)});
   }
   if (!any_stream) {
     return;  // every stream was removed: nothing to watch
@@ -432,8 +430,8 @@ void AnchoredMedia::add_stats(MediaStats& out) const {
 
 media::ReceptionQuality AnchoredMedia::reception(Side s) const {
   const media::RelayStream* st = relay_ ? relay_->stream(0) : nullptr;
-  return st != nullptr && st->reception(media_side(s)).reports > 0 ? st->reception(media_side(s))
-                                                                   : kept_reception_[idx(s)];
+  return st != nullptr && st->reception(s).reports > 0 ? st->reception(s)
+                                                                   : kept_reception_[index_of(s)];
 }
 
 MediaSummary AnchoredMedia::summary() const {
@@ -472,7 +470,7 @@ void AnchoredMedia::drop_relay() {
   const media::RelayStats st = relay_->stats();
   for (Side receiver : {Side::A, Side::B}) {
     const media::ReceptionQuality q = reception(receiver);
-    kept_reception_[idx(receiver)] = q;
+    kept_reception_[index_of(receiver)] = q;
     if (q.reports == 0) {
       continue;
     }
@@ -480,7 +478,7 @@ void AnchoredMedia::drop_relay() {
     const auto toward = static_cast<std::size_t>(receiver == Side::B ? media::Direction::AtoB
                                                                      : media::Direction::BtoA);
     const double expected = static_cast<double>(q.cumulative_lost) + st.packets[toward];
-    RealmMediaStats& realm = factory_.closed_.realms[legs_[idx(receiver)].realm];
+    RealmMediaStats& realm = factory_.closed_.realms[legs_[index_of(receiver)].realm];
     realm.jitter_ms.observe(1000.0 * q.max_jitter / clock_rate_);
     realm.loss_percent.observe(expected > 0 ? 100.0 * q.cumulative_lost / expected : 0.0);
   }
@@ -521,7 +519,7 @@ void AnchoredMedia::check_dtmf(Side from, SdpRole role, const sdp::Session& s) {
   const Side offerer = other(from);
   log::warn("media.dtmf_mismatch",
             {{"call", log_id_}, {"offered_by", offerer == Side::A ? "caller" : "callee"},
-             {"offer_realm", legs_[idx(offerer)].realm}, {"answer_realm", legs_[idx(from)].realm},
+             {"offer_realm", legs_[index_of(offerer)].realm}, {"answer_realm", legs_[index_of(from)].realm},
              {"detail", "the offer has telephone-event (RFC 4733) and the answer does not: DTMF "
                         "sent as RTP events will not reach the answerer; use SIP INFO or in-band "
                         "DTMF on both ends"}});
