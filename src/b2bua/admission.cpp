@@ -33,8 +33,8 @@ Verdict max_forwards_left(Admission& a) {
 
 // RFC 3261 §21.4.16: a session description Portico cannot hand to the media layer.
 Verdict relayable_body(Admission& a) {
-  const std::string_view type = a.req.content_type();
-  const std::string ct = to_lower(trim(type.substr(0, type.find(';'))));
+  const std::string type = a.req.content_type();
+  const std::string ct = to_lower(trim(std::string_view(type).substr(0, type.find(';'))));
   const bool relayable =
       ct == "application/sdp" || ct == "multipart/mixed" || ct == "multipart/alternative";
   return a.req.body().empty() || relayable
