@@ -59,61 +59,17 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
     return Error{"sdp_syntax", parsed.error().detail};
   }
   sdp::Session s = std::move(parsed).value();
-  const Side to = other(from);
-  const LegState& src = legs_[index_of(from)];
-  LegState& dst = legs_[index_of(to)];
+  LegState& dst = legs_[index_of(other(from))];
   if (!relay_) {
-    relay_ = std::make_unique<media::MediaRelay>(
-        media::RelayDeps{*factory_.relay_io_, *factory_.relay_timers_, *legs_[0].ports,
-                         *legs_[1].ports, factory_.uring_, factory_.epoll_, factory_.remote_});
-    ++factory_.closed_.sessions_anchored;
-    relayed_ = true;
-    log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},
-                                 {"b_realm", legs_[1].realm}});
+    open_relay();
   }
   if (streams_.size() < s.media.size()) {
     streams_.resize(s.media.size());
   }
   for (std::size_t i = 0; i < s.media.size(); ++i) {
-    sdp::Media& m = s.media[i];
-    if (m.disabled() || !datagram_proto(m.proto) || m.port_count) {
-      // Removed, rejected, or not relayable (RFC 3264 §6: refuse a stream with port 0).
-      relay_->close_stream(i);
-      streams_[i] = StreamState{};
-      sdp::set_media_port(m, 0, std::nullopt);
-      continue;
+    if (auto err = rewrite_media(from, s, i)) {
+      return *err;
     }
-    const auto addr = media_address(s, m);
-    std::optional<Endpoint> rtp;
-    std::optional<Endpoint> rtcp;
-    const bool on_hold_address = !addr || addr->is_unspecified();  // RFC 2543 c=0.0.0.0 hold
-    if (!on_hold_address) {
-      // Behind NAT the SDP names a private address the peer never sends from; its packets
-      // come from its SIP source address, on a port only latching will reveal.
-      const bool use_signalling = src.media->nat && !src.signalling_address.is_unspecified();
-      const asio::ip::address peer_ip = use_signalling ? src.signalling_address : *addr;
-      rtp = Endpoint{peer_ip, m.port};
-      if (auto rc = m.rtcp()) {
-        auto rc_ip = rc->connection ? parse_ip(rc->connection->address) : addr;
-        rtcp = Endpoint{use_signalling || !rc_ip ? peer_ip : *rc_ip, rc->port};
-      }
-    }
-    streams_[i].held[index_of(from)] =
-        on_hold_address || sdp::direction(s, m) != sdp::Direction::SendRecv;
-    auto stream = stream_for(i, from, rtp, rtcp);
-    if (!stream) {
-      if (stream.error().reason == "ports_exhausted") {
-        ++factory_.closed_.ports_exhausted;
-      }
-      log::warn("media.refused", {{"call", log_id_}, {"stream", i},
-                                  {"reason", stream.error().reason},
-                                  {"detail", stream.error().detail}});
-      return stream.error();
-    }
-    const media::RelayStream& st = **stream;
-    const auto rtcp_port = m.rtcp_mux() ? std::nullopt
-                                        : std::optional<std::uint16_t>(st.local_rtcp(to).port);
-    sdp::set_media_port(m, st.local_rtp(to).port, rtcp_port);
   }
   check_dtmf(from, role, s);
   if (role == SdpRole::Answer && !s.media.empty() && !s.media[0].disabled() &&
@@ -134,6 +90,61 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
   }
   dst.origin->apply(s);
   return sdp::serialize(s);
+}
+
+void AnchoredMedia::open_relay() {
+  relay_ = std::make_unique<media::MediaRelay>(
+      media::RelayDeps{*factory_.relay_io_, *factory_.relay_timers_, *legs_[0].ports,
+                       *legs_[1].ports, factory_.uring_, factory_.epoll_, factory_.remote_});
+  ++factory_.closed_.sessions_anchored;
+  relayed_ = true;
+  log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},
+                               {"b_realm", legs_[1].realm}});
+}
+
+std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, std::size_t i) {
+  sdp::Media& m = s.media[i];
+  if (m.disabled() || !datagram_proto(m.proto) || m.port_count) {
+    // Removed, rejected, or not relayable (RFC 3264 §6: refuse a stream with port 0).
+    relay_->close_stream(i);
+    streams_[i] = StreamState{};
+    sdp::set_media_port(m, 0, std::nullopt);
+    return std::nullopt;
+  }
+  const LegState& src = legs_[index_of(from)];
+  const auto addr = media_address(s, m);
+  std::optional<Endpoint> rtp;
+  std::optional<Endpoint> rtcp;
+  const bool on_hold_address = !addr || addr->is_unspecified();  // RFC 2543 c=0.0.0.0 hold
+  if (!on_hold_address) {
+    // Behind NAT the SDP names a private address the peer never sends from; its packets
+    // come from its SIP source address, on a port only latching will reveal.
+    const bool use_signalling = src.media->nat && !src.signalling_address.is_unspecified();
+    const asio::ip::address peer_ip = use_signalling ? src.signalling_address : *addr;
+    rtp = Endpoint{peer_ip, m.port};
+    if (auto rc = m.rtcp()) {
+      auto rc_ip = rc->connection ? parse_ip(rc->connection->address) : addr;
+      rtcp = Endpoint{use_signalling || !rc_ip ? peer_ip : *rc_ip, rc->port};
+    }
+  }
+  streams_[i].held[index_of(from)] =
+      on_hold_address || sdp::direction(s, m) != sdp::Direction::SendRecv;
+  auto stream = stream_for(i, from, rtp, rtcp);
+  if (!stream) {
+    if (stream.error().reason == "ports_exhausted") {
+      ++factory_.closed_.ports_exhausted;
+    }
+    log::warn("media.refused", {{"call", log_id_}, {"stream", i},
+                                {"reason", stream.error().reason},
+                                {"detail", stream.error().detail}});
+    return stream.error();
+  }
+  const Side to = other(from);
+  const media::RelayStream& st = **stream;
+  const auto rtcp_port = m.rtcp_mux() ? std::nullopt
+                                      : std::optional<std::uint16_t>(st.local_rtcp(to).port);
+  sdp::set_media_port(m, st.local_rtp(to).port, rtcp_port);
+  return std::nullopt;
 }
 
 Result<media::RelayStream*> AnchoredMedia::stream_for(std::size_t index, Side from,
@@ -201,7 +212,8 @@ void AnchoredMedia::check_dtmf(Side from, SdpRole role, const sdp::Session& s) {
   const Side offerer = other(from);
   log::warn("media.dtmf_mismatch",
             {{"call", log_id_}, {"offered_by", offerer == Side::A ? "caller" : "callee"},
-             {"offer_realm", legs_[index_of(offerer)].realm}, {"answer_realm", legs_[index_of(from)].realm},
+             {"offer_realm", legs_[index_of(offerer)].realm},
+             {"answer_realm", legs_[index_of(from)].realm},
              {"detail", "the offer has telephone-event (RFC 4733) and the answer does not: DTMF "
                         "sent as RTP events will not reach the answerer; use SIP INFO or in-band "
                         "DTMF on both ends"}});

@@ -12,7 +12,8 @@ namespace {
 
 bool refreshes_target(std::string_view m) { return m == "INVITE" || m == "UPDATE"; }
 
-// A re-INVITE is open on both legs at once (RFC 3261 §14.2 glare): over on both at once too.
+// A relayed re-INVITE holds both legs (another on either gets 491, RFC 3261 §14.2); its end
+// frees both.
 void reinvite_over(Call& call) {
   for (Leg& leg : call.legs) {
     leg.invite_pending = false;

@@ -71,6 +71,11 @@ class AnchoredMedia final : public SessionMedia {
   };
 
   Result<std::string> rewrite(Side from, SdpRole role, std::string_view body);
+  /// The relay of this call, opened with the first SDP that needs it.
+  void open_relay();
+  /// m= line `index` of `s`, received from `from`: its stream opened or re-pointed at the
+  /// peer, its port(s) replaced by Portico's on the other side (0 when not relayed).
+  std::optional<Error> rewrite_media(Side from, sdp::Session& s, std::size_t index);
   Result<media::RelayStream*> stream_for(std::size_t index, Side from,
                                          const std::optional<transport::Endpoint>& rtp,
                                          const std::optional<transport::Endpoint>& rtcp);

@@ -49,7 +49,7 @@ struct Leg {
   std::string local_host;              // our address on this leg (Via, Contact, hidden URIs)
 
   // The initial INVITE on this leg.
-  sip::TxnId invite_txn = 0;           // A: the server transaction; B: the client one (current target)
+  sip::TxnId invite_txn = 0;           // A: our server transaction; B: our client one
   std::uint32_t invite_cseq = 0;       // its CSeq: the ACK of its 2xx carries the same
   bool invite_pending = false;         // an INVITE transaction is open in either direction
   int final_status = 0;                // A only: final status sent to the caller (0: none yet)

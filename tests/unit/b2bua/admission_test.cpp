@@ -131,10 +131,9 @@ TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
   EXPECT_EQ(v.status, 480);
   EXPECT_EQ(v.reason, "not_registered");
 
+  const Endpoint nat{asio::ip::make_address("192.0.2.77"), 4000};
   registrar::ContactRoute r{"15550100@example.com", "15550100", "access",
-                            "sip:15550100@10.0.0.5:5062",
-                            {"access", Protocol::Udp, {asio::ip::make_address("192.0.2.77"), 4000}, {}},
-                            false};
+                            "sip:15550100@10.0.0.5:5062", {"access", Protocol::Udp, nat, {}}, false};
   bindings_.apply({r.aor, r.user, r});
   v = run(invite("+15550100"), "carrier", kCarrier);
   EXPECT_EQ(v.status, 480);
