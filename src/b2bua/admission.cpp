@@ -19,8 +19,10 @@ Verdict not_draining(Admission& a) {
   if (!a.draining) {
     return Verdict::pass();
   }
-  log::info("call.rejected", {{"status", 503}, {"reason", "shutting_down"},
-                              {"realm", a.flow.realm}, {"remote", a.flow.remote.to_string()},
+  log::info("call.rejected", {{"status", 503},
+                              {"reason", "shutting_down"},
+                              {"realm", a.flow.realm},
+                              {"remote", a.flow.remote.to_string()},
                               {"call_id", a.req.call_id()}});
   return {503, "shutting_down", "Retry-After: 30\r\n"};
 }
@@ -35,16 +37,19 @@ Verdict max_forwards_left(Admission& a) {
 Verdict relayable_body(Admission& a) {
   const std::string type = a.req.content_type();
   const std::string ct = to_lower(trim(std::string_view(type).substr(0, type.find(';'))));
-  const bool relayable =
-      ct == "application/sdp" || ct == "multipart/mixed" || ct == "multipart/alternative";
+  const bool relayable = ct == "application/sdp" || ct == "multipart/mixed" ||
+                         ct == "multipart/alternative";
   return a.req.body().empty() || relayable
              ? Verdict::pass()
              : Verdict{415, {}, "Accept: application/sdp, multipart/mixed\r\n"};
 }
 
 Verdict policy_reject(const Admission& a, const policy::Reject& r) {
-  log::info("call.rejected", {{"status", r.status}, {"reason", r.reason}, {"detail", r.detail},
-                              {"realm", a.flow.realm}, {"remote", a.flow.remote.to_string()},
+  log::info("call.rejected", {{"status", r.status},
+                              {"reason", r.reason},
+                              {"detail", r.detail},
+                              {"realm", a.flow.realm},
+                              {"remote", a.flow.remote.to_string()},
                               {"call_id", a.req.call_id()}});
   return {r.status, r.reason, {}};
 }

@@ -22,7 +22,7 @@ namespace portico::b2bua {
 
 /// What one stage decided.
 struct Verdict {
-  int status = 0;             // 0: admitted by this stage, on to the next; else the SIP status
+  int status = 0;  // 0: admitted by this stage, on to the next; else the SIP status
   /// Stable token of a refused call ("shutting_down", "unknown_source", "not_registered"...):
   /// the call is counted in calls_rejected and gets a CDR with this end reason. Empty for a
   /// malformed request (483, 415), which is only answered.
@@ -38,8 +38,8 @@ struct Verdict {
 struct Admission {
   const sip::Message& req;
   const transport::Flow& flow;
-  std::shared_ptr<const policy::PolicySnapshot> policy;  // the snapshot the call will keep
-  bool draining = false;                                 // shutting down: no new calls
+  std::shared_ptr<const policy::PolicySnapshot> policy;   // the snapshot the call will keep
+  bool draining = false;                                  // shutting down: no new calls
   const registrar::BindingDirectory* bindings = nullptr;  // may be null (no registrar)
 
   // Filled in by the stages, in order.

@@ -10,8 +10,13 @@ namespace portico::b2bua {
 AnchoredMediaFactory::AnchoredMediaFactory(asio::io_context& io, TimerService& timers,
                                            MediaPorts& ports, media::UringEngine* uring,
                                            media::EpollSet* epoll)
-    : io_(io), timers_(timers), ports_(ports), relay_io_(&io), relay_timers_(&timers),
-      uring_(uring), epoll_(epoll) {}
+    : io_(io),
+      timers_(timers),
+      ports_(ports),
+      relay_io_(&io),
+      relay_timers_(&timers),
+      uring_(uring),
+      epoll_(epoll) {}
 
 void AnchoredMediaFactory::relay_on(asio::io_context& io, TimerService& timers,
                                     media::UringEngine* uring, media::EpollSet* epoll) {

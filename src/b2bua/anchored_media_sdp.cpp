@@ -98,8 +98,8 @@ void AnchoredMedia::open_relay() {
                        *legs_[1].ports, factory_.uring_, factory_.epoll_, factory_.remote_});
   ++factory_.closed_.sessions_anchored;
   relayed_ = true;
-  log::info("media.anchored", {{"call", log_id_}, {"a_realm", legs_[0].realm},
-                               {"b_realm", legs_[1].realm}});
+  log::info("media.anchored",
+            {{"call", log_id_}, {"a_realm", legs_[0].realm}, {"b_realm", legs_[1].realm}});
 }
 
 std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, std::size_t i) {
@@ -127,14 +127,15 @@ std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, st
       rtcp = Endpoint{use_signalling || !rc_ip ? peer_ip : *rc_ip, rc->port};
     }
   }
-  streams_[i].held[index_of(from)] =
-      on_hold_address || sdp::direction(s, m) != sdp::Direction::SendRecv;
+  streams_[i].held[index_of(from)] = on_hold_address ||
+                                     sdp::direction(s, m) != sdp::Direction::SendRecv;
   auto stream = stream_for(i, from, rtp, rtcp);
   if (!stream) {
     if (stream.error().reason == "ports_exhausted") {
       ++factory_.closed_.ports_exhausted;
     }
-    log::warn("media.refused", {{"call", log_id_}, {"stream", i},
+    log::warn("media.refused", {{"call", log_id_},
+                                {"stream", i},
                                 {"reason", stream.error().reason},
                                 {"detail", stream.error().detail}});
     return stream.error();
@@ -211,12 +212,14 @@ void AnchoredMedia::check_dtmf(Side from, SdpRole role, const sdp::Session& s) {
   ++factory_.closed_.dtmf_mismatches;
   const Side offerer = other(from);
   log::warn("media.dtmf_mismatch",
-            {{"call", log_id_}, {"offered_by", offerer == Side::A ? "caller" : "callee"},
+            {{"call", log_id_},
+             {"offered_by", offerer == Side::A ? "caller" : "callee"},
              {"offer_realm", legs_[index_of(offerer)].realm},
              {"answer_realm", legs_[index_of(from)].realm},
-             {"detail", "the offer has telephone-event (RFC 4733) and the answer does not: DTMF "
-                        "sent as RTP events will not reach the answerer; use SIP INFO or in-band "
-                        "DTMF on both ends"}});
+             {"detail",
+              "the offer has telephone-event (RFC 4733) and the answer does not: DTMF "
+              "sent as RTP events will not reach the answerer; use SIP INFO or in-band "
+              "DTMF on both ends"}});
 }
 
 }  // namespace portico::b2bua

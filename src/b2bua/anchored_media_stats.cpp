@@ -33,7 +33,7 @@ void AnchoredMedia::add_stats(MediaStats& out) const {
 media::ReceptionQuality AnchoredMedia::reception(Side s) const {
   const media::RelayStream* st = relay_ ? relay_->stream(0) : nullptr;
   return st != nullptr && st->reception(s).reports > 0 ? st->reception(s)
-                                                                   : kept_reception_[index_of(s)];
+                                                       : kept_reception_[index_of(s)];
 }
 
 MediaSummary AnchoredMedia::summary() const {
@@ -102,14 +102,16 @@ void AnchoredMedia::report_one_way() {
   }
   const bool a_silent = m.packets_a_to_b == 0;
   const media::RelayStats st = relay_->stats();
-  factory_.closed_.one_way_calls[static_cast<std::size_t>(
-      a_silent ? media::Direction::AtoB : media::Direction::BtoA)] += 1;
+  factory_.closed_.one_way_calls[static_cast<std::size_t>(a_silent ? media::Direction::AtoB
+                                                                   : media::Direction::BtoA)] += 1;
   const LegState& silent = legs_[a_silent ? 0 : 1];
   log::warn("media.one_way",
-            {{"call", log_id_}, {"silent", a_silent ? "caller" : "callee"},
+            {{"call", log_id_},
+             {"silent", a_silent ? "caller" : "callee"},
              {"silent_realm", silent.realm},
              {"silent_peer", silent.signalling_address.to_string()},
-             {"dropped_hijack", st.hijack_dropped}, {"dropped_no_destination", st.no_destination},
+             {"dropped_hijack", st.hijack_dropped},
+             {"dropped_no_destination", st.no_destination},
              {"detail", std::string("no RTP arrived from the ") + (a_silent ? "caller" : "callee") +
                             "'s side; check its NAT/firewall and the realm's media.nat setting"}});
 }

@@ -78,8 +78,8 @@ std::optional<Error> B2bua::Impl::a_response_parts(B2bua& self, Call& call,
   const Leg& a = call.leg(Side::A);
   parts.to_tag = a.local_tag;
   parts.extra_headers = relayed_headers(resp, policy.headers, a.local_host) +
-                        "Contact: " + a.contact + "\r\nServer: " +
-                        server_header(self, policy) + "\r\n";
+                        "Contact: " + a.contact + "\r\nServer: " + server_header(self, policy) +
+                        "\r\n";
   if (resp.body().empty()) {
     return std::nullopt;
   }
@@ -236,8 +236,8 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
     a.ack_relay[a.invite_cseq] = resp.cseq();
   }
   auto setup = std::chrono::duration_cast<Millis>(call.answered - call.started).count();
-  log::info("call.answered", {{"call", call.log_id}, {"status", a.final_status},
-                              {"setup_ms", setup}});
+  log::info("call.answered",
+            {{"call", call.log_id}, {"status", a.final_status}, {"setup_ms", setup}});
 }
 
 }  // namespace portico::b2bua

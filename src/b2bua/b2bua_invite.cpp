@@ -71,16 +71,16 @@ void fill_a_leg(Leg& a, const sip::Message& req, const transport::Flow& flow, si
 
 // B's dialog towards target `t`, Portico at host:port: the caller's number in From on
 // Portico's own host, the target's URI in To and as Request-URI.
-void fill_b_leg(Leg& b, const Call& call, const policy::ResolvedTarget& t,
-                const std::string& host, std::uint16_t port) {
+void fill_b_leg(Leg& b, const Call& call, const policy::ResolvedTarget& t, const std::string& host,
+                std::uint16_t port) {
   b.local_tag = random_token(16);
   std::string h6 = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  b.local_uri = name_addr(call.caller_display,
-                          "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) +
-                              "@" + h6);
-  b.remote_uri = !t.to_uri.empty() ? t.to_uri
-                                   : "<sip:" + call.plan.ruri_user + "@" +
-                                         t.remote.host_for_uri() + ">";
+  b.local_uri =
+      name_addr(call.caller_display,
+                "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) + "@" + h6);
+  b.remote_uri = !t.to_uri.empty()
+                     ? t.to_uri
+                     : "<sip:" + call.plan.ruri_user + "@" + t.remote.host_for_uri() + ">";
   b.remote_target = !t.request_uri.empty() ? t.request_uri
                                            : target_uri(call.plan.ruri_user, t.remote, t.transport);
   b.local_cseq = 1;
@@ -156,10 +156,13 @@ Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& 
   c.media = self.media_factory_.create(c.log_id, c.plan.policy);
   c.media->set_leg(Side::A, LegPeer{flow.realm, flow.remote.address});
   c.server_txn_ids.push_back(txn);
-  log::info("call.new", {{"call", c.log_id}, {"realm", flow.realm},
+  log::info("call.new", {{"call", c.log_id},
+                         {"realm", flow.realm},
                          {"transport", transport::to_string(flow.protocol)},
-                         {"remote", flow.remote.to_string()}, {"peer", c.plan.source_peer},
-                         {"route", c.plan.route}, {"user", c.plan.ruri_user},
+                         {"remote", flow.remote.to_string()},
+                         {"peer", c.plan.source_peer},
+                         {"route", c.plan.route},
+                         {"user", c.plan.ruri_user},
                          {"call_id", a.call_id}});
   if (self.traces_ != nullptr) {
     c.trace = self.traces_->begin(c.log_id, a.call_id, c.wall_started, c.trace_file);
@@ -237,11 +240,12 @@ bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string
   call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
   std::string body;
   if (!call.caller_body.empty()) {
-    auto r = call.media->relay_body(Side::A, SdpRole::Offer, call.caller_content_type,
-                                    call.caller_body);
+    auto r =
+        call.media->relay_body(Side::A, SdpRole::Offer, call.caller_content_type, call.caller_body);
     if (!r.ok()) {
-      log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason},
-                                       {"detail", r.error().detail}});
+      log::warn(
+          "call.media_refused",
+          {{"call", call.log_id}, {"reason", r.error().reason}, {"detail", r.error().detail}});
       call.media_error = r.error();
       return false;
     }
@@ -262,10 +266,13 @@ bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string
   ++call.attempts;
   b.invite_txn = send_on_leg(self, call, Side::B, std::move(bytes),
                              PendingRequest{PendingRequest::Kind::InitialInvite});
-  log::info("call.attempt", {{"call", call.log_id}, {"target", t.name},
-                             {"attempt", call.target_index + 1}, {"realm", t.realm},
+  log::info("call.attempt", {{"call", call.log_id},
+                             {"target", t.name},
+                             {"attempt", call.target_index + 1},
+                             {"realm", t.realm},
                              {"transport", transport::to_string(t.transport)},
-                             {"remote", t.remote.to_string()}, {"b_call_id", b.call_id}});
+                             {"remote", t.remote.to_string()},
+                             {"b_call_id", b.call_id}});
   return true;
 }
 
@@ -335,11 +342,13 @@ std::string offered_formats(std::string_view body) {
 // the operator does not have to open the trace to see the mismatch.
 void log_not_acceptable(const Call& call, int status) {
   log::warn("call.not_acceptable",
-            {{"call", call.log_id}, {"status", status},
+            {{"call", call.log_id},
+             {"status", status},
              {"target", call.plan.targets[call.target_index].name},
              {"offered", offered_formats(call.caller_body)},
-             {"detail", "the callee accepted none of the offered media; a codec mismatch is the "
-                        "usual cause (compare with the codecs the trunk supports)"}});
+             {"detail",
+              "the callee accepted none of the offered media; a codec mismatch is the "
+              "usual cause (compare with the codecs the trunk supports)"}});
 }
 
 }  // namespace

@@ -31,16 +31,22 @@ Verdict registered_targets(Admission& a) {
       continue;
     }
     reason = route == nullptr ? "not_registered" : "contact_unreachable";
-    log::info("call.target_skipped", {{"target", it->name}, {"user", plan.ruri_user},
-                                      {"reason", reason}, {"call_id", a.req.call_id()}});
+    log::info("call.target_skipped", {{"target", it->name},
+                                      {"user", plan.ruri_user},
+                                      {"reason", reason},
+                                      {"call_id", a.req.call_id()}});
     it = targets.erase(it);
   }
   if (!targets.empty() || reason.empty()) {
     return Verdict::pass();
   }
-  log::info("call.rejected", {{"status", 480}, {"reason", reason}, {"user", plan.ruri_user},
-                              {"route", plan.route}, {"realm", a.flow.realm},
-                              {"remote", a.flow.remote.to_string()}, {"call_id", a.req.call_id()}});
+  log::info("call.rejected", {{"status", 480},
+                              {"reason", reason},
+                              {"user", plan.ruri_user},
+                              {"route", plan.route},
+                              {"realm", a.flow.realm},
+                              {"remote", a.flow.remote.to_string()},
+                              {"call_id", a.req.call_id()}});
   return {480, reason, {}};
 }
 

@@ -10,7 +10,10 @@ namespace portico::b2bua {
 
 MediaPorts::MediaPorts(asio::io_context& io, TimerService& timers, std::uint16_t shard,
                        std::uint16_t shard_count)
-    : io_(io), timers_(timers), shard_(shard), shard_count_(std::max<std::uint16_t>(1, shard_count)) {}
+    : io_(io),
+      timers_(timers),
+      shard_(shard),
+      shard_count_(std::max<std::uint16_t>(1, shard_count)) {}
 
 std::optional<media::PortRange> MediaPorts::slice(std::uint16_t min, std::uint16_t max,
                                                   std::uint16_t shard, std::uint16_t shard_count) {
@@ -36,8 +39,8 @@ void MediaPorts::update(const policy::PolicySnapshot& policy) {
       continue;
     }
     auto old = by_realm_.find(realm.name);
-    if (old != by_realm_.end() && old->second.address == m.address && old->second.min == m.port_min &&
-        old->second.max == m.port_max) {
+    if (old != by_realm_.end() && old->second.address == m.address &&
+        old->second.min == m.port_min && old->second.max == m.port_max) {
       next.emplace(realm.name, std::move(old->second));
       continue;
     }
@@ -45,11 +48,15 @@ void MediaPorts::update(const policy::PolicySnapshot& policy) {
     if (auto range = slice(m.port_min, m.port_max, shard_, shard_count_)) {
       e.ports = std::make_shared<media::PortAllocator>(
           io_, timers_, media::PortAllocatorConfig{*range, Millis{2000}, 16});
-      log::debug("media.ports", {{"realm", realm.name}, {"address", m.address.to_string()},
-                                 {"first", range->lo}, {"last", range->hi}});
+      log::debug("media.ports", {{"realm", realm.name},
+                                 {"address", m.address.to_string()},
+                                 {"first", range->lo},
+                                 {"last", range->hi}});
     } else {
       log::error("media.range_too_small",
-                 {{"realm", realm.name}, {"min", m.port_min}, {"max", m.port_max},
+                 {{"realm", realm.name},
+                  {"min", m.port_min},
+                  {"max", m.port_max},
                   {"shards", shard_count_},
                   {"detail", "each shard needs at least 4 ports; widen media.ports"}});
     }

@@ -44,11 +44,11 @@ class AnchoredMediaFactory final : public SessionMediaFactory {
   asio::io_context& io_;
   TimerService& timers_;
   MediaPorts& ports_;
-  asio::io_context* relay_io_;     // the media shard's loop (this shard's unless relay_on)
-  TimerService* relay_timers_;     // the media shard's clock
-  media::UringEngine* uring_;      // the media shard's media I/O
+  asio::io_context* relay_io_;  // the media shard's loop (this shard's unless relay_on)
+  TimerService* relay_timers_;  // the media shard's clock
+  media::UringEngine* uring_;   // the media shard's media I/O
   media::EpollSet* epoll_;
-  bool remote_ = false;            // the media shard is another thread
+  bool remote_ = false;  // the media shard is another thread
   std::set<const AnchoredMedia*> live_;
   MediaStats closed_;  // counters of ended sessions and events
 };

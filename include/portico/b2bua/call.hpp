@@ -60,22 +60,22 @@ struct Leg {
   std::string invite_ruri;
   std::string invite_via;
   std::string invite_to;
-  bool cancel_pending = false;         // B only: to CANCEL as soon as B sends a provisional
-  bool provisional = false;            // B only: B sent a 1xx>100 (CANCEL now allowed)
-  bool early_sdp = false;              // B only: an 18x with SDP was relayed (no more failover)
+  bool cancel_pending = false;  // B only: to CANCEL as soon as B sends a provisional
+  bool provisional = false;     // B only: B sent a 1xx>100 (CANCEL now allowed)
+  bool early_sdp = false;       // B only: an 18x with SDP was relayed (no more failover)
 
   // RFC 3262 as UAS: reliable provisionals Portico sends on this leg (A only).
   std::uint32_t next_rseq = 1;
   std::optional<std::uint32_t> unacked_rseq;  // RSeq of our last unPRACKed reliable 18x
   sip::ResponseParts reliable_parts;          // that 18x, retransmitted until PRACKed (§3)
   Millis reliable_interval{0};
-  TimePoint reliable_deadline{};              // 64*T1 after the first send
+  TimePoint reliable_deadline{};  // 64*T1 after the first send
   Timer reliable_retransmit;
   /// The 2xx toward this leg, held until it PRACKs our reliable 18x that carried SDP (§3: the
   /// 2xx MUST NOT be sent before such a provisional is acknowledged).
   std::optional<sip::ResponseParts> held_answer;
   // RFC 3262 as UAC: reliable provisionals the peer sends on this leg (B only).
-  std::uint32_t last_rseq = 0;                // last one PRACKed
+  std::uint32_t last_rseq = 0;  // last one PRACKed
   /// Late offer: B's reliable 18x carried the offer, relayed to A reliably; B's PRACK must
   /// carry the answer (§5), so it waits for A's PRACK. The RAck value to send.
   std::optional<std::string> prack_rack;
@@ -128,13 +128,13 @@ struct Call {
   bool progress_seen = false;   // first 18x relayed (set-up time to progress recorded)
   int attempts = 0;             // route targets tried
 
-  std::array<Leg, 2> legs;      // index_of(Side): A the caller side, B the callee side
+  std::array<Leg, 2> legs;  // index_of(Side): A the caller side, B the callee side
   /// Its relay streams live on the media shard, which writes their counters (single-writer
   /// atomics, see media/relay.hpp); everything else in it is this shard's.
   SessionMediaPtr media;
 
   // The caller's INVITE, re-used on every target.
-  std::string caller_body;      // A's offer (empty: late offer)
+  std::string caller_body;  // A's offer (empty: late offer)
   std::string caller_content_type;
   std::string invite_headers;   // A's headers allowed across
   std::string caller_display;   // A's From display name and user (calling number)

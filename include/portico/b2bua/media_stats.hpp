@@ -25,9 +25,9 @@ struct LossBoundsPercent {
 struct RealmMediaStats {
   std::uint64_t packets_received = 0;  // from peers in this realm, relayed on
   std::uint64_t bytes_received = 0;
-  std::uint64_t packets_sent = 0;      // to peers in this realm
+  std::uint64_t packets_sent = 0;  // to peers in this realm
   std::uint64_t bytes_sent = 0;
-  std::uint64_t rtcp_reports = 0;      // reception report blocks sent by peers in this realm
+  std::uint64_t rtcp_reports = 0;  // reception report blocks sent by peers in this realm
   // One observation per ended stream and receiving peer in this realm that sent RTCP: the
   // highest jitter it reported, and its loss (lost / (lost + relayed to it)).
   Histogram<JitterBoundsMs> jitter_ms;
@@ -44,7 +44,7 @@ struct MediaStats {
   /// Answered calls that ended with RTP in one direction only, by the silent direction
   /// (index = media::Direction: AtoB = the caller sent nothing): one-way audio, named.
   std::array<std::uint64_t, 2> one_way_calls{};
-  std::uint64_t dtmf_mismatches = 0;    // offers with telephone-event answered without it
+  std::uint64_t dtmf_mismatches = 0;  // offers with telephone-event answered without it
   std::uint64_t streams_active = 0;
 };
 

@@ -42,15 +42,24 @@ const Endpoint kStranger{asio::ip::make_address("192.0.2.99"), 5060};
 
 std::string invite(const std::string& user, const std::string& max_forwards = "70",
                    const std::string& content_type = "application/sdp") {
-  const std::string body = "v=0\r\no=- 1 1 IN IP4 10.1.1.5\r\ns=-\r\nc=IN IP4 10.1.1.5\r\nt=0 0\r\n"
-                           "m=audio 4000 RTP/AVP 0\r\n";
-  return "INVITE sip:" + user + "@198.51.100.1 SIP/2.0\r\n"
+  const std::string body =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.5\r\ns=-\r\nc=IN IP4 10.1.1.5\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\n";
+  return "INVITE sip:" + user +
+         "@198.51.100.1 SIP/2.0\r\n"
          "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKadm1\r\n"
-         "Max-Forwards: " + max_forwards + "\r\n"
-         "From: <sip:1001@10.1.1.5>;tag=a1\r\nTo: <sip:" + user + "@198.51.100.1>\r\n"
+         "Max-Forwards: " +
+         max_forwards +
+         "\r\n"
+         "From: <sip:1001@10.1.1.5>;tag=a1\r\nTo: <sip:" +
+         user +
+         "@198.51.100.1>\r\n"
          "Call-ID: adm-1@10.1.1.5\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@10.1.1.5>\r\n"
-         "Content-Type: " + content_type + "\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+         "Content-Type: " +
+         content_type +
+         "\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 class AdmissionTest : public ::testing::Test {
@@ -132,8 +141,12 @@ TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
   EXPECT_EQ(v.reason, "not_registered");
 
   const Endpoint nat{asio::ip::make_address("192.0.2.77"), 4000};
-  registrar::ContactRoute r{"15550100@example.com", "15550100", "access",
-                            "sip:15550100@10.0.0.5:5062", {"access", Protocol::Udp, nat, {}}, false};
+  registrar::ContactRoute r{"15550100@example.com",
+                            "15550100",
+                            "access",
+                            "sip:15550100@10.0.0.5:5062",
+                            {"access", Protocol::Udp, nat, {}},
+                            false};
   bindings_.apply({r.aor, r.user, r});
   v = run(invite("+15550100"), "carrier", kCarrier);
   EXPECT_EQ(v.status, 480);

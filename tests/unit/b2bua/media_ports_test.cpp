@@ -16,7 +16,8 @@ std::shared_ptr<const policy::PolicySnapshot> policy_with(const std::string& acc
 realms:
   access:
     listeners: ["udp://127.0.0.1:5060"]
-    media: {address: 127.0.0.1, ports: )" + access_ports + R"(}
+    media: {address: 127.0.0.1, ports: )" + access_ports +
+                                                   R"(}
   plain:
     listeners: ["udp://127.0.0.3:5060"]
 )"}});
@@ -38,11 +39,11 @@ TEST(MediaPortsTest, SlicesAreEvenAlignedDisjointAndCoverTheRange) {
 
 TEST(MediaPortsTest, NoSliceBelowFourPortsOrForAShardOutOfRange) {
   EXPECT_TRUE(MediaPorts::slice(30000, 30003, 0, 1));
-  EXPECT_FALSE(MediaPorts::slice(30000, 30002, 0, 1));   // 3 ports
-  EXPECT_FALSE(MediaPorts::slice(30000, 30009, 0, 4));   // 10 ports, 2 each
-  EXPECT_FALSE(MediaPorts::slice(30000, 30099, 2, 2));   // no shard 2 of 2
+  EXPECT_FALSE(MediaPorts::slice(30000, 30002, 0, 1));  // 3 ports
+  EXPECT_FALSE(MediaPorts::slice(30000, 30009, 0, 4));  // 10 ports, 2 each
+  EXPECT_FALSE(MediaPorts::slice(30000, 30099, 2, 2));  // no shard 2 of 2
   EXPECT_FALSE(MediaPorts::slice(30000, 30099, 0, 0));
-  EXPECT_FALSE(MediaPorts::slice(30001, 30001, 0, 1));   // max below the first even port
+  EXPECT_FALSE(MediaPorts::slice(30001, 30001, 0, 1));  // max below the first even port
 }
 
 TEST(MediaPortsTest, ReloadKeepsUnchangedRealmsAndReplacesChangedOnes) {
