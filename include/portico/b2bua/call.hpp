@@ -3,8 +3,9 @@
 // Owned by the shard's B2bua (its map of calls by CallHandle).
 //
 // Threading (docs/style.md, "Threading"): a Call and its Legs are shard-local. Every field is
-// read and written only on the thread of the shard that owns the call; the exceptions are
-// noted on the fields they concern (`slot`, `plan.policy`, `media`).
+// read and written only on the thread of the shard that owns the call. What they point to may
+// be shared, and says so where it is held: `plan.policy` (immutable), `slot` (a TrunkUsage
+// counter), `media` (relay counters the media shard writes).
 
 #include <array>
 #include <cstdint>
@@ -108,18 +109,19 @@ struct PendingRequest {
   bool offer_in_request = false;  // the request carried a body (SDP offer)
 };
 
-/// Shard-local (see the file comment); the exceptions are marked SHARED.
+/// Shard-local (see the file comment).
 struct Call {
   CallHandle handle = 0;
   std::string log_id;          // short id on every log line about this call
   std::uint64_t trace = 0;     // the call's trace in the shard's CallTraces (0: not traced)
   std::string trace_file;      // its pcap file (full path); empty without a pcap directory
   CallState state = CallState::Routing;
-  /// SHARED: `plan.policy` is the immutable snapshot every shard reads; it holds the policy
-  /// for the life of the call.
+  /// Its `policy` is the immutable snapshot (shared by every shard that holds it) the call
+  /// keeps for its life.
   policy::CallPlan plan;
   std::size_t target_index = 0;
-  /// SHARED: a counter in the process-wide TrunkUsage, changed atomically by any shard.
+  /// One unit of a TrunkUsage counter all shards share: written by: any shard (acquire and
+  /// release, relaxed read-modify-write); read by: any shard's acquire.
   TrunkUsage::Slot slot;       // concurrent-call slot on the current target
   TimePoint started{};
   TimePoint answered{};
@@ -129,8 +131,8 @@ struct Call {
   int attempts = 0;             // route targets tried
 
   std::array<Leg, 2> legs;  // index_of(Side): A the caller side, B the callee side
-  /// Its relay streams live on the media shard, which writes their counters (single-writer
-  /// atomics, see media/relay.hpp); everything else in it is this shard's.
+  /// Its relay streams' counters and last-receive times: written by: the media shard; read
+  /// by: this shard (relaxed atomics, see portico/media/relay.hpp). The rest is this shard's.
   SessionMediaPtr media;
 
   // The caller's INVITE, re-used on every target.
