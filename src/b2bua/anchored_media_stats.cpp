@@ -75,7 +75,8 @@ void AnchoredMedia::drop_relay() {
     // Lost as a share of what should have arrived: lost + what Portico relayed toward it.
     const auto toward = static_cast<std::size_t>(receiver == Side::B ? media::Direction::AtoB
                                                                      : media::Direction::BtoA);
-    const double expected = static_cast<double>(q.cumulative_lost) + st.packets[toward];
+    const double expected =
+        static_cast<double>(q.cumulative_lost) + static_cast<double>(st.packets[toward]);
     RealmMediaStats& realm = factory_.closed_.realms[legs_[index_of(receiver)].realm];
     realm.jitter_ms.observe(1000.0 * q.max_jitter / clock_rate_);
     realm.loss_percent.observe(expected > 0 ? 100.0 * q.cumulative_lost / expected : 0.0);
