@@ -94,13 +94,12 @@ void B2bua::on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) {
     return;
   }
   Call* call = Impl::find_call(*this, it->second);
-  if (call == nullptr || call->a_invite_txn != invite_txn) {
+  if (call == nullptr || call->leg(Side::A).invite_txn != invite_txn) {
     // A CANCEL of a re-INVITE: answer it 487; the other leg's transaction runs to its end.
     Impl::respond(*this, invite_txn, 487);
     return;
   }
   log::info("call.cancelled", {{"call", call->log_id}, {"call_id", cancel.call_id()}});
-  call->a_cancelled = true;
   Impl::end_call(*this, *call, "caller_cancelled", std::nullopt, 487);
 }
 
@@ -180,7 +179,7 @@ void B2bua::on_stray_response(sip::Message&& resp, const transport::Flow&) {
   if (call == nullptr) {
     return;
   }
-  auto& acks = side == Side::B ? call->b_acks : call->a_acks;
+  const auto& acks = call->leg(side).acks;
   auto a = acks.find(resp.cseq());
   if (a != acks.end()) {
     layer_->send_stateless(a->second, call->leg(side).dst);
@@ -214,7 +213,7 @@ Call* B2bua::Impl::find_by_call_id(B2bua& self, const std::string& call_id, Side
   }
   Call* call = find_call(self, it->second);
   if (call != nullptr) {
-    side = call->a.call_id == call_id ? Side::A : Side::B;
+    side = call->leg(Side::A).call_id == call_id ? Side::A : Side::B;
   }
   return call;
 }

@@ -23,13 +23,14 @@ std::optional<std::uint32_t> header_uint(const sip::Message& m, std::string_view
 
 SdpRole answer_role(const Call& call) {
   // Early offer: B's SDP answers A's INVITE offer. Late offer: B's SDP is the offer.
-  return call.a_invite_body.empty() ? SdpRole::Offer : SdpRole::Answer;
+  return call.caller_body.empty() ? SdpRole::Offer : SdpRole::Answer;
 }
 
 // RFC 3262 per leg: A gets a reliable 18x when it requires 100rel, or supports it and B's 18x
 // was reliable.
 bool reliable_toward_a(const Call& call, bool b_reliable) {
-  return call.a.peer_requires_100rel || (call.a.peer_supports_100rel && b_reliable);
+  const Leg& a = call.leg(Side::A);
+  return a.peer_requires_100rel || (a.peer_supports_100rel && b_reliable);
 }
 
 }  // namespace
@@ -39,15 +40,16 @@ bool B2bua::Impl::send_prack(B2bua& self, Call& call, const sip::Message& resp) 
   if (!rseq) {
     return true;  // no RSeq: not a usable reliable provisional; relay it as unreliable
   }
-  if (*rseq <= call.b_last_rseq) {
+  Leg& b = call.leg(Side::B);
+  if (*rseq <= b.last_rseq) {
     return false;
   }
-  call.b_last_rseq = *rseq;
+  b.last_rseq = *rseq;
   std::string rack = std::to_string(*rseq) + " " + std::to_string(resp.cseq()) + " INVITE";
   // The 18x with B's offer goes to A reliably (see relay_provisional), so A answers in a PRACK.
-  if (call.a_invite_body.empty() && !resp.body().empty() && reliable_toward_a(call, true) &&
-      !call.a.unacked_rseq) {
-    call.b_prack_rack = std::move(rack);  // sent with A's answer by prack_from_a
+  if (call.caller_body.empty() && !resp.body().empty() && reliable_toward_a(call, true) &&
+      !call.leg(Side::A).unacked_rseq) {
+    b.prack_rack = std::move(rack);  // sent with A's answer by prack_from_a
     return true;
   }
   send_b_prack(self, call, rack, "", "");
@@ -58,9 +60,10 @@ void B2bua::Impl::send_b_prack(B2bua& self, Call& call, const std::string& rack,
                                const std::string& content_type, const std::string& body) {
   std::string host;
   std::uint16_t port = 0;
-  local_address(self, call.b, host, port);
-  std::uint32_t cseq = ++call.b.local_cseq;
-  std::string bytes = leg_request(call.b, "PRACK", cseq, host, port, new_branch(),
+  Leg& b = call.leg(Side::B);
+  local_address(self, b, host, port);
+  std::uint32_t cseq = ++b.local_cseq;
+  std::string bytes = leg_request(b, "PRACK", cseq, host, port, new_branch(),
                                   "RAck: " + rack + "\r\n", content_type, body);
   send_on_leg(self, call, Side::B, std::move(bytes),
               PendingRequest{PendingRequest::Kind::Prack, Side::B, 0, cseq});
@@ -72,10 +75,11 @@ std::optional<Error> B2bua::Impl::a_response_parts(B2bua& self, Call& call,
   const auto& policy = *call.plan.policy;
   parts.status = resp.status();
   parts.reason = resp.reason_phrase();
-  parts.to_tag = call.a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers, call.a.local_host) +
-                        "Contact: " + call.a.contact + "\r\nServer: " +
-                        server_header(self, policy) + "\r\n";
+  const Leg& a = call.leg(Side::A);
+  parts.to_tag = a.local_tag;
+  parts.extra_headers = relayed_headers(resp, policy.headers, a.local_host) +
+                        "Contact: " + a.contact + "\r\nServer: " + server_header(self, policy) +
+                        "\r\n";
   if (resp.body().empty()) {
     return std::nullopt;
   }
@@ -94,7 +98,7 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
     // Early media refused by the media layer: ringing still reaches the caller, without SDP.
     log::warn("call.media_refused", {{"call", call.log_id}, {"reason", err->reason}});
   } else if (!parts.body.empty()) {
-    call.b_early_sdp = true;
+    call.leg(Side::B).early_sdp = true;
   }
   if (call.state == CallState::Routing) {
     call.state = CallState::Early;
@@ -104,22 +108,23 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
     self.stats_.to_progress.observe(static_cast<double>(
         std::chrono::duration_cast<Millis>(self.timers_.now() - call.started).count()));
   }
+  Leg& a = call.leg(Side::A);
   bool reliable = reliable_toward_a(call, resp.has_option("Require", "100rel"));
-  if (reliable && !call.a.unacked_rseq) {
-    std::uint32_t rseq = call.a.next_rseq++;
-    call.a.unacked_rseq = rseq;
+  if (reliable && !a.unacked_rseq) {
+    std::uint32_t rseq = a.next_rseq++;
+    a.unacked_rseq = rseq;
     parts.extra_headers += "Require: 100rel\r\nRSeq: " + std::to_string(rseq) + "\r\n";
-    call.reliable_parts = parts;
+    a.reliable_parts = parts;
     Millis t1 = call.plan.policy->timers.t1;
-    call.reliable_interval = t1;
-    call.reliable_deadline = self.timers_.now() + 64 * t1;
+    a.reliable_interval = t1;
+    a.reliable_deadline = self.timers_.now() + 64 * t1;
     CallHandle h = call.handle;
-    call.reliable_retransmit.start(t1, [&self, h] { retransmit_reliable(self, h); });
+    a.reliable_retransmit.start(t1, [&self, h] { retransmit_reliable(self, h); });
   }
   log::info("call.progress", {{"call", call.log_id}, {"status", parts.status},
                               {"sdp", parts.body.empty() ? "no" : "yes"},
                               {"reliable", reliable ? "yes" : "no"}});
-  self.layer_->respond(call.a_invite_txn, parts);
+  self.layer_->respond(a.invite_txn, parts);
 }
 
 void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
@@ -127,50 +132,52 @@ void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
   if (call == nullptr) {
     return;
   }
-  call->reliable_retransmit.fired();
-  if (!call->a.unacked_rseq || (call->state != CallState::Early && !call->held_answer)) {
+  Leg& a = call->leg(Side::A);
+  a.reliable_retransmit.fired();
+  if (!a.unacked_rseq || (call->state != CallState::Early && !a.held_answer)) {
     return;
   }
-  if (self.timers_.now() >= call->reliable_deadline && call->held_answer) {
+  if (self.timers_.now() >= a.reliable_deadline && a.held_answer) {
     // The callee answered; a caller that never PRACKs should still get the call.
     log::warn("call.prack_timeout", {{"call", call->log_id}, {"action", "sending 2xx"}});
-    call->a.unacked_rseq.reset();
-    self.layer_->respond(call->a_invite_txn, *call->held_answer);
-    call->held_answer.reset();
+    a.unacked_rseq.reset();
+    self.layer_->respond(a.invite_txn, *a.held_answer);
+    a.held_answer.reset();
     return;
   }
-  if (self.timers_.now() >= call->reliable_deadline) {
+  if (self.timers_.now() >= a.reliable_deadline) {
     // RFC 3262 §3: no PRACK within 64*T1: reject the INVITE with 5xx.
     log::warn("call.prack_timeout", {{"call", call->log_id}});
     end_call(self, *call, "prack_timeout", std::nullopt, 504);
     finish_if_done(self, *call);
     return;
   }
-  self.layer_->respond(call->a_invite_txn, call->reliable_parts);
-  call->reliable_interval = std::min(call->reliable_interval * 2, call->plan.policy->timers.t2);
-  call->reliable_retransmit.start(call->reliable_interval,
-                                  [&self, h] { retransmit_reliable(self, h); });
+  self.layer_->respond(a.invite_txn, a.reliable_parts);
+  a.reliable_interval = std::min(a.reliable_interval * 2, call->plan.policy->timers.t2);
+  a.reliable_retransmit.start(a.reliable_interval, [&self, h] { retransmit_reliable(self, h); });
 }
 
 void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const sip::Message& req) {
+  Leg& a = call.leg(Side::A);
+  Leg& b = call.leg(Side::B);
   auto rack = req.header("RAck");
   std::optional<std::uint32_t> rseq;
   if (rack) {
     std::string_view v = trim(*rack);
     rseq = parse_uint(v.substr(0, v.find(' ')));
   }
-  if (!rseq || !call.a.unacked_rseq || *rseq != *call.a.unacked_rseq) {
+  if (!rseq || !a.unacked_rseq || *rseq != *a.unacked_rseq) {
     respond(self, txn, 481);
     return;
   }
-  call.a.unacked_rseq.reset();
-  call.reliable_retransmit.cancel();
+  a.unacked_rseq.reset();
+  a.reliable_retransmit.cancel();
   sip::ResponseParts parts;
   parts.status = 200;
-  parts.to_tag = call.a.local_tag;
+  parts.to_tag = a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
   self.layer_->respond(txn, parts);
-  if (call.b_prack_rack) {
+  if (b.prack_rack) {
     // A answered B's offer in its PRACK: that answer goes to B in Portico's PRACK.
     std::string content_type;
     std::string body;
@@ -183,12 +190,12 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
         log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason}});
       }
     }
-    send_b_prack(self, call, *call.b_prack_rack, content_type, body);
-    call.b_prack_rack.reset();
+    send_b_prack(self, call, *b.prack_rack, content_type, body);
+    b.prack_rack.reset();
   }
-  if (call.held_answer) {
-    self.layer_->respond(call.a_invite_txn, *call.held_answer);
-    call.held_answer.reset();
+  if (a.held_answer) {
+    self.layer_->respond(a.invite_txn, *a.held_answer);
+    a.held_answer.reset();
   }
 }
 
@@ -201,35 +208,36 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
     end_call(self, call, err->reason, Side::B, 488);
     return;
   }
+  Leg& a = call.leg(Side::A);
   call.state = CallState::Confirmed;
   call.answered = self.timers_.now();
   call.media->call_answered();
-  call.a.invite_pending = false;
-  const bool wait_for_prack = call.a.unacked_rseq && !call.reliable_parts.body.empty();
+  a.invite_pending = false;
+  const bool wait_for_prack = a.unacked_rseq && !a.reliable_parts.body.empty();
   if (!wait_for_prack) {
-    call.reliable_retransmit.cancel();
-    call.a.unacked_rseq.reset();
+    a.reliable_retransmit.cancel();
+    a.unacked_rseq.reset();
   }
   ++self.stats_.calls_answered;
   self.stats_.to_answer.observe(static_cast<double>(
       std::chrono::duration_cast<Millis>(call.answered - call.started).count()));
   call.wall_answered = std::chrono::system_clock::now();
-  call.a_final_status = parts.status;
+  a.final_status = parts.status;
   if (wait_for_prack) {
-    call.held_answer = std::move(parts);  // sent by prack_from_a (or at the PRACK deadline)
+    a.held_answer = std::move(parts);  // sent by prack_from_a (or at the PRACK deadline)
   } else {
-    self.layer_->respond(call.a_invite_txn, parts);
+    self.layer_->respond(a.invite_txn, parts);
   }
-  if (!call.a_invite_body.empty()) {
+  if (!call.caller_body.empty()) {
     send_ack(self, call, Side::B, resp.cseq(), "", "");
   } else {
     // Late offer: B's 2xx carries the offer, A's ACK the answer, which B's ACK must carry.
     // Keyed by the INVITE's CSeq: a PRACK from A has moved remote_cseq on since.
-    call.ack_map_a[call.a_invite_cseq] = resp.cseq();
+    a.ack_relay[a.invite_cseq] = resp.cseq();
   }
   auto setup = std::chrono::duration_cast<Millis>(call.answered - call.started).count();
-  log::info("call.answered", {{"call", call.log_id}, {"status", call.a_final_status},
-                              {"setup_ms", setup}});
+  log::info("call.answered",
+            {{"call", call.log_id}, {"status", a.final_status}, {"setup_ms", setup}});
 }
 
 }  // namespace portico::b2bua

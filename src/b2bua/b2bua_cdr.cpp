@@ -36,7 +36,7 @@ std::map<std::tuple<std::string, std::string, std::string>, std::size_t> B2bua::
     if (call->attempts > 0 && call->target_index < call->plan.targets.size()) {
       target = call->plan.targets[call->target_index].name;
     }
-    ++out[{call->a.realm, call->plan.route, std::move(target)}];
+    ++out[{call->leg(Side::A).realm, call->plan.route, std::move(target)}];
   }
   return out;
 }
@@ -46,20 +46,22 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
   if (call.attempts > 0 && !call.plan.targets.empty()) {
     target = call.plan.targets[std::min(call.target_index, call.plan.targets.size() - 1)].name;
   }
-  count_attempt(self, call.a.realm, call.plan.route, target, call.a_final_status);
+  const Leg& a = call.leg(Side::A);
+  const Leg& b = call.leg(Side::B);
+  count_attempt(self, a.realm, call.plan.route, target, a.final_status);
   if (!self.cdr_sink_) {
     return;
   }
   cdr::CallRecord r;
   r.call = call.log_id;
-  r.a_call_id = call.a.call_id;
-  r.b_call_id = call.b.call_id;
-  r.realm_in = call.a.realm;
+  r.a_call_id = a.call_id;
+  r.b_call_id = b.call_id;
+  r.realm_in = a.realm;
   r.source_peer = call.plan.source_peer;
   r.route = call.plan.route;
   if (!target.empty()) {
     r.target = std::move(target);
-    r.realm_out = call.b.realm;
+    r.realm_out = b.realm;
   }
   r.caller = call.caller_user;
   r.callee = call.plan.ruri_user;
@@ -69,7 +71,7 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
     r.answer = call.wall_answered;
   }
   r.end = std::chrono::system_clock::now();
-  r.final_status = call.a_final_status;
+  r.final_status = a.final_status;
   r.end_reason = call.end_reason;
   r.disconnect = disconnect_of(call.end_reason);
   if (call.media) {

@@ -12,6 +12,14 @@ namespace {
 
 bool refreshes_target(std::string_view m) { return m == "INVITE" || m == "UPDATE"; }
 
+// A relayed re-INVITE holds both legs (another on either gets 491, RFC 3261 §14.2); its end
+// frees both.
+void reinvite_over(Call& call) {
+  for (Leg& leg : call.legs) {
+    leg.invite_pending = false;
+  }
+}
+
 }  // namespace
 
 void B2bua::Impl::in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn,
@@ -87,7 +95,7 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
       respond(self, txn, media_failure_status(r.error().reason), {},
               "Warning: 305 portico \"" + r.error().detail + "\"\r\n");
       if (m == "INVITE") {
-        call.a.invite_pending = call.b.invite_pending = false;
+        reinvite_over(call);
       }
       return;
     }
@@ -154,19 +162,19 @@ void B2bua::Impl::relayed_response(B2bua& self, Call& call, const PendingRequest
   if (p.kind != PendingRequest::Kind::ReInvite || status < 200) {
     return;
   }
-  call.a.invite_pending = call.b.invite_pending = false;
+  reinvite_over(call);
   if (status >= 300) {
     return;  // the transaction layer ACKs a non-2xx hop by hop
   }
   if (p.offer_in_request) {
     send_ack(self, call, p.leg, p.cseq, "", "");
   } else {
-    (back == Side::A ? call.ack_map_a : call.ack_map_b)[p.server_cseq] = p.cseq;
+    call.leg(back).ack_relay[p.server_cseq] = p.cseq;
   }
 }
 
 void B2bua::Impl::ack(B2bua& self, Call& call, Side from, const sip::Message& ack) {
-  auto& map = from == Side::A ? call.ack_map_a : call.ack_map_b;
+  auto& map = call.leg(from).ack_relay;
   auto it = map.find(ack.cseq());
   if (it == map.end()) {
     return;  // this leg's 2xx was already ACKed on the other side
@@ -190,7 +198,7 @@ void B2bua::Impl::send_ack(B2bua& self, Call& call, Side side, std::uint32_t cse
   std::uint16_t port = 0;
   local_address(self, l, host, port);
   std::string bytes = leg_request(l, "ACK", cseq, host, port, new_branch(), "", content_type, body);
-  (side == Side::B ? call.b_acks : call.a_acks)[cseq] = bytes;
+  l.acks[cseq] = bytes;
   self.layer_->send_stateless(std::move(bytes), l.dst);
 }
 

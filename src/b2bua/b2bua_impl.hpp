@@ -1,11 +1,15 @@
 #pragma once
-// Private helpers of B2bua, split by concern across b2bua_*.cpp:
-//   b2bua.cpp          dispatch of requests/responses to calls, out-of-dialog requests
-//   b2bua_invite.cpp   initial INVITE: routing, B leg, provisional/final relay, failover
-//   b2bua_registered.cpp  `registered` targets: the callee's binding (flow, Contact) or 480
-//   b2bua_dialog.cpp   in-dialog requests (BYE, re-INVITE, UPDATE, INFO, PRACK, ACK) relay
-//   b2bua_teardown.cpp ending calls and freeing them
-//   leg_messages.cpp   building requests and response parts from a leg's dialog state
+// Private helpers of B2bua, split by concern across files. Each is declared below under the
+// file that defines it:
+//   b2bua.cpp            dispatch of requests/responses to calls, out-of-dialog requests
+//   b2bua_invite.cpp     initial INVITE: the call, the B leg towards each target, failover
+//   admission.cpp        the admission chain a new INVITE passes first (admission.hpp)
+//   b2bua_registered.cpp `registered` targets: the admission stage that resolves them
+//   b2bua_answer.cpp     B's provisionals and answer relayed to A; reliable provisionals
+//   b2bua_dialog.cpp     in-dialog requests (BYE, re-INVITE, UPDATE, INFO, PRACK, ACK) relay
+//   b2bua_teardown.cpp   ending calls and freeing them
+//   b2bua_cdr.cpp        call records and attempt counters
+//   leg_messages.cpp     building requests and response parts from a leg's dialog state
 
 #include <optional>
 #include <string>
@@ -28,28 +32,38 @@ struct B2bua::Impl {
   static std::string server_header(const B2bua& self, const policy::PolicySnapshot& p);
 
   // b2bua_invite.cpp
+  /// Admission (admission.hpp), then the call and its first target; a refusal is answered,
+  /// counted and recorded here.
   static void initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req,
                              const transport::Flow& flow);
+  /// The call of an admitted INVITE, with its A leg, registered in the shard's maps.
+  static Call& create_call(B2bua& self, sip::TxnId txn, const sip::Message& req,
+                           const transport::Flow& flow, policy::CallPlan&& plan);
+  static void arm_call_timers(B2bua& self, Call& call);
+  /// A fresh B leg towards the next target that has room and a listener; false if none is
+  /// left or the media layer refused the offer (call.media_error).
   static bool try_next_target(B2bua& self, Call& call);
-  // b2bua_registered.cpp
-  /// Fills the plan's `registered` targets from the shard's binding directory and drops those
-  /// whose user has no reachable binding. False (480 sent, call refused) if no target is left.
-  static bool resolve_registered(B2bua& self, sip::TxnId txn, const sip::Message& req,
-                                 const transport::Flow& flow, policy::CallPlan& plan);
-  static void retransmit_reliable(B2bua& self, CallHandle h);
+  static bool send_initial_invite(B2bua& self, Call& call, const std::string& host,
+                                  std::uint16_t port);
   static void invite_response(B2bua& self, Call& call, sip::TxnId txn, sip::Message&& resp);
   static void invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
                             const sip::Message* resp);
+  static bool local_address(B2bua& self, const Leg& leg, std::string& host, std::uint16_t& port);
+
+  // b2bua_answer.cpp
+  /// PRACKs B's reliable provisional (or keeps the RAck for A's answer, late offer). False
+  /// for a retransmission, which is discarded.
+  static bool send_prack(B2bua& self, Call& call, const sip::Message& resp);
+  static void send_b_prack(B2bua& self, Call& call, const std::string& rack,
+                           const std::string& content_type, const std::string& body);
   /// The response to A for B's `resp`: status, A's tag, allowed headers, Portico's Contact and
   /// Server, and the body once the media session has seen it (its error if it refused).
   static std::optional<Error> a_response_parts(B2bua& self, Call& call, const sip::Message& resp,
                                                sip::ResponseParts& parts);
   static void relay_provisional(B2bua& self, Call& call, const sip::Message& resp);
+  static void retransmit_reliable(B2bua& self, CallHandle h);
+  static void prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const sip::Message& req);
   static void relay_answer(B2bua& self, Call& call, const sip::Message& resp);
-  static bool send_prack(B2bua& self, Call& call, const sip::Message& resp);
-  static void send_b_prack(B2bua& self, Call& call, const std::string& rack,
-                           const std::string& content_type, const std::string& body);
-  static bool local_address(B2bua& self, const Leg& leg, std::string& host, std::uint16_t& port);
 
   // b2bua_dialog.cpp
   static void in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn, sip::Message&& req);
@@ -57,7 +71,6 @@ struct B2bua::Impl {
                             const sip::Message& req);
   static void relayed_response(B2bua& self, Call& call, const PendingRequest& p,
                                sip::Message&& resp);
-  static void prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const sip::Message& req);
   static void ack(B2bua& self, Call& call, Side from, const sip::Message& ack);
   static void send_ack(B2bua& self, Call& call, Side side, std::uint32_t cseq,
                        const std::string& content_type, const std::string& body);
@@ -79,11 +92,11 @@ struct B2bua::Impl {
                                 int status, const std::string& reason);
 };
 
+// b2bua_invite.cpp ---------------------------------------------------------------------------
+
 /// True if every option in the request's Require headers is one Portico supports
-/// (100rel, timer); the others are listed in `unsupported`. (b2bua_invite.cpp)
+/// (100rel, timer); the others are listed in `unsupported`.
 bool supported_extensions_only(const sip::Message& req, std::string& unsupported);
-/// Session bodies an INVITE may carry through Portico. (b2bua_invite.cpp)
-bool relayable_body(std::string_view content_type);
 /// The SIP status for an offer the media layer refused: 503 when Portico ran out of ports
 /// (the caller may retry elsewhere), 488 Not Acceptable Here for the offer itself.
 int media_failure_status(const std::string& reason);

@@ -1,11 +1,15 @@
-// The initial INVITE: policy routing, the B leg towards each target in turn, and the relay of
-// provisional and final responses back to A.
+// The initial INVITE: the call created once admission (admission.cpp) let it in, the B leg
+// towards each target in turn, and what B's responses to it do (the relay of its provisionals
+// and answer to A is in b2bua_answer.cpp).
 //
 // Failover (RFC 3261 §16.7 style serial forking, done by a B2BUA): a 408, a 5xx or a
 // transport failure from one target makes Portico try the next target of the route, with a
 // brand-new B dialog, as long as no provisional with SDP has been relayed (after early media
 // the caller has heard the first target) and the caller has not cancelled.
 
+#include <algorithm>
+
+#include "admission.hpp"
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
@@ -13,9 +17,6 @@
 #include "portico/sdp/session.hpp"
 
 namespace portico::b2bua {
-namespace {
-
-}  // namespace
 
 bool supported_extensions_only(const sip::Message& req, std::string& unsupported) {
   for (const auto& v : req.header_values("Require")) {
@@ -49,8 +50,7 @@ std::vector<std::string> route_set(const sip::Message& msg, bool reverse) {
   return out;
 }
 
-void fill_a_leg(Call& call, const sip::Message& req, const transport::Flow& flow) {
-  Leg& a = call.a;
+void fill_a_leg(Leg& a, const sip::Message& req, const transport::Flow& flow, sip::TxnId txn) {
   a.realm = flow.realm;
   a.call_id = req.call_id();
   a.local_tag = random_token(16);
@@ -61,19 +61,36 @@ void fill_a_leg(Call& call, const sip::Message& req, const transport::Flow& flow
   a.remote_target = contacts.empty() ? req.from().uri : contacts.front().uri;
   a.route_set = route_set(req, false);  // UAS: Record-Route in order (§12.1.1)
   a.remote_cseq = req.cseq();
-  call.a_invite_cseq = req.cseq();
   a.dst = transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection};
+  a.invite_txn = txn;
+  a.invite_cseq = req.cseq();
+  a.invite_pending = true;
   a.peer_requires_100rel = req.has_option("Require", "100rel");
   a.peer_supports_100rel = a.peer_requires_100rel || req.has_option("Supported", "100rel");
-  a.invite_pending = true;
+}
+
+// B's dialog towards target `t`, Portico at host:port: the caller's number in From on
+// Portico's own host, the target's URI in To and as Request-URI.
+void fill_b_leg(Leg& b, const Call& call, const policy::ResolvedTarget& t, const std::string& host,
+                std::uint16_t port) {
+  b.local_tag = random_token(16);
+  std::string h6 = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  b.local_uri =
+      name_addr(call.caller_display,
+                "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) + "@" + h6);
+  b.remote_uri = !t.to_uri.empty()
+                     ? t.to_uri
+                     : "<sip:" + call.plan.ruri_user + "@" + t.remote.host_for_uri() + ">";
+  b.remote_target = !t.request_uri.empty() ? t.request_uri
+                                           : target_uri(call.plan.ruri_user, t.remote, t.transport);
+  b.local_cseq = 1;
+  b.invite_cseq = 1;
+  b.contact = contact_for(host, port, t.transport);
+  b.local_host = host;
+  b.invite_pending = true;
 }
 
 }  // namespace
-
-bool relayable_body(std::string_view content_type) {
-  std::string ct = to_lower(trim(content_type.substr(0, content_type.find(';'))));
-  return ct == "application/sdp" || ct == "multipart/mixed" || ct == "multipart/alternative";
-}
 
 int media_failure_status(const std::string& reason) {
   return reason == "ports_exhausted" ? 503 : 488;
@@ -88,96 +105,19 @@ bool B2bua::Impl::local_address(B2bua& self, const Leg& leg, std::string& host,
 void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req,
                                  const transport::Flow& flow) {
   ++self.stats_.calls_attempted;
-  if (self.draining_) {
-    // RFC 3261 §21.5.4: 503 with Retry-After tells the caller to come back, or try elsewhere.
-    ++self.stats_.calls_rejected;
-    log::info("call.rejected", {{"status", 503}, {"reason", "shutting_down"},
-                                {"realm", flow.realm}, {"remote", flow.remote.to_string()},
-                                {"call_id", req.call_id()}});
-    respond(self, txn, 503, {}, "Retry-After: 30\r\n");
-    emit_rejected_cdr(self, req, flow, 503, "shutting_down");
-    return;
-  }
-  auto mf = req.max_forwards();
-  if (mf && *mf <= 0) {
-    respond(self, txn, 483);
-    return;
-  }
-  if (!req.body().empty() && !relayable_body(req.content_type())) {
-    // RFC 3261 §21.4.16: a session description Portico cannot hand to the media layer.
-    respond(self, txn, 415, {}, "Accept: application/sdp, multipart/mixed\r\n");
-    return;
-  }
-  auto ruri = req.request_uri_parts();
-  policy::RequestFacts facts{flow.realm, flow.remote.address, ruri ? ruri->user : ""};
-  auto decision = policy::match(self.policy_(), facts);
-  if (auto* reject = std::get_if<policy::Reject>(&decision)) {
-    ++self.stats_.calls_rejected;
-    log::info("call.rejected", {{"status", reject->status}, {"reason", reject->reason},
-                                {"detail", reject->detail}, {"realm", flow.realm},
-                                {"remote", flow.remote.to_string()}, {"call_id", req.call_id()}});
-    respond(self, txn, reject->status);
-    emit_rejected_cdr(self, req, flow, reject->status, reject->reason);
-    return;
-  }
-  if (!resolve_registered(self, txn, req, flow, std::get<policy::CallPlan>(decision))) {
-    return;  // answered 480: the user has no (reachable) binding and no other target is left
-  }
-  auto call = std::make_unique<Call>();
-  Call& c = *call;
-  c.handle = self.next_handle_++;
-  c.log_id = random_token(10);
-  c.plan = std::move(std::get<policy::CallPlan>(decision));
-  c.started = self.timers_.now();
-  c.wall_started = std::chrono::system_clock::now();
-  fill_a_leg(c, req, flow);
-  std::string host;
-  std::uint16_t port = 0;
-  local_address(self, c.a, host, port);
-  c.a.contact = contact_for(host, port, flow.protocol);
-  c.a.local_host = host;
-  c.a_invite_txn = txn;
-  c.a_invite_body = std::string(req.body());
-  c.a_invite_content_type = req.content_type();
-  c.invite_headers = relayed_headers(req, c.plan.policy->headers, "");  // hidden per target
-  c.caller_display = req.from().display;
-  auto from_uri = sip::parse_uri(req.from().uri);
-  c.caller_user = from_uri ? from_uri->user : "";
-  c.max_forwards = mf ? std::min(*mf - 1, 70) : 70;
-  c.media = self.media_factory_.create(c.log_id, c.plan.policy);
-  c.media->set_leg(Side::A, LegPeer{flow.realm, flow.remote.address});
-  c.server_txn_ids.push_back(txn);
-  c.max_duration.bind(self.timers_);
-  c.reliable_retransmit.bind(self.timers_);
-  CallHandle h = c.handle;
-  c.max_duration.start(c.plan.policy->timers.max_call_duration, [&self, h] {
-    if (Call* cc = find_call(self, h)) {
-      cc->max_duration.fired();
-      ++self.stats_.calls_timed_out;
-      end_call(self, *cc, "max_call_duration", std::nullopt, 408);
-      finish_if_done(self, *cc);
+  Admission admission{req, flow, self.policy_(), self.draining_, self.bindings_};
+  const Verdict verdict = admit(admission);
+  if (!verdict.admitted()) {
+    if (!verdict.reason.empty()) {
+      ++self.stats_.calls_rejected;
     }
-  });
-  log::info("call.new", {{"call", c.log_id}, {"realm", flow.realm},
-                         {"transport", transport::to_string(flow.protocol)},
-                         {"remote", flow.remote.to_string()}, {"peer", c.plan.source_peer},
-                         {"route", c.plan.route}, {"user", c.plan.ruri_user},
-                         {"call_id", c.a.call_id}});
-  if (self.traces_ != nullptr) {
-    c.trace = self.traces_->begin(c.log_id, c.a.call_id, c.wall_started, c.trace_file);
-    if (!c.trace_file.empty()) {
-      log::info("call.trace", {{"call", c.log_id}, {"file", c.trace_file}});
+    respond(self, txn, verdict.status, {}, verdict.extra_headers);
+    if (!verdict.reason.empty()) {
+      emit_rejected_cdr(self, req, flow, verdict.status, verdict.reason);
     }
+    return;
   }
-  self.by_call_id_[c.a.call_id] = h;
-  self.server_txns_[txn] = h;
-  self.calls_.emplace(h, std::move(call));
-  c.media->set_failure_handler([&self, h](const std::string& reason) {
-    if (Call* cc = find_call(self, h)) {
-      end_call(self, *cc, reason, std::nullopt, 408);
-      finish_if_done(self, *cc);
-    }
-  });
+  Call& c = create_call(self, txn, req, flow, std::move(admission.plan));
   if (!try_next_target(self, c)) {
     if (c.media_error) {
       invite_failed(self, c, media_failure_status(c.media_error->reason), c.media_error->reason,
@@ -187,6 +127,74 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
     }
     finish_if_done(self, c);
   }
+}
+
+Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& req,
+                               const transport::Flow& flow, policy::CallPlan&& plan) {
+  auto call = std::make_unique<Call>();
+  Call& c = *call;
+  c.handle = self.next_handle_++;
+  c.log_id = random_token(10);
+  c.plan = std::move(plan);
+  c.started = self.timers_.now();
+  c.wall_started = std::chrono::system_clock::now();
+  Leg& a = c.leg(Side::A);
+  fill_a_leg(a, req, flow, txn);
+  std::string host;
+  std::uint16_t port = 0;
+  local_address(self, a, host, port);
+  a.contact = contact_for(host, port, flow.protocol);
+  a.local_host = host;
+  c.caller_body = std::string(req.body());
+  c.caller_content_type = req.content_type();
+  c.invite_headers = relayed_headers(req, c.plan.policy->headers, "");  // hidden per target
+  c.caller_display = req.from().display;
+  auto from_uri = sip::parse_uri(req.from().uri);
+  c.caller_user = from_uri ? from_uri->user : "";
+  auto mf = req.max_forwards();
+  c.max_forwards = mf ? std::min(*mf - 1, 70) : 70;
+  c.media = self.media_factory_.create(c.log_id, c.plan.policy);
+  c.media->set_leg(Side::A, LegPeer{flow.realm, flow.remote.address});
+  c.server_txn_ids.push_back(txn);
+  log::info("call.new", {{"call", c.log_id},
+                         {"realm", flow.realm},
+                         {"transport", transport::to_string(flow.protocol)},
+                         {"remote", flow.remote.to_string()},
+                         {"peer", c.plan.source_peer},
+                         {"route", c.plan.route},
+                         {"user", c.plan.ruri_user},
+                         {"call_id", a.call_id}});
+  if (self.traces_ != nullptr) {
+    c.trace = self.traces_->begin(c.log_id, a.call_id, c.wall_started, c.trace_file);
+    if (!c.trace_file.empty()) {
+      log::info("call.trace", {{"call", c.log_id}, {"file", c.trace_file}});
+    }
+  }
+  self.by_call_id_[a.call_id] = c.handle;
+  self.server_txns_[txn] = c.handle;
+  self.calls_.emplace(c.handle, std::move(call));
+  arm_call_timers(self, c);
+  return c;
+}
+
+void B2bua::Impl::arm_call_timers(B2bua& self, Call& c) {
+  c.max_duration.bind(self.timers_);
+  c.leg(Side::A).reliable_retransmit.bind(self.timers_);
+  const CallHandle h = c.handle;
+  c.max_duration.start(c.plan.policy->timers.max_call_duration, [&self, h] {
+    if (Call* cc = find_call(self, h)) {
+      cc->max_duration.fired();
+      ++self.stats_.calls_timed_out;
+      end_call(self, *cc, "max_call_duration", std::nullopt, 408);
+      finish_if_done(self, *cc);
+    }
+  });
+  c.media->set_failure_handler([&self, h](const std::string& reason) {
+    if (Call* cc = find_call(self, h)) {
+      end_call(self, *cc, reason, std::nullopt, 408);
+      finish_if_done(self, *cc);
+    }
+  });
 }
 
 bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
@@ -209,78 +217,72 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
                                       {"transport", transport::to_string(t.transport)}});
       continue;
     }
-    if (!call.b.call_id.empty()) {
-      self.by_call_id_.erase(call.b.call_id);
+    if (!call.leg(Side::B).call_id.empty()) {
+      self.by_call_id_.erase(call.leg(Side::B).call_id);
     }
     b.call_id = make_call_id(self.shard_);
-    b.local_tag = random_token(16);
-    std::string h6 = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    b.local_uri = name_addr(call.caller_display,
-                            "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) +
-                                "@" + h6);
-    b.remote_uri = !t.to_uri.empty() ? t.to_uri
-                                     : "<sip:" + call.plan.ruri_user + "@" +
-                                           t.remote.host_for_uri() + ">";
-    b.remote_target = !t.request_uri.empty() ? t.request_uri
-                                             : target_uri(call.plan.ruri_user, t.remote, t.transport);
-    b.local_cseq = 1;
-    b.contact = contact_for(host, port, t.transport);
-    b.local_host = host;
-    b.invite_pending = true;
-    call.b = std::move(b);
+    fill_b_leg(b, call, t, host, port);
+    call.leg(Side::B) = std::move(b);  // a fresh dialog: nothing of the last target's is kept
     call.slot = std::move(slot);
-    self.by_call_id_[call.b.call_id] = call.handle;
+    self.by_call_id_[call.leg(Side::B).call_id] = call.handle;
     if (self.traces_ != nullptr) {
-      self.traces_->add_call_id(call.trace, call.b.call_id);
+      self.traces_->add_call_id(call.trace, call.leg(Side::B).call_id);
     }
-
-    call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
-    std::string body;
-    if (!call.a_invite_body.empty()) {
-      auto r = call.media->relay_body(Side::A, SdpRole::Offer, call.a_invite_content_type,
-                                      call.a_invite_body);
-      if (!r.ok()) {
-        log::warn("call.media_refused", {{"call", call.log_id}, {"reason", r.error().reason},
-                                         {"detail", r.error().detail}});
-        call.media_error = r.error();
-        return false;
-      }
-      body = std::move(r.value());
-    }
-    std::string branch = new_branch();
-    const auto& rules = call.plan.policy->headers;
-    std::string extra = hide_ip_hosts(call.invite_headers, host) + "Supported: 100rel\r\n";
-    if (!rules.pass_user_agent) {
-      extra += "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
-    }
-    call.b_invite_ruri = call.b.remote_target;
-    call.b_invite_via = via_value(t.transport, host, port, branch);
-    call.b_invite_to = call.b.remote_uri;
-    call.b_provisional = false;
-    call.b_early_sdp = false;
-    call.b_last_rseq = 0;
-    std::string bytes = leg_request(call.b, "INVITE", 1, host, port, branch, extra,
-                                    body.empty() ? "" : call.a_invite_content_type, body,
-                                    call.max_forwards);
-    ++call.attempts;
-    call.b_invite_txn = send_on_leg(self, call, Side::B, std::move(bytes),
-                                    PendingRequest{PendingRequest::Kind::InitialInvite});
-    log::info("call.attempt", {{"call", call.log_id}, {"target", t.name},
-                               {"attempt", call.target_index + 1}, {"realm", t.realm},
-                               {"transport", transport::to_string(t.transport)},
-                               {"remote", t.remote.to_string()}, {"b_call_id", call.b.call_id}});
-    return true;
+    return send_initial_invite(self, call, host, port);
   }
   return false;
+}
+
+bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string& host,
+                                      std::uint16_t port) {
+  const policy::ResolvedTarget& t = call.plan.targets[call.target_index];
+  Leg& b = call.leg(Side::B);
+  call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
+  std::string body;
+  if (!call.caller_body.empty()) {
+    auto r =
+        call.media->relay_body(Side::A, SdpRole::Offer, call.caller_content_type, call.caller_body);
+    if (!r.ok()) {
+      log::warn(
+          "call.media_refused",
+          {{"call", call.log_id}, {"reason", r.error().reason}, {"detail", r.error().detail}});
+      call.media_error = r.error();
+      return false;
+    }
+    body = std::move(r.value());
+  }
+  std::string branch = new_branch();
+  const auto& rules = call.plan.policy->headers;
+  std::string extra = hide_ip_hosts(call.invite_headers, host) + "Supported: 100rel\r\n";
+  if (!rules.pass_user_agent) {
+    extra += "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
+  }
+  b.invite_ruri = b.remote_target;
+  b.invite_via = via_value(t.transport, host, port, branch);
+  b.invite_to = b.remote_uri;
+  std::string bytes = leg_request(b, "INVITE", b.invite_cseq, host, port, branch, extra,
+                                  body.empty() ? "" : call.caller_content_type, body,
+                                  call.max_forwards);
+  ++call.attempts;
+  b.invite_txn = send_on_leg(self, call, Side::B, std::move(bytes),
+                             PendingRequest{PendingRequest::Kind::InitialInvite});
+  log::info("call.attempt", {{"call", call.log_id},
+                             {"target", t.name},
+                             {"attempt", call.target_index + 1},
+                             {"realm", t.realm},
+                             {"transport", transport::to_string(t.transport)},
+                             {"remote", t.remote.to_string()},
+                             {"b_call_id", b.call_id}});
+  return true;
 }
 
 void B2bua::Impl::invite_response(B2bua& self, Call& call, sip::TxnId txn,
                                   sip::Message&& resp) {
   int status = resp.status();
-  if (txn != call.b_invite_txn || status == 100) {
+  if (txn != call.leg(Side::B).invite_txn || status == 100) {
     return;
   }
-  Leg& b = call.b;
+  Leg& b = call.leg(Side::B);
   if (!resp.to().tag.empty()) {
     b.remote_tag = resp.to().tag;
   }
@@ -290,8 +292,8 @@ void B2bua::Impl::invite_response(B2bua& self, Call& call, sip::TxnId txn,
     b.route_set = route_set(resp, true);
   }
   if (status < 200) {
-    call.b_provisional = true;
-    if (call.cancel_pending) {
+    b.provisional = true;
+    if (b.cancel_pending) {
       send_cancel(self, call);
       return;
     }
@@ -308,7 +310,7 @@ void B2bua::Impl::invite_response(B2bua& self, Call& call, sip::TxnId txn,
   if (status < 300) {
     if (call.state == CallState::Ending) {
       // The 200 crossed our CANCEL (or the caller went away): take the call and hang up.
-      send_ack(self, call, Side::B, 1, "", "");
+      send_ack(self, call, Side::B, b.invite_cseq, "", "");
       send_bye(self, call, Side::B);
       return;
     }
@@ -340,22 +342,24 @@ std::string offered_formats(std::string_view body) {
 // the operator does not have to open the trace to see the mismatch.
 void log_not_acceptable(const Call& call, int status) {
   log::warn("call.not_acceptable",
-            {{"call", call.log_id}, {"status", status},
+            {{"call", call.log_id},
+             {"status", status},
              {"target", call.plan.targets[call.target_index].name},
-             {"offered", offered_formats(call.a_invite_body)},
-             {"detail", "the callee accepted none of the offered media; a codec mismatch is the "
-                        "usual cause (compare with the codecs the trunk supports)"}});
+             {"offered", offered_formats(call.caller_body)},
+             {"detail",
+              "the callee accepted none of the offered media; a codec mismatch is the "
+              "usual cause (compare with the codecs the trunk supports)"}});
 }
 
 }  // namespace
 
 void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
                                 const sip::Message* resp) {
-  call.b.invite_pending = false;
+  call.leg(Side::B).invite_pending = false;
   call.slot.release();
   bool retryable = status == 408 || (status >= 500 && status < 600);
   bool more = call.target_index + 1 < call.plan.targets.size();
-  if (call.state != CallState::Ending && retryable && !call.b_early_sdp && more) {
+  if (call.state != CallState::Ending && retryable && !call.leg(Side::B).early_sdp && more) {
     ++self.stats_.failovers;
     log::info("call.failover", {{"call", call.log_id}, {"status", status},
                                 {"from", call.plan.targets[call.target_index].name},
@@ -369,26 +373,27 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
     return;  // A was already answered (487 after CANCEL)
   }
   ++self.stats_.calls_failed;
+  Leg& a = call.leg(Side::A);
   sip::ResponseParts parts;
   parts.status = status;
-  parts.to_tag = call.a.local_tag;
+  parts.to_tag = a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
   if (resp != nullptr) {
     parts.reason = resp->reason_phrase();
-    parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, call.a.local_host);
+    parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, a.local_host);
   }
-  call.a_final_status = status;
-  self.layer_->respond(call.a_invite_txn, parts);
+  a.final_status = status;
+  self.layer_->respond(a.invite_txn, parts);
   log::info("call.failed", {{"call", call.log_id}, {"status", status},
                             {"reason", reason.empty() ? "remote_status" : reason}});
   if (status == 488 || status == 606) {
     log_not_acceptable(call, status);
   }
-  call.a.invite_pending = false;
+  a.invite_pending = false;
   call.state = CallState::Ending;
   call.end_reason = reason.empty() ? "status_" + std::to_string(status) : reason;
   call.max_duration.cancel();
-  call.reliable_retransmit.cancel();
+  a.reliable_retransmit.cancel();
   call.media->close();
 }
 

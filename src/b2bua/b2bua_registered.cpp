@@ -4,14 +4,14 @@
 // the phone's own Contact as Request-URI (RFC 3261 §16.5 retargeting to a registered contact).
 // The lookup is in this shard's copy of the bindings, so no other shard is asked.
 
-#include "b2bua_impl.hpp"
+#include "admission.hpp"
 #include "portico/common/log.hpp"
 #include "portico/registrar/binding_directory.hpp"
 
 namespace portico::b2bua {
 
-bool B2bua::Impl::resolve_registered(B2bua& self, sip::TxnId txn, const sip::Message& req,
-                                     const transport::Flow& flow, policy::CallPlan& plan) {
+Verdict registered_targets(Admission& a) {
+  policy::CallPlan& plan = a.plan;
   std::string reason;  // why the last registered target was dropped
   auto& targets = plan.targets;
   for (auto it = targets.begin(); it != targets.end();) {
@@ -20,7 +20,7 @@ bool B2bua::Impl::resolve_registered(B2bua& self, sip::TxnId txn, const sip::Mes
       continue;
     }
     const registrar::ContactRoute* route =
-        self.bindings_ != nullptr ? self.bindings_->find(it->realm, plan.ruri_user) : nullptr;
+        a.bindings != nullptr ? a.bindings->find(it->realm, plan.ruri_user) : nullptr;
     if (route != nullptr && route->reachable) {
       it->remote = route->flow.remote;
       it->transport = route->flow.protocol;
@@ -31,20 +31,23 @@ bool B2bua::Impl::resolve_registered(B2bua& self, sip::TxnId txn, const sip::Mes
       continue;
     }
     reason = route == nullptr ? "not_registered" : "contact_unreachable";
-    log::info("call.target_skipped", {{"target", it->name}, {"user", plan.ruri_user},
-                                      {"reason", reason}, {"call_id", req.call_id()}});
+    log::info("call.target_skipped", {{"target", it->name},
+                                      {"user", plan.ruri_user},
+                                      {"reason", reason},
+                                      {"call_id", a.req.call_id()}});
     it = targets.erase(it);
   }
   if (!targets.empty() || reason.empty()) {
-    return true;
+    return Verdict::pass();
   }
-  ++self.stats_.calls_rejected;
-  log::info("call.rejected", {{"status", 480}, {"reason", reason}, {"user", plan.ruri_user},
-                              {"route", plan.route}, {"realm", flow.realm},
-                              {"remote", flow.remote.to_string()}, {"call_id", req.call_id()}});
-  respond(self, txn, 480);
-  emit_rejected_cdr(self, req, flow, 480, reason);
-  return false;
+  log::info("call.rejected", {{"status", 480},
+                              {"reason", reason},
+                              {"user", plan.ruri_user},
+                              {"route", plan.route},
+                              {"realm", a.flow.realm},
+                              {"remote", a.flow.remote.to_string()},
+                              {"call_id", a.req.call_id()}});
+  return {480, reason, {}};
 }
 
 }  // namespace portico::b2bua

@@ -16,7 +16,7 @@ void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
   call.state = CallState::Ending;
   call.end_reason = reason;
   call.max_duration.cancel();
-  call.reliable_retransmit.cancel();
+  call.leg(Side::A).reliable_retransmit.cancel();
   if (prev == CallState::Confirmed) {
     for (Side s : {Side::A, Side::B}) {
       if (!bye_from || *bye_from != s) {
@@ -28,16 +28,18 @@ void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
   } else {
     // Not answered yet: answer A's INVITE, and stop B's (CANCEL once B has sent a 1xx,
     // RFC 3261 §9.1; before that the CANCEL waits for the first provisional).
-    if (call.a.invite_pending) {
-      call.a_final_status = a_status != 0 ? a_status : 487;
-      respond(self, call.a_invite_txn, call.a_final_status);
-      call.a.invite_pending = false;
+    Leg& a = call.leg(Side::A);
+    Leg& b = call.leg(Side::B);
+    if (a.invite_pending) {
+      a.final_status = a_status != 0 ? a_status : 487;
+      respond(self, a.invite_txn, a.final_status);
+      a.invite_pending = false;
     }
-    if (call.b.invite_pending) {
-      if (call.b_provisional) {
+    if (b.invite_pending) {
+      if (b.provisional) {
         send_cancel(self, call);
       } else {
-        call.cancel_pending = true;
+        b.cancel_pending = true;
       }
     }
     log::info("call.ended", {{"call", call.log_id}, {"reason", reason},
@@ -67,16 +69,17 @@ void B2bua::Impl::send_bye(B2bua& self, Call& call, Side side) {
 }
 
 void B2bua::Impl::send_cancel(B2bua& self, Call& call) {
-  call.cancel_pending = false;
-  auto b = sip::MessageBuilder::request("CANCEL", call.b_invite_ruri);
-  b.header("Via", call.b_invite_via);
+  Leg& leg = call.leg(Side::B);
+  leg.cancel_pending = false;
+  auto b = sip::MessageBuilder::request("CANCEL", leg.invite_ruri);
+  b.header("Via", leg.invite_via);
   b.header("Max-Forwards", "70");
-  b.header("From", call.b.local_uri + ";tag=" + call.b.local_tag);
-  b.header("To", call.b_invite_to);
-  b.header("Call-ID", call.b.call_id);
-  b.header("CSeq", "1 CANCEL");
+  b.header("From", leg.local_uri + ";tag=" + leg.local_tag);
+  b.header("To", leg.invite_to);
+  b.header("Call-ID", leg.call_id);
+  b.header("CSeq", std::to_string(leg.invite_cseq) + " CANCEL");
   send_on_leg(self, call, Side::B, b.build(),
-              PendingRequest{PendingRequest::Kind::Cancel, Side::B, 0, 1});
+              PendingRequest{PendingRequest::Kind::Cancel, Side::B, 0, leg.invite_cseq});
 }
 
 void B2bua::Impl::client_done(B2bua& self, sip::TxnId txn) {
@@ -102,9 +105,10 @@ void B2bua::Impl::destroy(B2bua& self, CallHandle h) {
     return;
   }
   Call& call = *it->second;
-  self.by_call_id_.erase(call.a.call_id);
-  if (!call.b.call_id.empty()) {
-    self.by_call_id_.erase(call.b.call_id);
+  for (const Leg& leg : call.legs) {
+    if (!leg.call_id.empty()) {
+      self.by_call_id_.erase(leg.call_id);
+    }
   }
   for (sip::TxnId t : call.server_txn_ids) {
     self.server_txns_.erase(t);

@@ -1,7 +1,13 @@
 #pragma once
 // A call: two independent SIP dialogs (legs) joined by Portico, plus the call's media session.
-// Everything here is shard-local and owned by the shard's CallTable.
+// Owned by the shard's B2bua (its map of calls by CallHandle).
+//
+// Threading (docs/style.md, "Threading"): a Call and its Legs are shard-local. Every field is
+// read and written only on the thread of the shard that owns the call. What they point to may
+// be shared, and says so where it is held: `plan.policy` (immutable), `slot` (a TrunkUsage
+// counter), `media` (relay counters the media shard writes).
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -10,6 +16,7 @@
 
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/common/side.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/policy/matcher.hpp"
 #include "portico/sip/transaction_layer.hpp"
@@ -21,8 +28,13 @@ namespace portico::b2bua {
 /// its lookup instead of reaching another call.
 using CallHandle = std::uint64_t;
 
-/// One dialog, seen from Portico's side of it (RFC 3261 §12).
+/// One dialog, seen from Portico's side of it (RFC 3261 §12), and the initial INVITE that
+/// created it. Portico is the UAS of A's INVITE and the UAC of B's, so a few fields are used
+/// on one side only: they say which, and they live here because they describe that leg's
+/// INVITE transaction, not the call. A new target (failover) gets a fresh B Leg.
+/// Shard-local, like its Call.
 struct Leg {
+  // The dialog.
   std::string realm;
   std::string call_id;
   std::string local_tag;
@@ -36,11 +48,45 @@ struct Leg {
   transport::Destination dst;          // where requests on this leg go
   std::string contact;                 // our Contact header value on this leg
   std::string local_host;              // our address on this leg (Via, Contact, hidden URIs)
-  bool peer_supports_100rel = false;
-  bool peer_requires_100rel = false;
+
+  // The initial INVITE on this leg.
+  sip::TxnId invite_txn = 0;           // A: our server transaction; B: our client one
+  std::uint32_t invite_cseq = 0;       // its CSeq: the ACK of its 2xx carries the same
   bool invite_pending = false;         // an INVITE transaction is open in either direction
-  std::uint32_t next_rseq = 1;         // reliable provisionals we send on this leg
+  int final_status = 0;                // A only: final status sent to the caller (0: none yet)
+  bool peer_supports_100rel = false;   // A only: read from A's INVITE
+  bool peer_requires_100rel = false;   // A only
+  // B only: what a CANCEL must repeat of our INVITE (RFC 3261 §9.1: same Request-URI, Via,
+  // To, Call-ID, From and CSeq number).
+  std::string invite_ruri;
+  std::string invite_via;
+  std::string invite_to;
+  bool cancel_pending = false;  // B only: to CANCEL as soon as B sends a provisional
+  bool provisional = false;     // B only: B sent a 1xx>100 (CANCEL now allowed)
+  bool early_sdp = false;       // B only: an 18x with SDP was relayed (no more failover)
+
+  // RFC 3262 as UAS: reliable provisionals Portico sends on this leg (A only).
+  std::uint32_t next_rseq = 1;
   std::optional<std::uint32_t> unacked_rseq;  // RSeq of our last unPRACKed reliable 18x
+  sip::ResponseParts reliable_parts;          // that 18x, retransmitted until PRACKed (§3)
+  Millis reliable_interval{0};
+  TimePoint reliable_deadline{};  // 64*T1 after the first send
+  Timer reliable_retransmit;
+  /// The 2xx toward this leg, held until it PRACKs our reliable 18x that carried SDP (§3: the
+  /// 2xx MUST NOT be sent before such a provisional is acknowledged).
+  std::optional<sip::ResponseParts> held_answer;
+  // RFC 3262 as UAC: reliable provisionals the peer sends on this leg (B only).
+  std::uint32_t last_rseq = 0;  // last one PRACKed
+  /// Late offer: B's reliable 18x carried the offer, relayed to A reliably; B's PRACK must
+  /// carry the answer (§5), so it waits for A's PRACK. The RAck value to send.
+  std::optional<std::string> prack_rack;
+
+  // ACKs for 2xx on this leg.
+  std::map<std::uint32_t, std::string> acks;  // CSeq -> ACK bytes sent on this leg, kept to
+                                              // answer a retransmitted 2xx (§13.2.2.4)
+  /// A 2xx relayed to this leg waits for its ACK before Portico ACKs the other leg: CSeq of
+  /// the ACK expected from this leg's peer -> CSeq of the ACK to send on the other leg.
+  std::map<std::uint32_t, std::uint32_t> ack_relay;
 };
 
 /// Call states, in the order a call normally goes through them.
@@ -63,71 +109,48 @@ struct PendingRequest {
   bool offer_in_request = false;  // the request carried a body (SDP offer)
 };
 
+/// Shard-local (see the file comment).
 struct Call {
   CallHandle handle = 0;
   std::string log_id;          // short id on every log line about this call
   std::uint64_t trace = 0;     // the call's trace in the shard's CallTraces (0: not traced)
   std::string trace_file;      // its pcap file (full path); empty without a pcap directory
   CallState state = CallState::Routing;
-  policy::CallPlan plan;       // holds the policy snapshot for the life of the call
+  /// Its `policy` is the immutable snapshot (shared by every shard that holds it) the call
+  /// keeps for its life.
+  policy::CallPlan plan;
   std::size_t target_index = 0;
+  /// One unit of a TrunkUsage counter all shards share: written by: any shard (acquire and
+  /// release, relaxed read-modify-write); read by: any shard's acquire.
   TrunkUsage::Slot slot;       // concurrent-call slot on the current target
   TimePoint started{};
   TimePoint answered{};
   std::chrono::system_clock::time_point wall_started{};   // for the CDR
   std::chrono::system_clock::time_point wall_answered{};
-  int a_final_status = 0;       // final status sent to the caller (0: none yet)
   bool progress_seen = false;   // first 18x relayed (set-up time to progress recorded)
   int attempts = 0;             // route targets tried
 
-  Leg a;                       // caller side (UAS role for the initial INVITE)
-  Leg b;                       // callee side (UAC role)
+  std::array<Leg, 2> legs;  // index_of(Side): A the caller side, B the callee side
+  /// Its relay streams' counters and last-receive times: written by: the media shard; read
+  /// by: this shard (relaxed atomics, see portico/media/relay.hpp). The rest is this shard's.
   SessionMediaPtr media;
 
-  // Initial INVITE bookkeeping
-  sip::TxnId a_invite_txn = 0;  // server INVITE transaction on A
-  sip::TxnId b_invite_txn = 0;  // client INVITE transaction on B (current target)
-  std::string a_invite_body;    // A's offer, re-sent to the next target on failover
-  std::string a_invite_content_type;
-  std::string invite_headers;   // A's headers allowed across, re-used on every target
+  // The caller's INVITE, re-used on every target.
+  std::string caller_body;  // A's offer (empty: late offer)
+  std::string caller_content_type;
+  std::string invite_headers;   // A's headers allowed across
   std::string caller_display;   // A's From display name and user (calling number)
   std::string caller_user;
   int max_forwards = 70;
-  std::string b_invite_ruri;    // for CANCEL (RFC 3261 §9.1: same R-URI, Call-ID, From, CSeq)
-  std::string b_invite_via;
-  std::string b_invite_to;
-  std::uint32_t b_last_rseq = 0;  // last reliable provisional PRACKed on B
-  /// Late offer: B's reliable 18x carried the offer, relayed to A reliably; B's PRACK must carry
-  /// the answer (RFC 3262 §5), so it waits for A's PRACK. The RAck value to send.
-  std::optional<std::string> b_prack_rack;
-  bool b_provisional = false;   // B sent a 1xx>100 (CANCEL allowed; no more failover with SDP)
-  bool b_early_sdp = false;
-  bool cancel_pending = false;  // A cancelled before B sent a provisional
-  bool a_cancelled = false;
-
-  // ACK for a 2xx on each leg, kept to answer retransmitted 2xx (RFC 3261 §13.2.2.4).
-  std::map<std::uint32_t, std::string> b_acks;  // CSeq -> ACK bytes sent on B
-  std::map<std::uint32_t, std::string> a_acks;  // CSeq -> ACK bytes sent on A
-  /// 2xx to a re-INVITE relayed to leg X waits for X's ACK before we ACK the other leg:
-  /// CSeq on X -> CSeq on the other leg.
-  std::uint32_t a_invite_cseq = 0;  // the initial INVITE's CSeq: its ACK carries the same
-  std::map<std::uint32_t, std::uint32_t> ack_map_a;  // ACK from A (cseq) -> ACK on B
-  std::map<std::uint32_t, std::uint32_t> ack_map_b;  // ACK from B (cseq) -> ACK on A
 
   int open_client_txns = 0;     // the call is freed only when this is 0 and it is Ending
   std::vector<sip::TxnId> server_txn_ids;  // server transactions mapped to this call
   Timer max_duration;
-  Timer reliable_retransmit;    // RFC 3262 §3: our reliable 18x to A until PRACKed
-  sip::ResponseParts reliable_parts;
-  /// B's 2xx toward A, held until A PRACKs our reliable 18x that carried SDP (RFC 3262 §3:
-  /// the 2xx MUST NOT be sent before such a provisional is acknowledged).
-  std::optional<sip::ResponseParts> held_answer;
-  Millis reliable_interval{0};
-  TimePoint reliable_deadline{};
   std::string end_reason;
   std::optional<Error> media_error;  // why the media layer refused the offer toward B
 
-  Leg& leg(Side s) { return s == Side::A ? a : b; }
+  Leg& leg(Side s) { return legs[index_of(s)]; }
+  const Leg& leg(Side s) const { return legs[index_of(s)]; }
 };
 
 }  // namespace portico::b2bua

@@ -12,14 +12,10 @@
 #include <string_view>
 
 #include "portico/common/result.hpp"
+#include "portico/common/side.hpp"
 #include "portico/policy/model.hpp"
 
 namespace portico::b2bua {
-
-/// Which leg a message came from: A is the leg that sent the initial INVITE (the caller side),
-/// B is the leg Portico created towards the route target.
-enum class Side { A, B };
-inline Side other(Side s) { return s == Side::A ? Side::B : Side::A; }
 
 /// What a body carries in the offer/answer exchange (RFC 3264).
 enum class SdpRole { Offer, Answer };
@@ -31,7 +27,6 @@ struct LegPeer {
   asio::ip::address signalling_address;
 };
 
-/// What a call's media did, for its CDR.
 /// What the receiving peer of one direction of the first stream said in its RTCP reception
 /// reports (RFC 3550 §6.4): the media quality as that end heard it.
 struct DirectionQuality {
@@ -40,6 +35,7 @@ struct DirectionQuality {
   double jitter_ms = 0;     // highest interarrival jitter reported
 };
 
+/// What a call's media did, for its CDR.
 struct MediaSummary {
   bool anchored = false;
   std::string codec;              // first codec of the first answered stream

@@ -7,11 +7,11 @@
 #include <memory>
 #include <span>
 
+#include "portico/common/side.hpp"
+
 namespace portico::media {
 
-/// Which leg a packet came in on: side A is the caller's leg, side B the leg Portico created.
-enum class Side : std::uint8_t { A = 0, B = 1 };
-inline Side other(Side s) { return s == Side::A ? Side::B : Side::A; }
+// Side (which leg a packet came in on) is portico::Side, shared with the B2BUA.
 
 /// Direction of a relayed packet: AtoB was received on side A and leaves from side B.
 enum class Direction : std::uint8_t { AtoB = 0, BtoA = 1 };

@@ -209,14 +209,13 @@ TEST_F(AnchoredMediaTest, NatRealmExpectsRtpFromTheSipSourceAndLatches) {
   const auto a = parse(relay(*m, Side::B, SdpRole::Answer, offer("127.0.0.2", trunk.endpoint().port)));
   const Endpoint portico_a{kAccessIp, a.media[0].port};
   auto* am = dynamic_cast<AnchoredMedia*>(m.get());
-  EXPECT_EQ(am->stream(0)->destination(media::Side::A, media::Channel::Rtp),
-            (Endpoint{kAccessIp, 4000})) << "before latching: SIP source address, SDP port";
+  EXPECT_EQ(am->stream(0)->destination(Side::A, media::Channel::Rtp), (Endpoint{kAccessIp, 4000}))
+      << "before latching: SIP source address, SDP port";
   intruder.send(portico_a, make_rtp(0x9999, 1));  // wrong IP: never latched
   phone.send(portico_a, make_rtp(0x1111, 1));     // NAT-rewritten port: latched
   ASSERT_TRUE(pump_until(io_, [&] { return trunk.poll() > 0 || trunk.got.size() >= 1; }));
-  EXPECT_EQ(am->stream(0)->destination(media::Side::A, media::Channel::Rtp), phone.endpoint());
-  trunk.send(Endpoint{kCarrierIp, am->stream(0)->local_rtp(media::Side::B).port},
-             make_rtp(0x2222, 1));
+  EXPECT_EQ(am->stream(0)->destination(Side::A, media::Channel::Rtp), phone.endpoint());
+  trunk.send(Endpoint{kCarrierIp, am->stream(0)->local_rtp(Side::B).port}, make_rtp(0x2222, 1));
   ASSERT_TRUE(pump_until(io_, [&] { return phone.poll() > 0 || !phone.got.empty(); }));
   EXPECT_TRUE(intruder.poll() == 0);
   const MediaStats st = factory_.stats();

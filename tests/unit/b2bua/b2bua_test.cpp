@@ -365,6 +365,40 @@ TEST_F(B2buaTest, PolicyRejectsUnknownSourceAndUnroutableNumbers) {
   EXPECT_EQ(attempts.begin()->second, 2u);
 }
 
+// What the admission chain's verdicts do: a refused call (draining here) is answered, counted
+// and recorded; a malformed INVITE (no hops left, a body Portico cannot relay) is only answered.
+TEST_F(B2buaTest, RefusedCallsAreRecordedMalformedInvitesOnlyAnswered) {
+  std::vector<cdr::CallRecord> cdrs;
+  b2b_.set_cdr_sink([&cdrs](cdr::CallRecord&& r) { cdrs.push_back(std::move(r)); });
+  std::string mf0 = invite("0123", "adm-mf0");
+  mf0.replace(mf0.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
+  inject(mf0, from_pbx());
+  std::string text = invite("0123", "adm-text");
+  text.replace(text.find("Content-Type: application/sdp"), 29, "Content-Type: text/plain");
+  inject(text, from_pbx());
+  auto out = sent_to(kPbx);
+  EXPECT_NE(find(out, "INVITE", 483), nullptr);
+  const sip::Message* r415 = find(out, "INVITE", 415);
+  ASSERT_NE(r415, nullptr);
+  EXPECT_NE(r415->raw().find("\r\nAccept: application/sdp, multipart/mixed\r\n"),
+            std::string_view::npos);
+  EXPECT_TRUE(cdrs.empty());
+  EXPECT_EQ(b2b_.stats().calls_rejected, 0u);
+
+  b2b_.set_draining(true);
+  inject(invite("0123", "adm-drain"), from_pbx());
+  const auto drained = sent_to(kPbx);
+  const sip::Message* r503 = find(drained, "INVITE", 503);
+  ASSERT_NE(r503, nullptr);
+  EXPECT_EQ(r503->header("Retry-After"), "30");
+  ASSERT_EQ(cdrs.size(), 1u);
+  EXPECT_EQ(cdrs[0].end_reason, "shutting_down");
+  EXPECT_EQ(cdrs[0].final_status, 503);
+  EXPECT_EQ(b2b_.stats().calls_rejected, 1u);
+  EXPECT_EQ(b2b_.stats().calls_attempted, 3u);
+  EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
 TEST_F(B2buaTest, OutOfDialogRequestsAnsweredLocally) {
   auto ood = [](const std::string& method, const std::string& extra = "") {
     return method + " sip:portico@198.51.100.1 SIP/2.0\r\n"

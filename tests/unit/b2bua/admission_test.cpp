@@ -1,0 +1,165 @@
+// The admission chain on its own: each stage's refusal (status, reason, headers), their order,
+// and what an admitted INVITE leaves in the Admission for the call to be built from.
+
+#include "../../../src/b2bua/admission.hpp"
+
+#include <gtest/gtest.h>
+
+#include "portico/policy/loader.hpp"
+#include "portico/registrar/binding_directory.hpp"
+#include "portico/sip/message.hpp"
+
+namespace portico::b2bua {
+namespace {
+
+using transport::Endpoint;
+using transport::Flow;
+using transport::Protocol;
+
+constexpr const char* kPolicy = R"(
+realms:
+  access: {listeners: ["udp://198.51.100.1:5060"]}
+  carrier: {listeners: ["udp://203.0.113.1:5060"]}
+trunks:
+  carrier: {realm: carrier, host: 203.0.113.50}
+access_peers:
+  pbx: {realm: access, sources: ["10.1.1.0/24"], host: 10.1.1.5}
+registration: {realm: access}
+routes:
+  - name: out
+    match: {realm: access, user_prefix: "0"}
+    rewrite: {strip: 1, prepend: "+44"}
+    targets: [{trunk: carrier}]
+  - name: to-phones
+    match: {realm: carrier, user_prefix: "+"}
+    rewrite: {strip: 1}
+    targets: [{registered: access}]
+)";
+
+const Endpoint kPbx{asio::ip::make_address("10.1.1.5"), 5060};
+const Endpoint kCarrier{asio::ip::make_address("203.0.113.50"), 5060};
+const Endpoint kStranger{asio::ip::make_address("192.0.2.99"), 5060};
+
+std::string invite(const std::string& user, const std::string& max_forwards = "70",
+                   const std::string& content_type = "application/sdp") {
+  const std::string body =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.5\r\ns=-\r\nc=IN IP4 10.1.1.5\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\n";
+  return "INVITE sip:" + user +
+         "@198.51.100.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKadm1\r\n"
+         "Max-Forwards: " +
+         max_forwards +
+         "\r\n"
+         "From: <sip:1001@10.1.1.5>;tag=a1\r\nTo: <sip:" +
+         user +
+         "@198.51.100.1>\r\n"
+         "Call-ID: adm-1@10.1.1.5\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@10.1.1.5>\r\n"
+         "Content-Type: " +
+         content_type +
+         "\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+class AdmissionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { sip::init_parser(); }
+
+  /// Runs the chain on `text` as received from `from` on `realm`.
+  Verdict run(const std::string& text, const std::string& realm = "access",
+              const Endpoint& from = kPbx) {
+    auto m = sip::Message::parse(text);
+    EXPECT_TRUE(m.ok()) << text;
+    req_ = std::move(m.value());
+    flow_ = Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060}, from, {}};
+    admission_.emplace(Admission{*req_, flow_, policy_, draining_, &bindings_});
+    return admit(*admission_);
+  }
+
+  std::shared_ptr<const policy::PolicySnapshot> policy_ =
+      policy::load_policy_texts({{"policy.yaml", kPolicy}});
+  registrar::BindingDirectory bindings_;
+  bool draining_ = false;
+  std::optional<sip::Message> req_;
+  Flow flow_;
+  std::optional<Admission> admission_;
+};
+
+TEST_F(AdmissionTest, AdmittedInviteCarriesItsSourceAndPlan) {
+  const Verdict v = run(invite("02079460000"));
+  EXPECT_TRUE(v.admitted());
+  EXPECT_EQ(admission_->source_peer, "pbx");
+  EXPECT_EQ(admission_->plan.route, "out");
+  EXPECT_EQ(admission_->plan.ruri_user, "+442079460000");
+  ASSERT_EQ(admission_->plan.targets.size(), 1u);
+  EXPECT_EQ(admission_->plan.targets[0].name, "carrier");
+  EXPECT_EQ(admission_->plan.policy, policy_);
+}
+
+TEST_F(AdmissionTest, DrainingRefusesWithRetryAfterBeforeAnythingElse) {
+  draining_ = true;
+  const Verdict v = run(invite("02079460000", "0"), "access", kStranger);
+  EXPECT_EQ(v.status, 503);
+  EXPECT_EQ(v.reason, "shutting_down");
+  EXPECT_EQ(v.extra_headers, "Retry-After: 30\r\n");
+}
+
+TEST_F(AdmissionTest, NoHopsLeftIs483WithoutARecord) {
+  const Verdict v = run(invite("02079460000", "0"), "access", kStranger);
+  EXPECT_EQ(v.status, 483);
+  EXPECT_TRUE(v.reason.empty());
+  EXPECT_TRUE(run(invite("02079460000", "1")).admitted());
+}
+
+TEST_F(AdmissionTest, BodyPorticoCannotRelayIs415WithAccept) {
+  const Verdict v = run(invite("02079460000", "70", "text/plain"), "access", kStranger);
+  EXPECT_EQ(v.status, 415);
+  EXPECT_TRUE(v.reason.empty());
+  EXPECT_EQ(v.extra_headers, "Accept: application/sdp, multipart/mixed\r\n");
+  EXPECT_TRUE(run(invite("02079460000", "70", "multipart/mixed;boundary=x")).admitted());
+}
+
+TEST_F(AdmissionTest, UnknownSourceIs403) {
+  const Verdict v = run(invite("02079460000"), "access", kStranger);
+  EXPECT_EQ(v.status, 403);
+  EXPECT_EQ(v.reason, "unknown_source");
+  EXPECT_TRUE(v.extra_headers.empty());
+  EXPECT_TRUE(admission_->source_peer.empty());
+}
+
+TEST_F(AdmissionTest, NoRouteIs404) {
+  const Verdict v = run(invite("9999"));
+  EXPECT_EQ(v.status, 404);
+  EXPECT_EQ(v.reason, "no_route");
+  EXPECT_EQ(admission_->source_peer, "pbx");
+}
+
+TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
+  Verdict v = run(invite("+15550100"), "carrier", kCarrier);
+  EXPECT_EQ(v.status, 480);
+  EXPECT_EQ(v.reason, "not_registered");
+
+  const Endpoint nat{asio::ip::make_address("192.0.2.77"), 4000};
+  registrar::ContactRoute r{"15550100@example.com",
+                            "15550100",
+                            "access",
+                            "sip:15550100@10.0.0.5:5062",
+                            {"access", Protocol::Udp, nat, {}},
+                            false};
+  bindings_.apply({r.aor, r.user, r});
+  v = run(invite("+15550100"), "carrier", kCarrier);
+  EXPECT_EQ(v.status, 480);
+  EXPECT_EQ(v.reason, "contact_unreachable");
+
+  r.reachable = true;
+  bindings_.apply({r.aor, r.user, r});
+  v = run(invite("+15550100"), "carrier", kCarrier);
+  EXPECT_TRUE(v.admitted());
+  ASSERT_EQ(admission_->plan.targets.size(), 1u);
+  EXPECT_EQ(admission_->plan.targets[0].request_uri, "sip:15550100@10.0.0.5:5062");
+  EXPECT_EQ(admission_->plan.targets[0].remote.port, 4000);
+}
+
+}  // namespace
+}  // namespace portico::b2bua
