@@ -5,7 +5,7 @@
 namespace portico::runtime::metric_tables {
 namespace {
 
-// Helps shared by several rows.
+// Help texts shared by several rows.
 constexpr const char* kParseErrors = "Inbound messages rejected";
 constexpr const char* kRetransmissions = "Retransmissions";
 constexpr const char* kTxnTimeouts = "Transactions ended by timer";
