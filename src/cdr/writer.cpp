@@ -1,4 +1,5 @@
-// CdrWriter: the bounded queue and the writer thread behind it.
+// CdrWriter: formatting and writing the lines, rotation and reopening; the queue and the
+// thread are common/background_writer.hpp.
 //
 // One write(2) per chunk of lines on an O_APPEND descriptor (common/file_write.hpp): it reports
 // exactly how many bytes reached the file, so a disk-full error is charged to the records it
@@ -35,6 +36,13 @@ int open_append(const std::string& path) {
 
 bool log_allowed(std::atomic<std::int64_t>& last_ns) { return once_per(last_ns, kLogInterval); }
 
+std::size_t at_least_one(std::size_t capacity) {
+  if (capacity == 0) {
+    throw std::invalid_argument("cdr: queue capacity must be at least 1");
+  }
+  return capacity;
+}
+
 std::uint64_t file_size(int fd) {
   struct stat st {};
   return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -42,135 +50,63 @@ std::uint64_t file_size(int fd) {
 
 }  // namespace
 
-/// What the writer thread takes from the queue in one go.
-struct CdrWriter::Batch {
-  std::deque<CallRecord> records;
-  std::optional<std::size_t> reopen_at;  // reopen after this many records, if set
-};
-
 CdrWriter::CdrWriter(std::string path, std::size_t capacity, CdrRotation rotation)
-    : path_(std::move(path)), capacity_(capacity), rotation_(rotation) {
-  if (capacity_ == 0) {
-    throw std::invalid_argument("cdr: queue capacity must be at least 1");
-  }
+    : path_(std::move(path)), rotation_(rotation), queue_(at_least_one(capacity), kDrainTimeout) {
   fd_ = open_append(path_);
   if (fd_ < 0) {
     const int err = errno;
     throw std::runtime_error("cdr: cannot open '" + path_ + "' for appending: " + errno_text(err));
   }
   file_bytes_ = file_size(fd_);
-  thread_ = std::thread([this] { run(); });
+  queue_.start(*this);
 }
 
 CdrWriter::~CdrWriter() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    drain_deadline_ = std::chrono::steady_clock::now() + kDrainTimeout;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
+  queue_.stop();  // writes what is queued (at most kDrainTimeout) while fd_ is still open
   ::close(fd_);
 }
 
 bool CdrWriter::submit(CallRecord&& record) {
-  bool accepted = false;
-  {
-    // The only lock a shard ever takes here: one push per ended call.
-    std::lock_guard lock(mu_);
-    if (!stopping_ && queue_.size() < capacity_) {
-      queue_.push_back(std::move(record));
-      accepted = true;
-    }
-  }
-  if (accepted) {
-    cv_.notify_one();
+  // The only lock a shard ever takes here: one push per ended call.
+  if (queue_.push(std::move(record))) {
     return true;
   }
-  warn_dropped(dropped_.fetch_add(1, std::memory_order_relaxed) + 1);
+  warn_dropped(queue_.dropped());
   return false;
 }
 
-void CdrWriter::reopen() {
-  {
-    std::lock_guard lock(mu_);
-    // Everything queued now was submitted before the rotation and belongs in the old file. A
-    // second reopen() before the writer acts moves the split to the later point.
-    reopen_at_ = queue_.size();
-  }
-  cv_.notify_one();
-}
+void CdrWriter::reopen() { queue_.reopen(); }
 
 CdrStats CdrWriter::stats() const {
-  return CdrStats{written_.load(std::memory_order_relaxed),
-                  dropped_.load(std::memory_order_relaxed),
+  return CdrStats{written_.load(std::memory_order_relaxed), queue_.dropped(),
                   write_errors_.load(std::memory_order_relaxed)};
 }
 
-void CdrWriter::pause_ForTest() {
-  std::lock_guard lock(mu_);
-  paused_ = true;
-}
+void CdrWriter::pause_ForTest() { queue_.pause(); }
 
-void CdrWriter::resume_ForTest() {
-  {
-    std::lock_guard lock(mu_);
-    paused_ = false;
-  }
-  cv_.notify_one();
-}
+void CdrWriter::resume_ForTest() { queue_.resume(); }
 
-void CdrWriter::run() {
-  std::unique_lock lock(mu_);
-  for (;;) {  // ends when stopping_ is set and nothing is left: see the destructor
-    cv_.wait(lock, [this] {
-      return stopping_ || (!paused_ && (!queue_.empty() || reopen_at_.has_value()));
-    });
-    if (queue_.empty() && !reopen_at_) {
-      return;  // only reachable when stopping_ and fully drained
-    }
-    // Take everything at once: the shards' lock is released for the whole disk write.
-    Batch batch;
-    batch.records.swap(queue_);
-    batch.reopen_at = std::exchange(reopen_at_, std::nullopt);
-    lock.unlock();
-    write_batch(batch);
-    lock.lock();
-  }
-}
-
-void CdrWriter::write_batch(const Batch& batch) {
-  const std::size_t n = batch.records.size();
-  const std::size_t split = batch.reopen_at ? std::min(*batch.reopen_at, n) : n;
-  bool reopened = !batch.reopen_at.has_value();
-  std::size_t begin = 0;
-  while (begin < n || !reopened) {  // each pass writes >= 1 record or reopens: <= n + 1 passes
-    if (!reopened && begin == split) {
-      do_reopen();
-      reopened = true;
-      continue;
-    }
-    // A chunk never straddles the reopen point.
-    const std::size_t end = std::min(begin + kChunk, begin < split ? split : n);
-    if (!write_chunk(batch, begin, end)) {
-      const std::size_t abandoned = n - begin;
-      dropped_.fetch_add(abandoned, std::memory_order_relaxed);
-      log::warn("cdr.drain_timeout", {{"path", path_}, {"abandoned", abandoned}});
+void CdrWriter::write(std::deque<CallRecord>& records) {
+  const std::size_t n = records.size();
+  for (std::size_t begin = 0; begin < n; begin += kChunk) {
+    if (queue_.past_drain_deadline()) {
+      abandon_from(records, begin);
       return;
     }
-    begin = end;
+    write_chunk(records, begin, std::min(begin + kChunk, n));
   }
 }
 
-bool CdrWriter::write_chunk(const Batch& batch, std::size_t begin, std::size_t end) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ && std::chrono::steady_clock::now() > drain_deadline_) {
-      return false;
-    }
-  }
+void CdrWriter::abandon(std::deque<CallRecord>& records) { abandon_from(records, 0); }
+
+void CdrWriter::abandon_from(const std::deque<CallRecord>& records, std::size_t begin) {
+  const std::size_t abandoned = records.size() - begin;
+  queue_.add_dropped(abandoned);
+  log::warn("cdr.drain_timeout", {{"path", path_}, {"abandoned", abandoned}});
+}
+
+void CdrWriter::write_chunk(const std::deque<CallRecord>& records, std::size_t begin,
+                            std::size_t end) {
   std::string buf;
   // A previous failure may have left half a line: end it so this chunk's lines parse.
   if (torn_line_) {
@@ -180,7 +116,7 @@ bool CdrWriter::write_chunk(const Batch& batch, std::size_t begin, std::size_t e
   std::vector<std::size_t> line_ends;
   line_ends.reserve(end - begin);
   for (std::size_t i = begin; i < end; ++i) {
-    buf += to_json_line(batch.records[i]);  // formatted here, off the shard threads
+    buf += to_json_line(records[i]);  // formatted here, off the shard threads
     line_ends.push_back(buf.size());
   }
   const WriteResult res = write_all(fd_, buf);
@@ -206,7 +142,6 @@ bool CdrWriter::write_chunk(const Batch& batch, std::size_t begin, std::size_t e
   if (rotation_.max_bytes > 0 && file_bytes_ >= rotation_.max_bytes && !torn_line_) {
     rotate_by_size();
   }
-  return true;
 }
 
 void CdrWriter::rotate_by_size() {
@@ -224,10 +159,10 @@ void CdrWriter::rotate_by_size() {
     return;
   }
   log::info("cdr.rotated", {{"path", path_}, {"bytes", file_bytes_}, {"to", numbered(1)}});
-  do_reopen();  // on failure the records keep going to path.1, and the error is logged
+  reopen_output();  // on failure the records keep going to path.1, and the error is logged
 }
 
-void CdrWriter::do_reopen() {
+void CdrWriter::reopen_output() {
   // Open the new file before closing the old one, so a failed reopen loses nothing.
   const int fd = open_append(path_);
   if (fd < 0) {
@@ -245,7 +180,7 @@ void CdrWriter::do_reopen() {
 void CdrWriter::warn_dropped(std::uint64_t dropped_total) {
   if (log_allowed(last_drop_warn_ns_)) {
     log::warn("cdr.queue_full",
-              {{"path", path_}, {"capacity", capacity_}, {"dropped_total", dropped_total}});
+              {{"path", path_}, {"capacity", queue_.capacity()}, {"dropped_total", dropped_total}});
   }
 }
 

@@ -1,7 +1,8 @@
 #include "portico/common/strings.hpp"
 
 #include <cctype>
-#include <random>
+
+#include "portico/common/random.hpp"
 
 namespace portico {
 
@@ -36,8 +37,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::optional<std::uint64_t> parse_uint(std::string_view s) {
-  if (s.empty() || s.size() > 19) {
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) {
+  // 20 characters hold every 64-bit value; more can only be leading zeros, refused as abuse.
+  if (s.empty() || s.size() > 20) {
     return std::nullopt;
   }
   std::uint64_t v = 0;
@@ -45,25 +47,26 @@ std::optional<std::uint64_t> parse_uint(std::string_view s) {
     if (c < '0' || c > '9') {
       return std::nullopt;
     }
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (d > max || v > (max - d) / 10) {
+      return std::nullopt;  // v * 10 + d > max, checked without overflowing
+    }
+    v = v * 10 + d;
   }
   return v;
 }
 
 std::string random_token(std::size_t n) {
-  // One generator per thread: no lock, and tokens differ across shards.
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n);
+  std::string out(n, '0');
   std::uint64_t bits = 0;
   int left = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (char& c : out) {
     if (left == 0) {
-      bits = rng();
+      bits = random_u64();
       left = 16;
     }
-    out.push_back(kHex[bits & 0xf]);
+    c = kHex[bits & 0xf];
     bits >>= 4;
     --left;
   }

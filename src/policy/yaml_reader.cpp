@@ -119,7 +119,7 @@ std::optional<std::int64_t> Reader::integer(const Field& f) const {
   if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
     text.remove_prefix(1);
   }
-  // parse_uint caps at 19 digits; anything that long is out of every range we accept anyway.
+  // parse_uint refuses more than 20 digits; that is out of every range we accept anyway.
   const auto magnitude = parse_uint(text);
   if (!magnitude || *magnitude > static_cast<std::uint64_t>(INT64_MAX)) {
     error(f, "expected an integer");

@@ -1,6 +1,7 @@
 #include "sip_fields.hpp"
 
 #include "portico/common/strings.hpp"
+#include "portico/sip/raw_headers.hpp"
 
 namespace portico::registrar::detail {
 namespace {
@@ -14,66 +15,28 @@ bool named(std::string_view name, std::initializer_list<std::string_view> names)
   return false;
 }
 
-// Calls fn(name, value) for every header of `raw`, folded lines joined (RFC 3261 §7.3.1).
-template <class Fn>
-void for_each_header(std::string_view raw, Fn&& fn) {
-  std::string name;
-  std::string value;
-  bool open = false;
-  std::size_t pos = raw.find("\r\n");  // skip the start line
-  while (pos != std::string_view::npos) {
-    const std::size_t start = pos + 2;
-    const std::size_t end = raw.find("\r\n", start);
-    if (end == std::string_view::npos) {
-      break;
-    }
-    const std::string_view line = raw.substr(start, end - start);
-    if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-      value += ' ';
-      value += trim(line);
-      pos = end;
-      continue;
-    }
-    if (open) {
-      fn(name, value);
-      open = false;
-    }
-    if (line.empty()) {
-      break;  // end of headers
-    }
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      name = std::string(trim(line.substr(0, colon)));
-      value = std::string(trim(line.substr(colon + 1)));
-      open = true;
-    }
-    pos = end;
-  }
-  if (open) {
-    fn(name, value);
-  }
-}
-
 }  // namespace
 
 std::string header_lines(std::string_view raw, std::initializer_list<std::string_view> names) {
   std::string out;
-  for_each_header(raw, [&](const std::string& name, const std::string& value) {
-    if (named(name, names)) {
-      out += name + ": " + value + "\r\n";
+  sip::RawHeaderScanner scan(raw);
+  while (const auto f = scan.next()) {
+    if (named(f->name, names)) {
+      out.append(f->name).append(": ").append(sip::unfold(f->value)).append("\r\n");
     }
-  });
+  }
   return out;
 }
 
 std::vector<std::string> header_values(std::string_view raw,
                                        std::initializer_list<std::string_view> names) {
   std::vector<std::string> out;
-  for_each_header(raw, [&](const std::string& name, const std::string& value) {
-    if (named(name, names)) {
-      out.push_back(value);
+  sip::RawHeaderScanner scan(raw);
+  while (const auto f = scan.next()) {
+    if (named(f->name, names)) {
+      out.push_back(sip::unfold(f->value));
     }
-  });
+  }
   return out;
 }
 

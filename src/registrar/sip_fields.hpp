@@ -13,10 +13,11 @@
 namespace portico::registrar::detail {
 
 /// The header lines of `raw` (a whole message) named `names` (case-insensitive), exactly as
-/// received apart from line folding, as "Name: value\r\n" lines in wire order.
+/// received apart from line folding, as "Name: value\r\n" lines in wire order. CRLF or LF line
+/// ends (sip/raw_headers.hpp).
 std::string header_lines(std::string_view raw, std::initializer_list<std::string_view> names);
 
-/// Values of the headers named `names` in `raw`, trimmed, one per header line.
+/// Values of the headers named `names` in `raw`, trimmed and unfolded, one per header field.
 std::vector<std::string> header_values(std::string_view raw,
                                        std::initializer_list<std::string_view> names);
 

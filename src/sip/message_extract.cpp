@@ -43,7 +43,7 @@ std::optional<std::uint16_t> to_port(const char* text) {
   if (text == nullptr) {
     return std::nullopt;
   }
-  auto v = parse_decimal(text, 65535);
+  auto v = parse_uint(text, 65535);
   if (!v) {
     return std::nullopt;
   }
@@ -125,7 +125,7 @@ void extract_dialog_headers(osip_message_t& m, MessageData& impl) {
     impl.has_cseq = true;
     impl.cseq_number_raw = osip::str(m.cseq->number);
     impl.cseq_method = osip::str(m.cseq->method);
-    if (auto n = parse_decimal(impl.cseq_number_raw, 0xFFFFFFFFULL)) {
+    if (auto n = parse_uint(impl.cseq_number_raw, 0xFFFFFFFFULL)) {
       impl.cseq = static_cast<std::uint32_t>(*n);
     }
   }
@@ -149,7 +149,7 @@ void extract_message(osip_message_t& m, MessageData& impl) {
   }
   auto mf = raw_values(impl, "Max-Forwards");
   if (!mf.empty()) {
-    if (auto v = parse_decimal(mf.front(), 255)) {
+    if (auto v = parse_uint(mf.front(), 255)) {
       impl.max_forwards = static_cast<int>(*v);
     }
   }

@@ -1,13 +1,14 @@
-// Portico's own look at the header section: a line scanner (RFC 3261 §7.3.1 folding), the
-// canonical header-name table (§7.3.3 compact forms), header lookups, and find_call_id() for
-// shard dispatch. None of this touches osip, so it is also what validate() checks raw values
-// (Content-Length, Max-Forwards, Expires) against.
+// Portico's own look at the header section: the raw header values (read with sip/raw_headers.hpp,
+// RFC 3261 §7.3.1 folding), the canonical header-name table (§7.3.3 compact forms), header
+// lookups, and find_call_id() for shard dispatch. None of this touches osip, so it is also
+// what validate() checks raw values (Content-Length, Max-Forwards, Expires) against.
 
 #include <array>
 #include <cctype>
 
 #include "message_impl.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/sip/raw_headers.hpp"
 
 namespace portico::sip {
 namespace {
@@ -43,8 +44,6 @@ constexpr std::array<std::string_view, 52> kLongForms{
     "Authentication-Info", "RSeq", "RAck", "P-Asserted-Identity", "P-Preferred-Identity",
     "Privacy", "Reason", "Retry-After", "Warning", "Organization", "Priority", "Min-SE",
     "Content-Disposition", "MIME-Version", "Replaces", "Subscription-State"};
-
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view strip_cr(std::string_view line) {
   if (!line.empty() && line.back() == '\r') {
@@ -108,49 +107,20 @@ void split_start_line(MessageData& impl) {
   }
 }
 
-void add_header_line(MessageData& impl, std::string_view line) {
-  if (is_wsp(line[0])) {
-    // §7.3.1: a continuation line folds into the previous header value.
-    if (!impl.raw_headers.empty()) {
-      auto& v = impl.raw_headers.back().value;
-      v += v.empty() ? "" : " ";
-      v += trim(line);
-    }
-    return;
-  }
-  auto colon = line.find(':');
-  if (colon == std::string_view::npos) {
-    return;  // osip rejects the message; nothing to record
-  }
-  std::string_view name = trim(line.substr(0, colon));
-  impl.raw_headers.push_back(RawHeader{canonical_header_name(name), std::string(name),
-                                       std::string(trim(line.substr(colon + 1)))});
-}
-
 }  // namespace
 
 void scan_raw_headers(MessageData& impl) {
-  std::string_view head = std::string_view(impl.raw).substr(0, impl.header_end);
-  std::size_t pos = 0;
-  bool first = true;
-  while (pos < head.size()) {
-    std::size_t nl = head.find('\n', pos);
-    std::size_t end = nl == std::string_view::npos ? head.size() : nl;
-    std::string_view line = strip_cr(head.substr(pos, end - pos));
-    pos = end + 1;
-    if (first) {
-      impl.start_line = std::string(line);
-      first = false;
-    } else if (line.empty()) {
-      break;
-    } else {
-      add_header_line(impl, line);
-    }
+  const std::string_view head = std::string_view(impl.raw).substr(0, impl.header_end);
+  impl.start_line = std::string(strip_cr(head.substr(0, head.find('\n'))));
+  RawHeaderScanner scan(head);
+  while (const auto f = scan.next()) {
+    impl.raw_headers.push_back(
+        RawHeader{canonical_header_name(f->name), std::string(f->name), unfold(f->value)});
   }
   split_start_line(impl);
   auto lengths = raw_values(impl, "Content-Length");
   if (!lengths.empty()) {
-    auto n = parse_decimal(lengths.front(), 0xFFFFFFFFULL);
+    auto n = parse_uint(lengths.front(), 0xFFFFFFFFULL);
     if (n && *n < impl.body_available) {
       impl.body_length = static_cast<std::size_t>(*n);  // RFC 4475 §3.1.1.8: extra octets
     }
@@ -165,24 +135,6 @@ std::vector<std::string_view> raw_values(const MessageData& impl, std::string_vi
     }
   }
   return out;
-}
-
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
-  if (s.empty() || s.size() > 20) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - d) / 10) {
-      return std::nullopt;
-    }
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 bool valid_host(std::string_view host, bool ipv6_allowed) {
@@ -245,25 +197,7 @@ bool Message::has_option(std::string_view header_name, std::string_view option) 
 }
 
 std::string_view find_call_id(std::string_view bytes) {
-  std::size_t pos = bytes.find('\n');  // skip the start line
-  while (pos != std::string_view::npos && pos + 1 < bytes.size()) {
-    std::size_t start = pos + 1;
-    std::size_t nl = bytes.find('\n', start);
-    std::size_t len = nl == std::string_view::npos ? std::string_view::npos : nl - start;
-    std::string_view line = strip_cr(bytes.substr(start, len));
-    if (line.empty()) {
-      return {};  // end of headers
-    }
-    auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view name = trim(line.substr(0, colon));
-      if (!is_wsp(line[0]) && (iequals(name, "Call-ID") || iequals(name, "i"))) {
-        return trim(line.substr(colon + 1));
-      }
-    }
-    pos = nl;
-  }
-  return {};
+  return find_raw_header(bytes, "Call-ID", "i").value_or(std::string_view{});
 }
 
 }  // namespace portico::sip

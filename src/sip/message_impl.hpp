@@ -80,9 +80,6 @@ void scan_raw_headers(MessageData& impl);
 /// All raw values of one canonical header name, in wire order.
 std::vector<std::string_view> raw_values(const MessageData& impl, std::string_view name);
 
-/// Strict decimal parse of a whole string (no sign, no spaces) that fits `max`.
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max);
-
 /// Host of a Via sent-by or SIP URI: a hostname / IPv4 token, or an IPv6 reference (brackets
 /// stripped). Liberal about IPv6 digit groups (RFC 5118 §4.8).
 bool valid_host(std::string_view host, bool ipv6_allowed);

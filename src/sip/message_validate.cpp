@@ -36,7 +36,7 @@ Check check_start_line(const MessageData& m) {
     }
     return std::nullopt;
   }
-  auto code = parse_decimal(m.status_token, 999);
+  auto code = parse_uint(m.status_token, 999);
   if (m.status_token.size() != 3 || !code || *code < 100 || *code > 699) {
     return fail("bad_status", "Status code out of range");
   }
@@ -81,7 +81,7 @@ Check check_mandatory(const MessageData& m) {
 
 Check check_cseq(const MessageData& m) {
   // §8.1.1.5: the number is a 32-bit unsigned integer.
-  if (!parse_decimal(m.cseq_number_raw, 0xFFFFFFFFULL)) {
+  if (!parse_uint(m.cseq_number_raw, 0xFFFFFFFFULL)) {
     return fail("bad_cseq", "CSeq number is not a 32-bit integer");
   }
   if (m.cseq_method.empty()) {
@@ -140,7 +140,7 @@ Check check_content_length(const MessageData& m) {
   auto values = raw_values(m, "Content-Length");
   std::optional<std::uint64_t> first;
   for (auto v : values) {
-    auto n = parse_decimal(v, 0xFFFFFFFFULL);
+    auto n = parse_uint(v, 0xFFFFFFFFULL);
     if (!n) {
       return fail("bad_content_length", "Content-Length is not a number");
     }
@@ -159,19 +159,19 @@ Check check_content_length(const MessageData& m) {
 
 Check check_numbers(const MessageData& m) {
   for (auto v : raw_values(m, "Max-Forwards")) {
-    if (!parse_decimal(v, 255)) {
+    if (!parse_uint(v, 255)) {
       return fail("bad_max_forwards", "Max-Forwards is not a number from 0 to 255");
     }
   }
   // §20.19: delta-seconds, bounded to 2^32-1 (§25.1); RFC 4475 §3.1.2.4 (scalar02).
   for (auto v : raw_values(m, "Expires")) {
-    if (!parse_decimal(v, 0xFFFFFFFFULL)) {
+    if (!parse_uint(v, 0xFFFFFFFFULL)) {
       return fail("bad_expires", "Expires is not a valid number of seconds");
     }
   }
   for (auto v : raw_values(m, "Retry-After")) {
     std::string_view digits = v.substr(0, v.find_first_of(" \t;("));
-    if (!parse_decimal(digits, 0xFFFFFFFFULL)) {
+    if (!parse_uint(digits, 0xFFFFFFFFULL)) {
       return fail("bad_retry_after", "Retry-After is not a valid number of seconds");
     }
   }

@@ -60,7 +60,7 @@ bool valid_hostport_text(std::string_view hp) {
       return false;
     }
   }
-  return valid_host(host, true) && (port.empty() || parse_decimal(port, 65535).has_value());
+  return valid_host(host, true) && (port.empty() || parse_uint(port, 65535).has_value());
 }
 
 Result<Uri> parse_tel(std::string_view text) {
@@ -94,7 +94,7 @@ Result<Uri> parse_sip(std::string_view text, std::string_view scheme) {
   out.user = osip::str(uri->username);
   out.host = osip::str(uri->host);
   if (uri->port != nullptr) {
-    auto port = parse_decimal(uri->port, 65535);
+    auto port = parse_uint(uri->port, 65535);
     if (!port) {
       return make_error("bad_uri", "Malformed URI port");
     }

@@ -1,4 +1,5 @@
-// TraceWriter: the queue, the writer thread, per-call pcap files and retention.
+// TraceWriter: per-call pcap files and retention; the queue and the thread are
+// common/background_writer.hpp.
 
 #include "portico/trace/trace_writer.hpp"
 
@@ -22,6 +23,8 @@ namespace fs = std::filesystem;
 constexpr std::chrono::seconds kLogInterval{1};
 constexpr std::chrono::seconds kPruneInterval{1};
 constexpr std::string_view kSuffix = ".pcap";
+
+bool is_message(const TraceEvent& e) { return e.kind == TraceEvent::Kind::Message; }
 
 }  // namespace
 
@@ -47,7 +50,9 @@ std::string trace_file_name(WallClock::time_point start, std::string_view call_l
 }
 
 TraceWriter::TraceWriter(std::string directory, Retention retention, std::size_t capacity)
-    : directory_(std::move(directory)), retention_(retention), capacity_(capacity) {
+    : directory_(std::move(directory)),
+      retention_(retention),
+      queue_(capacity, kDrainTimeout, kPruneInterval, &is_message) {
   std::error_code ec;
   fs::create_directories(directory_, ec);
   if (ec || ::access(directory_.c_str(), W_OK | X_OK) != 0) {
@@ -55,19 +60,11 @@ TraceWriter::TraceWriter(std::string directory, Retention retention, std::size_t
     throw std::runtime_error("traces: cannot write to directory '" + directory_ + "': " + why);
   }
   scan_existing();
-  thread_ = std::thread([this] { run(); });
+  queue_.start(*this);
 }
 
 TraceWriter::~TraceWriter() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    drain_deadline_ = std::chrono::steady_clock::now() + kDrainTimeout;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
+  queue_.stop();  // writes what is queued (at most kDrainTimeout) while open_ is whole
   for (auto& [id, t] : open_) {
     if (t->fd >= 0) {
       ::close(t->fd);  // a call still in progress keeps what was written: a valid pcap file
@@ -76,63 +73,29 @@ TraceWriter::~TraceWriter() {
 }
 
 void TraceWriter::submit(std::vector<TraceEvent>& batch) {
-  std::uint64_t dropped = 0;
-  {
-    // The only lock a shard takes here: once per batch of its messages.
-    std::lock_guard lock(mu_);
-    for (TraceEvent& e : batch) {
-      if (e.kind == TraceEvent::Kind::Message) {
-        if (stopping_ || queued_messages_ >= capacity_) {
-          ++dropped;
-          continue;
-        }
-        ++queued_messages_;
-      }
-      queue_.push_back(std::move(e));
-    }
-  }
-  batch.clear();
-  cv_.notify_one();
-  if (dropped > 0) {
-    const auto total = messages_dropped_.fetch_add(dropped, std::memory_order_relaxed) + dropped;
-    if (once_per(last_drop_warn_ns_, kLogInterval)) {
-      log::warn("trace.queue_full", {{"capacity", capacity_}, {"dropped_total", total}});
-    }
+  // The only lock a shard takes here: once per batch of its messages.
+  if (queue_.push(batch) > 0 && once_per(last_drop_warn_ns_, kLogInterval)) {
+    log::warn("trace.queue_full",
+              {{"capacity", queue_.capacity()}, {"dropped_total", queue_.dropped()}});
   }
 }
 
 TraceWriterStats TraceWriter::stats() const {
   return TraceWriterStats{files_written_.load(std::memory_order_relaxed),
-                          messages_written_.load(std::memory_order_relaxed),
-                          messages_dropped_.load(std::memory_order_relaxed),
+                          messages_written_.load(std::memory_order_relaxed), queue_.dropped(),
                           write_errors_.load(std::memory_order_relaxed),
                           files_pruned_.load(std::memory_order_relaxed)};
 }
 
-void TraceWriter::run() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait_for(lock, kPruneInterval, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) {
-      return;
-    }
-    std::deque<TraceEvent> batch;
-    batch.swap(queue_);
-    queued_messages_ = 0;
-    const bool late = stopping_ && std::chrono::steady_clock::now() > drain_deadline_;
-    lock.unlock();
-    if (late) {
-      const auto n = static_cast<std::uint64_t>(std::count_if(
-          batch.begin(), batch.end(),
-          [](const TraceEvent& e) { return e.kind == TraceEvent::Kind::Message; }));
-      messages_dropped_.fetch_add(n, std::memory_order_relaxed);
-      log::warn("trace.drain_timeout", {{"abandoned", n}});
-    } else {
-      write_batch(batch);
-      prune();
-    }
-    lock.lock();
-  }
+void TraceWriter::write(std::deque<TraceEvent>& batch) {
+  write_batch(batch);
+  prune();
+}
+
+void TraceWriter::abandon(std::deque<TraceEvent>& batch) {
+  const auto n = static_cast<std::uint64_t>(std::count_if(batch.begin(), batch.end(), is_message));
+  queue_.add_dropped(n);
+  log::warn("trace.drain_timeout", {{"abandoned", n}});
 }
 
 void TraceWriter::write_batch(std::deque<TraceEvent>& batch) {
@@ -147,7 +110,7 @@ void TraceWriter::write_batch(std::deque<TraceEvent>& batch) {
       case TraceEvent::Kind::Message: {
         auto it = open_.find(e.trace);
         if (it == open_.end()) {
-          messages_dropped_.fetch_add(1, std::memory_order_relaxed);  // its Begin was lost
+          queue_.add_dropped(1);  // its Begin was lost
           break;
         }
         OpenTrace& t = *it->second;

@@ -1,13 +1,14 @@
 #pragma once
 // CdrWriter: appends CallRecords as JSON lines to a file, off the shard threads.
 //
-// Shards must never block on disk (ARCHITECTURE §2.3), so a shard only moves its record into a
-// bounded queue, under one short mutex held for the push. That is one lock per *ended call*,
-// never per packet or per SIP message, so the contention is negligible. One writer thread
-// formats and appends whatever has queued up, one write(2) per chunk of lines.
+// Shards must never block on disk (docs/style.md, "Threading"), so a shard only moves its
+// record into a bounded queue (common/background_writer.hpp), under one short mutex held for
+// the push. That is one lock per *ended call*, never per packet or per SIP message, so the
+// contention is negligible. One writer thread formats and appends whatever has queued up, one
+// write(2) per chunk of lines.
 //
 //   shard 0 ──submit()──┐
-//   shard 1 ──submit()──┼──> [ bounded deque, mu_ ] ──> writer thread ──> write(2) ──> file
+//   shard 1 ──submit()──┼──> [ BackgroundWriter queue ] ──> writer thread ──> write(2) ──> file
 //   shard N ──submit()──┘                                   ^ reopen() (SIGHUP) applied here
 //
 // Full queue: the record is dropped and counted; a warning is logged at most once a second.
@@ -15,16 +16,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
 
 #include "portico/cdr/record.hpp"
+#include "portico/common/background_writer.hpp"
 
 namespace portico::cdr {
 
@@ -44,7 +42,7 @@ struct CdrRotation {
 
 /// Owns the CDR file and its writer thread. Built and destroyed by the control thread;
 /// `submit()`, `reopen()` and `stats()` are safe from any thread.
-class CdrWriter {
+class CdrWriter : private BackgroundWriter<CallRecord>::Sink {
  public:
   static constexpr std::size_t kDefaultCapacity = 100'000;
   /// How long the destructor keeps writing queued records before abandoning the rest.
@@ -60,7 +58,7 @@ class CdrWriter {
   /// Writes what is queued (for at most kDrainTimeout, the rest counts as dropped), then joins
   /// the writer thread and closes the file. Control thread, at shutdown, after the shards
   /// stopped submitting.
-  ~CdrWriter();
+  ~CdrWriter() override;
 
   CdrWriter(const CdrWriter&) = delete;
   CdrWriter& operator=(const CdrWriter&) = delete;
@@ -87,38 +85,30 @@ class CdrWriter {
   void resume_ForTest();
 
  private:
-  struct Batch;
+  // BackgroundWriter<CallRecord>::Sink, on the writer thread:
+  void write(std::deque<CallRecord>& records) override;
+  void abandon(std::deque<CallRecord>& records) override;
+  void reopen_output() override;
 
-  void run();
-  bool write_chunk(const Batch& batch, std::size_t begin, std::size_t end);
-  void write_batch(const Batch& batch);
-  void do_reopen();
+  /// Counts records[begin..] as dropped: the drain deadline passed.
+  void abandon_from(const std::deque<CallRecord>& records, std::size_t begin);
+  void write_chunk(const std::deque<CallRecord>& records, std::size_t begin, std::size_t end);
   /// The file reached rotation_.max_bytes: shift the numbered files and start a new one.
   void rotate_by_size();
   void warn_dropped(std::uint64_t dropped_total);
 
   const std::string path_;      // immutable after construction
-  const std::size_t capacity_;  // immutable after construction
   int fd_ = -1;                 // writer thread only (constructor/destructor outside its life)
   bool torn_line_ = false;      // writer thread only: a failed write left half a line
   const CdrRotation rotation_;  // immutable after construction
   std::uint64_t file_bytes_ = 0;  // writer thread only: size of the file fd_ appends to
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<CallRecord> queue_;          // GUARDED_BY(mu_)
-  std::optional<std::size_t> reopen_at_;  // GUARDED_BY(mu_): queued records before reopen()
-  bool paused_ = false;                   // GUARDED_BY(mu_)
-  bool stopping_ = false;                 // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point drain_deadline_{};  // GUARDED_BY(mu_)
-
   std::atomic<std::uint64_t> written_{0};
-  std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::int64_t> last_drop_warn_ns_{0};  // rate limit for the drop warning
   std::atomic<std::int64_t> last_error_log_ns_{0};  // rate limit for write-error logs
 
-  std::thread thread_;  // last: started once every member above is initialised
+  BackgroundWriter<CallRecord> queue_;  // last: its thread starts once the file is open
 };
 
 }  // namespace portico::cdr

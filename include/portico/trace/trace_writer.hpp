@@ -3,8 +3,10 @@
 // directory within its retention limits.
 //
 //   shard 0 ──submit(batch)──┐
-//   shard N ──submit(batch)──┴──> [ bounded deque, mu_ ] ──> writer thread ──> <dir>/<name>.pcap
-//                                                                   └──> prune oldest / too old
+//   shard N ──submit(batch)──┴──> [ bounded queue ] ──> writer thread ──> <dir>/<name>.pcap
+//                                                          └──> prune oldest / too old
+//
+// The queue and the writer thread are a BackgroundWriter (common/background_writer.hpp).
 //
 // A shard hands over batches of events (one lock per batch, not per message): Begin names a
 // call's file, Message carries one SIP message and its addresses, End closes the file and hands
@@ -19,17 +21,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "portico/common/background_writer.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/trace/pcap.hpp"
 
@@ -59,7 +59,7 @@ struct TraceWriterStats {
 };
 
 /// Any thread may submit; built and destroyed by the control thread.
-class TraceWriter {
+class TraceWriter : private BackgroundWriter<TraceEvent>::Sink {
  public:
   static constexpr std::size_t kDefaultCapacity = 100'000;  // Message events queued
   static constexpr std::size_t kMaxPrunePerPass = 100;
@@ -71,7 +71,7 @@ class TraceWriter {
   TraceWriter(std::string directory, Retention retention,
               std::size_t capacity = kDefaultCapacity);
   /// Writes what is queued (at most kDrainTimeout), closes every file, joins the thread.
-  ~TraceWriter();
+  ~TraceWriter() override;
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
@@ -84,7 +84,10 @@ class TraceWriter {
  private:
   struct OpenTrace;
 
-  void run();
+  // BackgroundWriter<TraceEvent>::Sink, on the writer thread (also every second when idle):
+  void write(std::deque<TraceEvent>& batch) override;
+  void abandon(std::deque<TraceEvent>& batch) override;
+
   void write_batch(std::deque<TraceEvent>& batch);
   void flush(std::uint64_t id, OpenTrace& t);
   void finish(std::uint64_t id);
@@ -93,29 +96,22 @@ class TraceWriter {
 
   const std::string directory_;  // immutable
   const Retention retention_;    // immutable
-  const std::size_t capacity_;   // immutable
 
   // Writer thread only:
   std::unordered_map<std::uint64_t, std::unique_ptr<OpenTrace>> open_;
   std::vector<std::uint64_t> touched_;  // traces with bytes to flush after this batch
   std::deque<std::pair<std::filesystem::file_time_type, std::string>> finished_;  // oldest first
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<TraceEvent> queue_;  // GUARDED_BY(mu_)
-  std::size_t queued_messages_ = 0;  // GUARDED_BY(mu_)
-  bool stopping_ = false;            // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point drain_deadline_{};  // GUARDED_BY(mu_)
-
   std::atomic<std::uint64_t> files_written_{0};
   std::atomic<std::uint64_t> messages_written_{0};
-  std::atomic<std::uint64_t> messages_dropped_{0};
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::uint64_t> files_pruned_{0};
   std::atomic<std::int64_t> last_drop_warn_ns_{0};
   std::atomic<std::int64_t> last_error_log_ns_{0};
 
-  std::thread thread_;  // last: started once everything above is initialised
+  // Message events count against the capacity; Begin and End are always taken. Its dropped()
+  // is messages_dropped. Last: its thread starts once everything above is initialised.
+  BackgroundWriter<TraceEvent> queue_;
 };
 
 /// "20261125-014224_k3j4h5g6f7.pcap": the call's start (UTC, to the second) and its log id, so
