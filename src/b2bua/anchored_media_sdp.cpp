@@ -3,10 +3,10 @@
 // check of an answer (see anchored_media.hpp).
 
 #include <algorithm>
-#include <random>
 
 #include "portico/b2bua/anchored_media.hpp"
 #include "portico/common/log.hpp"
+#include "portico/common/random.hpp"
 #include "portico/common/strings.hpp"
 #include "portico/sdp/session.hpp"
 
@@ -40,9 +40,9 @@ std::optional<asio::ip::address> media_address(const sdp::Session& s, const sdp:
 }
 
 std::uint64_t random_session_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  // RFC 4566 §5.2 suggests an NTP timestamp; any number that fits 63 bits is valid.
-  return rng() >> 2;
+  // RFC 4566 §5.2 suggests an NTP timestamp; any number that fits 63 bits is valid. From the
+  // CSPRNG like every identifier an outsider sees.
+  return random_u64() >> 2;
 }
 
 bool offers_telephone_event(const sdp::Media& m) {

@@ -7,6 +7,7 @@
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/sip/extensions.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -262,8 +263,8 @@ std::string allow_header(const policy::PolicySnapshot& p, const transport::Flow&
 void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
                                 const transport::Flow& flow) {
   const std::string& m = req.method();
-  std::string unsupported;
-  if (m != "CANCEL" && !supported_extensions_only(req, unsupported)) {
+  if (std::string unsupported = m == "CANCEL" ? "" : sip::unsupported_options(req);
+      !unsupported.empty()) {
     respond(self, txn, 420, {}, "Unsupported: " + unsupported + "\r\n");  // RFC 3261 §8.2.2.3
     return;
   }

@@ -94,9 +94,6 @@ struct B2bua::Impl {
 
 // b2bua_invite.cpp ---------------------------------------------------------------------------
 
-/// True if every option in the request's Require headers is one Portico supports
-/// (100rel, timer); the others are listed in `unsupported`.
-bool supported_extensions_only(const sip::Message& req, std::string& unsupported);
 /// The SIP status for an offer the media layer refused: 503 when Portico ran out of ports
 /// (the caller may retry elsewhere), 488 Not Acceptable Here for the offer itself.
 int media_failure_status(const std::string& reason);

@@ -18,25 +18,6 @@
 
 namespace portico::b2bua {
 
-bool supported_extensions_only(const sip::Message& req, std::string& unsupported) {
-  for (const auto& v : req.header_values("Require")) {
-    size_t start = 0;
-    while (start <= v.size()) {
-      size_t comma = v.find(',', start);
-      std::string opt(trim(std::string_view(v).substr(
-          start, comma == std::string::npos ? std::string::npos : comma - start)));
-      if (!opt.empty() && !iequals(opt, "100rel") && !iequals(opt, "timer")) {
-        unsupported += unsupported.empty() ? opt : ", " + opt;
-      }
-      if (comma == std::string::npos) {
-        break;
-      }
-      start = comma + 1;
-    }
-  }
-  return unsupported.empty();
-}
-
 namespace {
 
 std::vector<std::string> route_set(const sip::Message& msg, bool reverse) {

@@ -7,6 +7,7 @@
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
 #include "portico/policy/matcher.hpp"
+#include "portico/sip/extensions.hpp"
 #include "portico/sip/shard_routing.hpp"
 #include "sip_fields.hpp"
 
@@ -18,27 +19,6 @@ constexpr std::uint32_t kDefaultExpires = 3600;
 
 transport::Destination destination_of(const transport::Flow& flow) {
   return transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection};
-}
-
-// The option tags in `req`'s Require that Portico does not support, ", "-separated. RFC 3261
-// §10.3 step 2: a registrar processes Require as any UAS does (§8.2.2.3); Portico supports
-// the same two tags for every request.
-std::string unsupported_options(const sip::Message& req) {
-  std::string out;
-  for (const auto& value : req.header_values("Require")) {
-    std::string_view rest = value;
-    for (bool more = true; more;) {
-      const auto comma = rest.find(',');
-      more = comma != std::string_view::npos;
-      const std::string_view opt = trim(rest.substr(0, comma));
-      if (!opt.empty() && !iequals(opt, "100rel") && !iequals(opt, "timer")) {
-        out += out.empty() ? "" : ", ";
-        out += opt;
-      }
-      rest = more ? rest.substr(comma + 1) : std::string_view{};
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -82,7 +62,8 @@ bool Registrar::on_register(sip::TxnId txn, const sip::Message& req, const trans
   if (!reg.enabled || flow.realm != reg.realm) {
     return false;
   }
-  if (const std::string unsupported = unsupported_options(req); !unsupported.empty()) {
+  // RFC 3261 §10.3 step 2: a registrar processes Require as any UAS does (§8.2.2.3).
+  if (const std::string unsupported = sip::unsupported_options(req); !unsupported.empty()) {
     respond(txn, 420, "Unsupported: " + unsupported + "\r\n");
     return true;
   }

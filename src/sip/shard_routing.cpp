@@ -2,6 +2,7 @@
 
 #include "portico/common/strings.hpp"
 #include "portico/sip/message.hpp"
+#include "portico/sip/raw_headers.hpp"
 
 namespace portico::sip {
 
@@ -59,25 +60,15 @@ std::optional<std::string> register_aor(std::string_view bytes) {
   if (!bytes.starts_with("REGISTER ")) {
     return std::nullopt;
   }
-  std::size_t pos = bytes.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < bytes.size()) {
-    const std::size_t start = pos + 2;
-    const std::size_t end = bytes.find("\r\n", start);
-    const std::string_view line =
-        bytes.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (line.empty()) {
-      break;  // end of headers
-    }
-    const auto colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      const std::string_view name = trim(line.substr(0, colon));
-      if (iequals(name, "To") || iequals(name, "t")) {
-        return aor_of_to_value(line.substr(colon + 1));
-      }
-    }
-    pos = end;
+  // The same scanner as every other pre-parse look-up: LF or CRLF, folding, compact "t".
+  const auto to = find_raw_header(bytes, "To", "t");
+  if (!to) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  if (to->find('\n') != std::string_view::npos) {
+    return aor_of_to_value(unfold(*to));
+  }
+  return aor_of_to_value(*to);
 }
 
 std::uint16_t shard_for_aor(std::string_view aor, std::uint16_t shard_count) {

@@ -1,5 +1,5 @@
 #pragma once
-// The per-stream transform slot of the relay path (ARCHITECTURE §2.2 step 10.2): SRTP
+// The per-stream transform slot of the relay path (docs/style.md, "Packet path"): SRTP
 // unprotect/protect, DTMF translation and PT remapping plug in here later.
 
 #include <cstddef>

@@ -18,7 +18,8 @@ struct Inbound {
   TimePoint received{};
 };
 
-/// Called on the shard that owns the message's call (see ShardRouter). Owned payload.
+/// Called on the shard that received the bytes; the SIP front door then hands the message to
+/// the shard that owns its call (sip/shard_routing.hpp). Owned payload.
 using InboundSink = std::function<void(Inbound&&)>;
 
 /// Called when a send could not be completed (connect refused/timed out, connection reset

@@ -68,6 +68,17 @@ TEST(ShardRouting, RegisterScanFindsTheToHeaderInAnyForm) {
             std::nullopt);
 }
 
+TEST(ShardRouting, RegisterScanReadsBareLfAndFoldedToLines) {
+  // The same scanner as the Call-ID look-up: a REGISTER with bare LF line ends, or a To value
+  // folded onto a continuation line (RFC 3261 §7.3.1), reaches the same owner.
+  EXPECT_EQ(register_aor("REGISTER sip:example.com SIP/2.0\nCall-ID: r1\nTo: <sip:alice@example.com>"
+                         "\nCSeq: 1 REGISTER\n\n"),
+            "alice@example.com");
+  EXPECT_EQ(register_aor("REGISTER sip:example.com SIP/2.0\r\nTo: \"Alice\"\r\n"
+                         " <sip:alice@example.com>\r\nCSeq: 1 REGISTER\r\n\r\n"),
+            "alice@example.com");
+}
+
 TEST(ShardRouting, ScanAndParseAgreeOnTheAorOwner) {
   init_parser();
   for (const char* to : {"To: <sip:alice@EXAMPLE.com>", "t: sip:bob@example.com;tag=1",
