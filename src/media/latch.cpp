@@ -4,7 +4,7 @@
 
 namespace portico::media {
 
-void Latch::reset(std::optional<transport::Endpoint> expected, bool enabled, bool any_ip) {
+void Latch::reset(std::optional<Endpoint> expected, bool enabled, bool any_ip) {
   expected_ = std::move(expected);
   latched_to_.reset();
   ssrc_.reset();
@@ -14,13 +14,13 @@ void Latch::reset(std::optional<transport::Endpoint> expected, bool enabled, boo
   latched_ = false;
 }
 
-bool Latch::ip_allowed(const transport::Endpoint& source) const {
+bool Latch::ip_allowed(const Endpoint& source) const {
   // RFC 7362 §4: the NAT rewrites the port, so only the SDP IP is checked (unless any_ip:
   // the SDP carried a private address the peer never sends from).
   return any_ip_ || !expected_ || source.address == expected_->address;
 }
 
-Latch::Verdict Latch::on_packet(const transport::Endpoint& source,
+Latch::Verdict Latch::on_packet(const Endpoint& source,
                                 std::optional<std::uint32_t> ssrc, TimePoint now,
                                 Millis relatch_after) {
   if (!enabled_) {

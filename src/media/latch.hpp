@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "portico/common/endpoint.hpp"
 #include "portico/common/timer_service.hpp"
-#include "portico/transport/endpoint.hpp"
 
 namespace portico::media {
 
@@ -19,22 +19,22 @@ class Latch {
   enum class Verdict : std::uint8_t { Accept, Latched, Relatched, Hijack, Malformed };
 
   /// New SDP for this flow: forgets any latched source.
-  void reset(std::optional<transport::Endpoint> expected, bool enabled, bool any_ip);
+  void reset(std::optional<Endpoint> expected, bool enabled, bool any_ip);
   /// Judges a packet from `source`; `ssrc` is nullopt when the packet failed the RTP/RTCP
   /// validity check. Accept/Latched/Relatched mean "relay it".
-  Verdict on_packet(const transport::Endpoint& source, std::optional<std::uint32_t> ssrc,
+  Verdict on_packet(const Endpoint& source, std::optional<std::uint32_t> ssrc,
                     TimePoint now, Millis relatch_after);
   /// Where packets to this peer go: the latched source, else the SDP address.
-  const std::optional<transport::Endpoint>& destination() const {
+  const std::optional<Endpoint>& destination() const {
     return latched_ ? latched_to_ : expected_;
   }
   bool latched() const { return latched_; }
 
  private:
-  bool ip_allowed(const transport::Endpoint& source) const;
+  bool ip_allowed(const Endpoint& source) const;
 
-  std::optional<transport::Endpoint> expected_;    // from SDP
-  std::optional<transport::Endpoint> latched_to_;  // valid when latched_
+  std::optional<Endpoint> expected_;               // from SDP
+  std::optional<Endpoint> latched_to_;             // valid when latched_
   std::optional<std::uint32_t> ssrc_;              // last SSRC seen from the latched source
   TimePoint last_accept_{};
   bool enabled_ = true;

@@ -9,11 +9,11 @@
 
 #include <cstring>
 
-#include "portico/transport/endpoint.hpp"
+#include "portico/common/endpoint.hpp"
 
 namespace portico::media {
 
-inline transport::Endpoint endpoint_from(const sockaddr_storage& ss) {
+inline Endpoint endpoint_from(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET6) {
     const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
     asio::ip::address_v6::bytes_type bytes;
@@ -27,7 +27,7 @@ inline transport::Endpoint endpoint_from(const sockaddr_storage& ss) {
 }
 
 /// Writes `e` into `out`; returns the length to pass as msg_namelen.
-inline socklen_t sockaddr_from(const transport::Endpoint& e, sockaddr_storage& out) {
+inline socklen_t sockaddr_from(const Endpoint& e, sockaddr_storage& out) {
   const asio::ip::udp::endpoint ep(e.address, e.port);
   std::memcpy(&out, ep.data(), ep.size());
   return static_cast<socklen_t>(ep.size());

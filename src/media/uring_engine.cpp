@@ -367,7 +367,7 @@ io_uring_sqe* UringEngine::Impl::sqe() {
 
 void UringEngine::Impl::send(std::uint32_t from_port, std::uint16_t bid,
                              std::span<const std::uint8_t> packet, std::uint32_t egress_port,
-                             const transport::Endpoint& dest, Direction dir) {
+                             const Endpoint& dest, Direction dir) {
   const int fd = ports[egress_port].fd;
   SendSlot& s = sends[bid];
   s.iov.iov_base = const_cast<std::uint8_t*>(packet.data());

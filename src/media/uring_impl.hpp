@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "portico/common/endpoint.hpp"
 #include "portico/media/packet_transform.hpp"
 #include "portico/media/uring_engine.hpp"
-#include "portico/transport/endpoint.hpp"
 
 namespace portico::media {
 
@@ -86,7 +86,7 @@ struct UringEngine::Impl {
   /// buffer returns to the ring once the enter that issues the send has returned (retire_sends).
   /// `from_port` names the sink told whether it was sent.
   void send(std::uint32_t from_port, std::uint16_t bid, std::span<const std::uint8_t> packet,
-            std::uint32_t egress_port, const transport::Endpoint& dest, Direction dir);
+            std::uint32_t egress_port, const Endpoint& dest, Direction dir);
   /// Points `s` at port `slot`'s socket: its file-table index when registered, else its fd.
   void target(io_uring_sqe* s, std::uint32_t slot);
   void unregister_file(Port& p, std::uint32_t slot);

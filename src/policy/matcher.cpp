@@ -83,7 +83,7 @@ std::optional<ResolvedTarget> resolve(const PolicySnapshot& policy, const RouteT
     out.max_calls = peer->max_calls;
   }
   asio::error_code ec;
-  out.remote = transport::Endpoint{asio::ip::make_address(host, ec), port};
+  out.remote = Endpoint{asio::ip::make_address(host, ec), port};
   if (ec) {
     return std::nullopt;
   }

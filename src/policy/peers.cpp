@@ -80,7 +80,7 @@ std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
     r.error(f, quote(t) + " is not a listener (" + kListenerForm + ")");
     return std::nullopt;
   }
-  const auto protocol = transport::parse_protocol(t.substr(0, scheme_end));
+  const auto protocol = portico::parse_protocol(t.substr(0, scheme_end));
   if (!protocol) {
     r.error(f, quote(t.substr(0, scheme_end)) + " is not a transport (expected udp, tcp or tls)");
     return std::nullopt;
@@ -105,7 +105,7 @@ std::optional<Listener> parse_listener(const Reader& r, const Field& f) {
     r.error(f, quote(t) + ": " + std::string(port) + " is not a port");
     return std::nullopt;
   }
-  return Listener{*protocol, transport::Endpoint{addr, static_cast<std::uint16_t>(*p)}, f.loc};
+  return Listener{*protocol, Endpoint{addr, static_cast<std::uint16_t>(*p)}, f.loc};
 }
 
 namespace {

@@ -43,7 +43,7 @@ void parse_traces(const Reader& r, const Field& f, TraceConfig& out) {
   }
   if (const Field* h = find(*m, "hep")) {
     if (auto l = parse_listener(r, *h)) {
-      if (l->protocol != transport::Protocol::Udp) {
+      if (l->protocol != Protocol::Udp) {
         r.error(*h, quote(listener_uri(*l)) + ": HEP is sent over UDP only (udp://host:port)");
       } else if (l->bind.address.is_unspecified()) {
         r.error(*h, quote(listener_uri(*l)) + " is a wildcard; name the collector's address");

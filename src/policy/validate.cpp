@@ -18,8 +18,8 @@ struct BoundListener {
 
 // UDP and stream sockets live in separate port spaces; TCP and TLS both bind a TCP socket.
 bool same_socket(const Listener& a, const Listener& b) {
-  const bool a_udp = a.protocol == transport::Protocol::Udp;
-  const bool b_udp = b.protocol == transport::Protocol::Udp;
+  const bool a_udp = a.protocol == Protocol::Udp;
+  const bool b_udp = b.protocol == Protocol::Udp;
   if (a_udp != b_udp || a.bind.port != b.bind.port) {
     return false;
   }
@@ -79,7 +79,7 @@ void check_media_ranges(const PolicyDraft& d, Diagnostics& diags) {
 }
 
 // A peer sends from, and is sent to from, a listener of its transport in its realm.
-void check_transport(const Realm& realm, transport::Protocol p, bool given, const SourceLoc& loc,
+void check_transport(const Realm& realm, Protocol p, bool given, const SourceLoc& loc,
                      const std::string& path, Diagnostics& diags) {
   std::vector<std::string> uris;
   for (const auto& l : realm.listeners) {
@@ -92,7 +92,7 @@ void check_transport(const Realm& realm, transport::Protocol p, bool given, cons
     return;  // the realm's own listener errors are already reported
   }
   diags.add(loc, path + ".transport",
-            "realm " + quote(realm.name) + " has no " + std::string(transport::to_string(p)) +
+            "realm " + quote(realm.name) + " has no " + std::string(portico::to_string(p)) +
                 " listener" + (given ? "" : " (udp is the default)") +
                 "; its listeners: " + join(uris));
 }

@@ -186,12 +186,12 @@ std::optional<asio::ip::address> Reader::ip(const Field& f) const {
   return addr;
 }
 
-std::optional<transport::Protocol> Reader::protocol(const Field& f) const {
+std::optional<Protocol> Reader::protocol(const Field& f) const {
   const auto text = string(f);
   if (!text) {
     return std::nullopt;
   }
-  const auto p = transport::parse_protocol(*text);
+  const auto p = portico::parse_protocol(*text);
   if (!p) {
     error(f, quote(*text) + " is not a transport (expected udp, tcp or tls)");
   }
@@ -259,7 +259,7 @@ const Field* find(const FieldMap& fields, const std::string& key) {
 }
 
 std::string listener_uri(const Listener& l) {
-  return std::string(transport::to_string(l.protocol)) + "://" + l.bind.to_string();
+  return std::string(portico::to_string(l.protocol)) + "://" + l.bind.to_string();
 }
 
 }  // namespace portico::policy::detail

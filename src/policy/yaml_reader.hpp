@@ -74,7 +74,7 @@ class Reader {
   std::optional<Millis> duration(const Field& f) const;
   std::optional<std::uint16_t> port(const Field& f) const;
   std::optional<asio::ip::address> ip(const Field& f) const;
-  std::optional<transport::Protocol> protocol(const Field& f) const;
+  std::optional<Protocol> protocol(const Field& f) const;
   std::optional<Cidr> cidr(const Field& f) const;
   /// A list of CIDRs; std::nullopt if any item is bad.
   std::optional<std::vector<Cidr>> cidrs(const Field& f) const;

@@ -30,6 +30,7 @@
 #include "portico/common/timer_service.hpp"
 #include "portico/media/relay.hpp"
 #include "portico/sdp/rewrite.hpp"
+#include "portico/transport/endpoint.hpp"
 
 namespace portico::b2bua {
 

@@ -27,17 +27,17 @@
 #include <optional>
 #include <vector>
 
+#include "portico/common/endpoint.hpp"
 #include "portico/common/result.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/media/epoll_set.hpp"
 #include "portico/media/packet_transform.hpp"
 #include "portico/media/port_allocator.hpp"
 #include "portico/media/uring_engine.hpp"
-#include "portico/transport/endpoint.hpp"
 
 namespace portico::media {
 
-using transport::Endpoint;
+using portico::Endpoint;
 
 /// One leg's media endpoint as signalled in SDP, plus its NAT handling.
 struct SideConfig {

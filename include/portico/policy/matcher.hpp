@@ -25,12 +25,12 @@ struct ResolvedTarget {
   PeerKind kind = PeerKind::Trunk;
   std::string name;
   std::string realm;
-  transport::Endpoint remote;
-  transport::Protocol transport = transport::Protocol::Udp;
+  Endpoint remote;
+  Protocol transport = Protocol::Udp;
   int max_calls = 0;                 // 0 = unlimited
   // A Registered target names only its realm here; the B2BUA fills these from the user's
   // binding when it places the call (and `remote`/`transport` from the binding's flow).
-  transport::ConnectionRef connection;  // the stream connection the binding came in on
+  ConnectionRef connection;             // the stream connection the binding came in on
   std::string request_uri;           // the registered Contact URI; empty = sip:user@remote
   std::string to_uri;                // To header value; empty = <sip:user@remote host>
 };

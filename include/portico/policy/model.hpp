@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include "portico/common/endpoint.hpp"
 #include "portico/common/result.hpp"
 #include "portico/common/timer_service.hpp"
-#include "portico/transport/endpoint.hpp"
 
 namespace portico::policy {
 
@@ -44,8 +44,8 @@ Result<Cidr> parse_cidr(std::string_view text);
 Result<Millis> parse_duration(std::string_view text);
 
 struct Listener {
-  transport::Protocol protocol = transport::Protocol::Udp;
-  transport::Endpoint bind;     // "udp://127.0.0.1:5060", "tcp://[::1]:5060"
+  Protocol protocol = Protocol::Udp;
+  Endpoint bind;                // "udp://127.0.0.1:5060", "tcp://[::1]:5060"
   SourceLoc loc;
 };
 
@@ -84,7 +84,7 @@ struct Trunk {
   std::string realm;
   std::string host;                 // IP literal (DNS names come with a later issue)
   std::uint16_t port = 5060;
-  transport::Protocol transport = transport::Protocol::Udp;
+  Protocol transport = Protocol::Udp;
   int max_calls = 0;                // concurrent calls, 0 = unlimited
   std::vector<Cidr> sources;        // where its requests come from; default host/32
   SourceLoc loc;
@@ -97,7 +97,7 @@ struct AccessPeer {
   std::vector<Cidr> sources;
   std::optional<std::string> host;  // static address for calls routed to it
   std::uint16_t port = 5060;
-  transport::Protocol transport = transport::Protocol::Udp;
+  Protocol transport = Protocol::Udp;
   int max_calls = 0;
   SourceLoc loc;
 };
@@ -195,7 +195,7 @@ struct TraceConfig {
   std::size_t max_files = 10000;    // finished trace files kept; the oldest go first
   Millis max_age{std::chrono::hours(24 * 7)};  // older finished files are deleted; 0 = no limit
   bool hep = false;                 // `hep` given
-  transport::Endpoint hep_address;  // the collector (udp://host:port)
+  Endpoint hep_address;             // the collector (udp://host:port)
   std::uint32_t hep_id = 2001;      // capture agent id in every HEP packet
   std::string hep_password;         // HEP auth key chunk; empty = none sent
   SourceLoc loc;

@@ -1,50 +1,25 @@
 #pragma once
-// Addresses and flows. A Flow says where a SIP message came from (or goes to) precisely enough
-// to send the answer back the same way: protocol, local listener, remote address, and for
-// stream transports the connection that carried it (RFC 3261 §18.2.2, RFC 5626 flows).
+// Flows and destinations. A Flow says where a SIP message came from (or goes to) precisely
+// enough to send the answer back the same way: protocol, local listener, remote address, and
+// for stream transports the connection that carried it (RFC 3261 §18.2.2, RFC 5626 flows).
 
-#include <asio/ip/address.hpp>
-
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
+
+#include "portico/common/endpoint.hpp"
 
 namespace portico::transport {
 
-enum class Protocol : std::uint8_t { Udp, Tcp, Tls };
-
-std::string_view to_string(Protocol p);          // "udp", "tcp", "tls"
-std::string_view via_token(Protocol p);          // "UDP", "TCP", "TLS" (Via sent-protocol)
-std::optional<Protocol> parse_protocol(std::string_view s);  // case-insensitive
-bool is_reliable(Protocol p);
-
-struct Endpoint {
-  asio::ip::address address;
-  std::uint16_t port = 0;
-
-  bool operator==(const Endpoint&) const = default;
-  /// "1.2.3.4:5060" or "[::1]:5060".
-  std::string to_string() const;
-  /// Host part as it goes into a SIP URI or Via: IPv6 in brackets.
-  std::string host_for_uri() const;
-};
-
-std::optional<Endpoint> parse_endpoint(std::string_view host, std::uint16_t port);
-
-/// Hash of an Endpoint (address bytes + port), for unordered containers keyed by peer.
-struct EndpointHash {
-  std::size_t operator()(const Endpoint& e) const noexcept;
-};
-
-/// A stream connection, named by the shard that owns it and an id unique on that shard.
-/// id 0 means "no connection" (datagram flows).
-struct ConnectionRef {
-  std::uint16_t shard = 0;
-  std::uint64_t id = 0;
-  bool valid() const { return id != 0; }
-  bool operator==(const ConnectionRef&) const = default;
-};
+// The address value types are defined in common (policy, media and trace hold them without
+// depending on transport); transport code keeps naming them transport::Endpoint and so on.
+using portico::ConnectionRef;
+using portico::Endpoint;
+using portico::EndpointHash;
+using portico::is_reliable;
+using portico::parse_endpoint;
+using portico::parse_protocol;
+using portico::Protocol;
+using portico::to_string;
+using portico::via_token;
 
 struct Flow {
   Protocol protocol = Protocol::Udp;

@@ -8,7 +8,7 @@ namespace portico::media {
 namespace {
 
 using V = Latch::Verdict;
-using transport::Endpoint;
+using portico::Endpoint;
 
 const Endpoint kSdp{asio::ip::make_address("192.0.2.10"), 4000};
 const Endpoint kNat{asio::ip::make_address("192.0.2.10"), 61000};

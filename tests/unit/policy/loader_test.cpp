@@ -92,14 +92,14 @@ TEST(PolicyLoader, ReadsEveryField) {
   EXPECT_EQ(access.name, "access");
   EXPECT_EQ(access.advertised_address, "192.0.2.10");
   ASSERT_EQ(access.listeners.size(), 2u);
-  EXPECT_EQ(access.listeners[0].protocol, transport::Protocol::Udp);
+  EXPECT_EQ(access.listeners[0].protocol, Protocol::Udp);
   EXPECT_EQ(access.listeners[0].bind.address.to_string(), "127.0.0.1");
   EXPECT_EQ(access.listeners[0].bind.port, 5060);
-  EXPECT_EQ(access.listeners[1].protocol, transport::Protocol::Tcp);
+  EXPECT_EQ(access.listeners[1].protocol, Protocol::Tcp);
   EXPECT_EQ(access.listeners[1].bind.address.to_string(), "::1");
   EXPECT_EQ(access.listeners[1].bind.port, 5061);
   EXPECT_EQ(access.listeners[1].loc.line, 19);
-  EXPECT_EQ(p->realms[1].listeners[0].protocol, transport::Protocol::Tls);
+  EXPECT_EQ(p->realms[1].listeners[0].protocol, Protocol::Tls);
 
   ASSERT_EQ(p->trunks.size(), 1u);
   const Trunk& t = p->trunks[0];
@@ -107,7 +107,7 @@ TEST(PolicyLoader, ReadsEveryField) {
   EXPECT_EQ(t.realm, "carrier");
   EXPECT_EQ(t.host, "198.51.100.7");
   EXPECT_EQ(t.port, 5061);
-  EXPECT_EQ(t.transport, transport::Protocol::Tls);
+  EXPECT_EQ(t.transport, Protocol::Tls);
   EXPECT_EQ(t.max_calls, 30);
   ASSERT_EQ(t.sources.size(), 2u);
   EXPECT_EQ(t.sources[0].to_string(), "198.51.100.0/24");
@@ -124,7 +124,7 @@ TEST(PolicyLoader, ReadsEveryField) {
   EXPECT_EQ(a.sources[0].to_string(), "10.1.0.0/16");
   EXPECT_EQ(a.host, "10.1.0.5");
   EXPECT_EQ(a.port, 5080);
-  EXPECT_EQ(a.transport, transport::Protocol::Tcp);
+  EXPECT_EQ(a.transport, Protocol::Tcp);
   EXPECT_EQ(a.max_calls, 12);
 
   ASSERT_EQ(p->routes.size(), 1u);
@@ -172,7 +172,7 @@ access_peers:
   const Trunk* demo = p->find_trunk("demo");
   ASSERT_NE(demo, nullptr);
   EXPECT_EQ(demo->port, 5060);
-  EXPECT_EQ(demo->transport, transport::Protocol::Udp);
+  EXPECT_EQ(demo->transport, Protocol::Udp);
   EXPECT_EQ(demo->max_calls, 0);
   ASSERT_EQ(demo->sources.size(), 1u);
   EXPECT_EQ(demo->sources[0].to_string(), "2001:db8::7/128");  // default: the host alone

@@ -139,12 +139,12 @@ TEST(Matcher, ResolvesTargetsCompletely) {
   EXPECT_EQ(targets[0].realm, "carrier");
   EXPECT_EQ(targets[0].remote.address.to_string(), "198.51.100.7");
   EXPECT_EQ(targets[0].remote.port, 5060);
-  EXPECT_EQ(targets[0].transport, transport::Protocol::Udp);
+  EXPECT_EQ(targets[0].transport, Protocol::Udp);
   EXPECT_EQ(targets[0].max_calls, 30);
   EXPECT_EQ(targets[1].name, "backup");
   EXPECT_EQ(targets[1].remote.address.to_string(), "2001:db8::5");
   EXPECT_EQ(targets[1].remote.port, 5061);
-  EXPECT_EQ(targets[1].transport, transport::Protocol::Tls);
+  EXPECT_EQ(targets[1].transport, Protocol::Tls);
 
   const auto inbound = match(policy, {"carrier", asio::ip::make_address("198.51.100.7"), "1"});
   ASSERT_TRUE(std::holds_alternative<CallPlan>(inbound));
@@ -153,7 +153,7 @@ TEST(Matcher, ResolvesTargetsCompletely) {
   EXPECT_EQ(pbx.realm, "access");
   EXPECT_EQ(pbx.remote.address.to_string(), "10.1.0.5");
   EXPECT_EQ(pbx.remote.port, 5080);
-  EXPECT_EQ(pbx.transport, transport::Protocol::Tcp);
+  EXPECT_EQ(pbx.transport, Protocol::Tcp);
   EXPECT_EQ(pbx.max_calls, 12);
 }
 

@@ -2,7 +2,7 @@
 // sent-protocol "SIP/2.0/UDP"), URIs (RFC 3261 §19.1.1 / RFC 3986 §3.2.2: IPv6 references in
 // brackets), logs and metric labels, so they are spelled in exactly one place.
 
-#include "portico/transport/endpoint.hpp"
+#include "portico/common/endpoint.hpp"
 
 #include <asio/ip/address.hpp>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <system_error>
 
-namespace portico::transport {
+namespace portico {
 
 std::string_view to_string(Protocol p) {
   switch (p) {
@@ -109,4 +109,4 @@ std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
   return h;
 }
 
-}  // namespace portico::transport
+}  // namespace portico

@@ -1,10 +1,10 @@
-#include "portico/transport/endpoint.hpp"
+#include "portico/common/endpoint.hpp"
 
 #include <gtest/gtest.h>
 
 #include <unordered_set>
 
-namespace portico::transport {
+namespace portico {
 namespace {
 
 TEST(Protocol, NamesAndViaTokens) {
@@ -90,4 +90,4 @@ TEST(ConnectionRef, ZeroIdIsNoConnection) {
 }
 
 }  // namespace
-}  // namespace portico::transport
+}  // namespace portico
