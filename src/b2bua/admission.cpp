@@ -61,9 +61,7 @@ Verdict known_source(Admission& a) {
     return Verdict::pass();
   }
   // The same refusal policy::match gives an unknown source.
-  return policy_reject(a, {403, "unknown_source",
-                           "source " + a.flow.remote.address.to_string() + " on realm \"" +
-                               a.flow.realm + "\" is no trunk or access peer"});
+  return policy_reject(a, policy::unknown_source(a.flow.realm, a.flow.remote.address));
 }
 
 // The first route that takes the call: its targets and rewritten number.

@@ -43,7 +43,7 @@ const char* to_string(CallState s) {
 B2bua::B2bua(sip::TransactionLayer& layer, std::uint16_t shard, TimerService& timers,
              transport::Transport& transport, TrunkUsage& trunk_usage,
              SessionMediaFactory& media_factory, PolicyView policy, std::string version)
-    : layer_(&layer),
+    : layer_(layer),
       shard_(shard),
       timers_(timers),
       transport_(transport),
@@ -183,7 +183,7 @@ void B2bua::on_stray_response(sip::Message&& resp, const transport::Flow&) {
   const auto& acks = call->leg(side).acks;
   auto a = acks.find(resp.cseq());
   if (a != acks.end()) {
-    layer_->send_stateless(a->second, call->leg(side).dst);
+    layer_.send_stateless(a->second, call->leg(side).dst);
   }
 }
 
@@ -235,13 +235,13 @@ void B2bua::Impl::respond(B2bua& self, sip::TxnId txn, int status, std::string r
   parts.reason = std::move(reason);
   parts.to_tag = random_token(16);
   parts.extra_headers = std::move(extra) + "Server: " + server_header(self, *p) + "\r\n";
-  self.layer_->respond(txn, parts);
+  self.layer_.respond(txn, parts);
 }
 
 sip::TxnId B2bua::Impl::send_on_leg(B2bua& self, Call& call, Side side, std::string bytes,
                                     PendingRequest pending) {
   pending.leg = side;
-  sip::TxnId id = self.layer_->send_request(std::move(bytes), call.leg(side).dst);
+  sip::TxnId id = self.layer_.send_request(std::move(bytes), call.leg(side).dst);
   if (id != 0) {
     self.pending_[id] = {call.handle, pending};
     ++call.open_client_txns;

@@ -124,7 +124,7 @@ void B2bua::Impl::relay_provisional(B2bua& self, Call& call, const sip::Message&
   log::info("call.progress", {{"call", call.log_id}, {"status", parts.status},
                               {"sdp", parts.body.empty() ? "no" : "yes"},
                               {"reliable", reliable ? "yes" : "no"}});
-  self.layer_->respond(a.invite_txn, parts);
+  self.layer_.respond(a.invite_txn, parts);
 }
 
 void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
@@ -141,7 +141,7 @@ void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
     // The callee answered; a caller that never PRACKs should still get the call.
     log::warn("call.prack_timeout", {{"call", call->log_id}, {"action", "sending 2xx"}});
     a.unacked_rseq.reset();
-    self.layer_->respond(a.invite_txn, *a.held_answer);
+    self.layer_.respond(a.invite_txn, *a.held_answer);
     a.held_answer.reset();
     return;
   }
@@ -152,7 +152,7 @@ void B2bua::Impl::retransmit_reliable(B2bua& self, CallHandle h) {
     finish_if_done(self, *call);
     return;
   }
-  self.layer_->respond(a.invite_txn, a.reliable_parts);
+  self.layer_.respond(a.invite_txn, a.reliable_parts);
   a.reliable_interval = std::min(a.reliable_interval * 2, call->plan.policy->timers.t2);
   a.reliable_retransmit.start(a.reliable_interval, [&self, h] { retransmit_reliable(self, h); });
 }
@@ -176,7 +176,7 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
   parts.status = 200;
   parts.to_tag = a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
-  self.layer_->respond(txn, parts);
+  self.layer_.respond(txn, parts);
   if (b.prack_rack) {
     // A answered B's offer in its PRACK: that answer goes to B in Portico's PRACK.
     std::string content_type;
@@ -194,7 +194,7 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
     b.prack_rack.reset();
   }
   if (a.held_answer) {
-    self.layer_->respond(a.invite_txn, *a.held_answer);
+    self.layer_.respond(a.invite_txn, *a.held_answer);
     a.held_answer.reset();
   }
 }
@@ -226,7 +226,7 @@ void B2bua::Impl::relay_answer(B2bua& self, Call& call, const sip::Message& resp
   if (wait_for_prack) {
     a.held_answer = std::move(parts);  // sent by prack_from_a (or at the PRACK deadline)
   } else {
-    self.layer_->respond(a.invite_txn, parts);
+    self.layer_.respond(a.invite_txn, parts);
   }
   if (!call.caller_body.empty()) {
     send_ack(self, call, Side::B, resp.cseq(), "", "");

@@ -158,7 +158,7 @@ void B2bua::Impl::relayed_response(B2bua& self, Call& call, const PendingRequest
       parts.body = std::move(r.value());
     }
   }
-  self.layer_->respond(p.server_txn, parts);
+  self.layer_.respond(p.server_txn, parts);
   if (p.kind != PendingRequest::Kind::ReInvite || status < 200) {
     return;
   }
@@ -199,7 +199,7 @@ void B2bua::Impl::send_ack(B2bua& self, Call& call, Side side, std::uint32_t cse
   local_address(self, l, host, port);
   std::string bytes = leg_request(l, "ACK", cseq, host, port, new_branch(), "", content_type, body);
   l.acks[cseq] = bytes;
-  self.layer_->send_stateless(std::move(bytes), l.dst);
+  self.layer_.send_stateless(std::move(bytes), l.dst);
 }
 
 }  // namespace portico::b2bua

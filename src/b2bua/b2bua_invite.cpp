@@ -364,7 +364,7 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
     parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, a.local_host);
   }
   a.final_status = status;
-  self.layer_->respond(a.invite_txn, parts);
+  self.layer_.respond(a.invite_txn, parts);
   log::info("call.failed", {{"call", call.log_id}, {"status", status},
                             {"reason", reason.empty() ? "remote_status" : reason}});
   if (status == 488 || status == 606) {

@@ -109,13 +109,17 @@ std::string identify_source(const PolicySnapshot& policy, const std::string& rea
   return {};
 }
 
+Reject unknown_source(const std::string& realm, const asio::ip::address& source) {
+  return Reject{403, "unknown_source",
+                "source " + source.to_string() + " on realm \"" + realm +
+                    "\" is no trunk or access peer"};
+}
+
 std::variant<CallPlan, Reject> match(const std::shared_ptr<const PolicySnapshot>& policy,
                                      const RequestFacts& facts) {
   const std::string source = identify_source(*policy, facts.realm, facts.source);
   if (source.empty()) {
-    return Reject{403, "unknown_source",
-                  "source " + facts.source.to_string() + " on realm \"" + facts.realm +
-                      "\" is no trunk or access peer"};
+    return unknown_source(facts.realm, facts.source);
   }
   for (const auto& route : policy->routes) {
     if (!route_matches(route, facts, source)) {

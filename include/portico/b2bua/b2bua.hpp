@@ -123,7 +123,7 @@ class B2bua final : public sip::TransactionUser {
 
  private:
   friend struct Impl;
-  sip::TransactionLayer* layer_;  // not owned (the front door's), never null
+  sip::TransactionLayer& layer_;  // not owned: the front door's; outlives this object
   std::uint16_t shard_;
   TimerService& timers_;
   transport::Transport& transport_;

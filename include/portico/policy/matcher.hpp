@@ -59,6 +59,10 @@ inline constexpr std::size_t kMaxRegexUserLength = 256;
 std::string identify_source(const PolicySnapshot& policy, const std::string& realm,
                             const asio::ip::address& source);
 
+/// The refusal of a request whose source is no trunk or access peer on `realm`: 403
+/// "unknown_source", with the address and realm in its detail.
+Reject unknown_source(const std::string& realm, const asio::ip::address& source);
+
 /// Unknown source -> 403 "unknown_source"; no route matches -> 404 "no_route".
 std::variant<CallPlan, Reject> match(const std::shared_ptr<const PolicySnapshot>& policy,
                                      const RequestFacts& facts);
