@@ -19,8 +19,10 @@ namespace {
 constexpr std::size_t kBlock = 4096;
 
 [[noreturn]] void die(int err) {
-  std::fprintf(stderr, "portico: getrandom(2) failed: %s; cannot generate unpredictable "
-                       "tags and Call-IDs\n", std::strerror(err));
+  std::fprintf(stderr,
+               "portico: getrandom(2) failed: %s; cannot generate unpredictable "
+               "tags and Call-IDs\n",
+               std::strerror(err));
   std::abort();
 }
 

@@ -20,9 +20,8 @@ bool Latch::ip_allowed(const Endpoint& source) const {
   return any_ip_ || !expected_ || source.address == expected_->address;
 }
 
-Latch::Verdict Latch::on_packet(const Endpoint& source,
-                                std::optional<std::uint32_t> ssrc, TimePoint now,
-                                Millis relatch_after) {
+Latch::Verdict Latch::on_packet(const Endpoint& source, std::optional<std::uint32_t> ssrc,
+                                TimePoint now, Millis relatch_after) {
   if (!enabled_) {
     return Verdict::Accept;  // fixed destination from SDP; sources are not filtered
   }

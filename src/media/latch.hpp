@@ -22,12 +22,10 @@ class Latch {
   void reset(std::optional<Endpoint> expected, bool enabled, bool any_ip);
   /// Judges a packet from `source`; `ssrc` is nullopt when the packet failed the RTP/RTCP
   /// validity check. Accept/Latched/Relatched mean "relay it".
-  Verdict on_packet(const Endpoint& source, std::optional<std::uint32_t> ssrc,
-                    TimePoint now, Millis relatch_after);
+  Verdict on_packet(const Endpoint& source, std::optional<std::uint32_t> ssrc, TimePoint now,
+                    Millis relatch_after);
   /// Where packets to this peer go: the latched source, else the SDP address.
-  const std::optional<Endpoint>& destination() const {
-    return latched_ ? latched_to_ : expected_;
-  }
+  const std::optional<Endpoint>& destination() const { return latched_ ? latched_to_ : expected_; }
   bool latched() const { return latched_; }
 
  private:

@@ -110,9 +110,9 @@ std::string identify_source(const PolicySnapshot& policy, const std::string& rea
 }
 
 Reject unknown_source(const std::string& realm, const asio::ip::address& source) {
-  return Reject{403, "unknown_source",
-                "source " + source.to_string() + " on realm \"" + realm +
-                    "\" is no trunk or access peer"};
+  return Reject{
+      403, "unknown_source",
+      "source " + source.to_string() + " on realm \"" + realm + "\" is no trunk or access peer"};
 }
 
 std::variant<CallPlan, Reject> match(const std::shared_ptr<const PolicySnapshot>& policy,

@@ -24,6 +24,8 @@ constexpr const char* kCdrRecords = "Call records";
 
 }  // namespace
 
+// One row per metric; the rows are kept packed so a table reads as a list of metrics.
+// clang-format off
 const Table<b2bua::B2buaStats> kCallRows{
     {"portico_calls_attempted_total", "Dialog-creating INVITEs received", Type::Counter, {},
      &b2bua::B2buaStats::calls_attempted},
@@ -186,5 +188,6 @@ const Table<cdr::CdrStats> kCdrRows{
     {"portico_cdr_records_total", kCdrRecords, Type::Counter, {{"result", "write_error"}},
      &cdr::CdrStats::write_errors},
 };
+// clang-format on
 
 }  // namespace portico::runtime::metric_tables

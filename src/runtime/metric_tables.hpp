@@ -66,8 +66,8 @@ void sample_rows(std::vector<Sample>& out, const S& s, const Table<S>& rows,
     }
     Labels labels = prefix;
     labels.insert(labels.end(), r.labels.begin(), r.labels.end());
-    out.push_back(Sample{r.name, r.help, r.type, std::move(labels),
-                         static_cast<double>(s.*r.field), {}});
+    out.push_back(
+        Sample{r.name, r.help, r.type, std::move(labels), static_cast<double>(s.*r.field), {}});
   }
 }
 
@@ -81,17 +81,26 @@ enum class Shown { Always, WithRegistration, WithHep, WithTraces };
 /// struct the table describes (works on a const and a mutable snapshot alike).
 template <class Fn>
 void for_each_table(Fn&& fn) {
-  fn(kCallRows, [](auto& s) -> auto& { return s.calls; }, Shown::Always);
-  fn(kSnapshotRows, [](auto& s) -> auto& { return s; }, Shown::Always);
-  fn(kInboundRows, [](auto& s) -> auto& { return s.inbound; }, Shown::Always);
-  fn(kTransactionRows, [](auto& s) -> auto& { return s.transactions; }, Shown::Always);
-  fn(kTransportRows, [](auto& s) -> auto& { return s.transport; }, Shown::Always);
-  fn(kRelayRows, [](auto& s) -> auto& { return s.media.relay; }, Shown::Always);
-  fn(kMediaRows, [](auto& s) -> auto& { return s.media; }, Shown::Always);
-  fn(kRegistrarRows, [](auto& s) -> auto& { return s.registration; },
-     Shown::WithRegistration);
-  fn(kHepRows, [](auto& s) -> auto& { return s.hep; }, Shown::WithHep);
-  fn(kTracedRows, [](auto& s) -> auto& { return s; }, Shown::WithTraces);
+  fn(
+      kCallRows, [](auto& s) -> auto& { return s.calls; }, Shown::Always);
+  fn(
+      kSnapshotRows, [](auto& s) -> auto& { return s; }, Shown::Always);
+  fn(
+      kInboundRows, [](auto& s) -> auto& { return s.inbound; }, Shown::Always);
+  fn(
+      kTransactionRows, [](auto& s) -> auto& { return s.transactions; }, Shown::Always);
+  fn(
+      kTransportRows, [](auto& s) -> auto& { return s.transport; }, Shown::Always);
+  fn(
+      kRelayRows, [](auto& s) -> auto& { return s.media.relay; }, Shown::Always);
+  fn(
+      kMediaRows, [](auto& s) -> auto& { return s.media; }, Shown::Always);
+  fn(
+      kRegistrarRows, [](auto& s) -> auto& { return s.registration; }, Shown::WithRegistration);
+  fn(
+      kHepRows, [](auto& s) -> auto& { return s.hep; }, Shown::WithHep);
+  fn(
+      kTracedRows, [](auto& s) -> auto& { return s; }, Shown::WithTraces);
 }
 
 }  // namespace portico::runtime::metric_tables

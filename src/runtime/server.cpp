@@ -113,8 +113,8 @@ int Server::run() {
     log::info("trace.hep", {{"collector", tc.hep_address.to_string()}, {"agent_id", tc.hep_id}});
   }
   for (std::uint16_t i = 0; i < n; ++i) {
-    shards_.add(std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink,
-                                        traces_.get()));
+    shards_.add(
+        std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink, traces_.get()));
   }
   for (std::uint16_t i = 0; i < n; ++i) {
     shards_.at(i).start();  // in index order; throws std::system_error if it cannot bind

@@ -105,9 +105,9 @@ void call_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
 
 void sip_samples(std::vector<Sample>& o, const ShardSnapshot& t) {
   // One family over three layers' drops: the shard's, and the transport's before parsing.
-  add(o, "portico_sip_dropped_total", "Inbound messages dropped without an answer",
-      Type::Counter, static_cast<double>(t.inbound.dropped + t.transport.oversize_dropped +
-                                         t.transport.framing_errors));
+  add(o, "portico_sip_dropped_total", "Inbound messages dropped without an answer", Type::Counter,
+      static_cast<double>(t.inbound.dropped + t.transport.oversize_dropped +
+                          t.transport.framing_errors));
   for (const auto& [key, n] : t.messages) {
     const auto& [realm, direction, method, status] = key;
     add(o, "portico_sip_messages_total",
@@ -193,10 +193,14 @@ std::vector<metrics::Sample> Server::collect_samples() {
   const bool registration = !total.registration.active.empty();
   const auto shown = [&](Shown when) {
     switch (when) {
-      case Shown::WithRegistration: return registration;
-      case Shown::WithHep: return hep_;
-      case Shown::WithTraces: return traces_ != nullptr;
-      case Shown::Always: break;
+      case Shown::WithRegistration:
+        return registration;
+      case Shown::WithHep:
+        return hep_;
+      case Shown::WithTraces:
+        return traces_ != nullptr;
+      case Shown::Always:
+        break;
     }
     return true;
   };

@@ -35,9 +35,8 @@ std::vector<transport::ListenerConfig> listeners_of(const policy::PolicySnapshot
 }  // namespace
 
 Shard::Shard(std::uint16_t index, ShardSet& shards,
-             std::shared_ptr<const policy::PolicySnapshot> policy,
-             b2bua::TrunkUsage& trunk_usage, std::string version, b2bua::CdrSink cdr_sink,
-             trace::TraceWriter* trace_writer)
+             std::shared_ptr<const policy::PolicySnapshot> policy, b2bua::TrunkUsage& trunk_usage,
+             std::string version, b2bua::CdrSink cdr_sink, trace::TraceWriter* trace_writer)
     : index_(index),
       shards_(shards),
       policy_(std::move(policy)),
@@ -94,9 +93,8 @@ void Shard::open_sip() {
   front_door_ = std::make_unique<SipFrontDoor>(
       index_, shards_.size(), *timers_, *transport_, *traces_, policy_,
       [this](std::uint16_t owner, transport::Inbound&& in) {
-        shards_.invoke_on(owner, [in = std::move(in)](Shard& s) mutable {
-          s.deliver(std::move(in));
-        });
+        shards_.invoke_on(owner,
+                          [in = std::move(in)](Shard& s) mutable { s.deliver(std::move(in)); });
       });
   b2bua_ = std::make_unique<b2bua::B2bua>(
       front_door_->layer(), index_, *timers_, front_door_->transport(), trunk_usage_,
@@ -260,28 +258,27 @@ void Shard::log_status() {
   const auto& layer = front_door_->layer();
   const auto& xs = layer.stats();
   const auto& in = front_door_->stats();
-  log::info("shard.status",
-            {{"calls", b2bua_->call_count()},
-             {"server_txns", layer.server_count()},
-             {"client_txns", layer.client_count()},
-             {"connections", transport_->connection_count()},
-             {"bindings", registrar_->binding_count()},
-             {"media_streams", media_factory_->stats().streams_active},
-             {"timers", timers_->armed()},
-             {"messages_in", in.messages},
-             {"unparseable", in.unparseable},
-             {"invalid", in.invalid},
-             {"answered_400", in.answered_400},
-             {"oversize", ts.oversize_dropped},
-             {"framing_errors", ts.framing_errors},
-             {"calls_attempted", bs.calls_attempted},
-             {"calls_answered", bs.calls_answered},
-             {"calls_failed", bs.calls_failed},
-             {"calls_rejected", bs.calls_rejected},
-             {"failovers", bs.failovers},
-             {"retransmissions", xs.retransmissions_sent},
-             {"txn_timeouts", xs.client_timeouts + xs.server_timeouts},
-             {"policy", policy_->hash.substr(0, 12)}});
+  log::info("shard.status", {{"calls", b2bua_->call_count()},
+                             {"server_txns", layer.server_count()},
+                             {"client_txns", layer.client_count()},
+                             {"connections", transport_->connection_count()},
+                             {"bindings", registrar_->binding_count()},
+                             {"media_streams", media_factory_->stats().streams_active},
+                             {"timers", timers_->armed()},
+                             {"messages_in", in.messages},
+                             {"unparseable", in.unparseable},
+                             {"invalid", in.invalid},
+                             {"answered_400", in.answered_400},
+                             {"oversize", ts.oversize_dropped},
+                             {"framing_errors", ts.framing_errors},
+                             {"calls_attempted", bs.calls_attempted},
+                             {"calls_answered", bs.calls_answered},
+                             {"calls_failed", bs.calls_failed},
+                             {"calls_rejected", bs.calls_rejected},
+                             {"failovers", bs.failovers},
+                             {"retransmissions", xs.retransmissions_sent},
+                             {"txn_timeouts", xs.client_timeouts + xs.server_timeouts},
+                             {"policy", policy_->hash.substr(0, 12)}});
 }
 
 ShardSnapshot Shard::snapshot() const {

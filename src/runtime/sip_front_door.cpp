@@ -24,8 +24,7 @@ std::string_view registration_realm(const policy::PolicySnapshot& p) {
 
 SipFrontDoor::SipFrontDoor(std::uint16_t shard, std::uint16_t shard_count, TimerService& timers,
                            transport::Transport& wire, trace::CallTraces& traces,
-                           std::shared_ptr<const policy::PolicySnapshot> policy,
-                           ToOwner to_owner)
+                           std::shared_ptr<const policy::PolicySnapshot> policy, ToOwner to_owner)
     : shard_(shard),
       shard_count_(shard_count),
       policy_(std::move(policy)),
@@ -33,8 +32,7 @@ SipFrontDoor::SipFrontDoor(std::uint16_t shard, std::uint16_t shard_count, Timer
       traces_(traces),
       tracing_(wire, counts_, traces, &sip::find_call_id) {
   tracing_.set_log_messages(policy_->server.trace);
-  layer_ = std::make_unique<sip::TransactionLayer>(timers, tracing_, timer_config(*policy_),
-                                                   *this);
+  layer_ = std::make_unique<sip::TransactionLayer>(timers, tracing_, timer_config(*policy_), *this);
 }
 
 SipFrontDoor::~SipFrontDoor() = default;
@@ -53,8 +51,8 @@ void SipFrontDoor::set_policy(std::shared_ptr<const policy::PolicySnapshot> poli
 void SipFrontDoor::dispatch(transport::Inbound&& in) {
   // Every message of a call goes to the shard that owns the call, and every REGISTER of one
   // user to the shard that owns the binding, so neither ever needs a lock.
-  const std::uint16_t owner = sip::owner_shard(in.data, in.flow.realm,
-                                               registration_realm(*policy_), shard_, shard_count_);
+  const std::uint16_t owner =
+      sip::owner_shard(in.data, in.flow.realm, registration_realm(*policy_), shard_, shard_count_);
   if (owner == shard_) {
     deliver(std::move(in));
     return;
@@ -99,11 +97,13 @@ void SipFrontDoor::reject_unparseable(const transport::Inbound& in, const std::s
   const auto& flow = in.flow;
   std::string why = reason;
   auto answer = sip::reject_unparseable(in.data, why);
-  log::warn("sip.unparseable", {{"reason", why}, {"detail", detail},
+  log::warn("sip.unparseable", {{"reason", why},
+                                {"detail", detail},
                                 {"action", answer ? answer->substr(8, 3) : "drop"},
                                 {"realm", flow.realm},
                                 {"transport", transport::to_string(flow.protocol)},
-                                {"remote", flow.remote.to_string()}, {"bytes", in.data.size()}});
+                                {"remote", flow.remote.to_string()},
+                                {"bytes", in.data.size()}});
   if (!answer) {
     ++stats_.dropped;
     return;
@@ -119,9 +119,11 @@ void SipFrontDoor::reject_invalid(const sip::Message& msg, const transport::Flow
   ++stats_.invalid;
   const bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();
   const int status = sip::rejection_status(reason);
-  log::warn("sip.invalid", {{"reason", reason}, {"detail", detail},
+  log::warn("sip.invalid", {{"reason", reason},
+                            {"detail", detail},
                             {"action", answer ? std::to_string(status) : "drop"},
-                            {"realm", flow.realm}, {"remote", flow.remote.to_string()}});
+                            {"realm", flow.realm},
+                            {"remote", flow.remote.to_string()}});
   if (!answer) {
     ++stats_.dropped;
     return;

@@ -12,8 +12,10 @@ std::uint16_t shard_for_call_id(std::string_view call_id, std::uint16_t shard_co
   }
   if (call_id.size() > 4 && call_id.substr(0, 2) == "pt") {
     auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= '0' && c <= '9')
+        return c - '0';
+      if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
       return -1;
     };
     int hi = hex(call_id[2]);

@@ -6,8 +6,8 @@ namespace portico::trace {
 
 std::string_view method_label(std::string_view method) {
   static constexpr std::string_view kKnown[] = {
-      "INVITE", "ACK",     "BYE",    "CANCEL",   "OPTIONS", "PRACK",   "UPDATE",
-      "INFO",   "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER",  "REGISTER", "PUBLISH"};
+      "INVITE", "ACK",     "BYE",    "CANCEL",    "OPTIONS", "PRACK",    "UPDATE",
+      "INFO",   "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER",   "REGISTER", "PUBLISH"};
   for (auto k : kKnown) {
     if (method == k) {
       return k;
@@ -20,8 +20,11 @@ void count_message(MessageCounts& counts, std::string_view realm, std::string_vi
                    std::string_view method, int status) {
   auto it = counts.find(std::make_tuple(realm, direction, method, status));
   if (it == counts.end()) {
-    it = counts.emplace(std::make_tuple(std::string(realm), std::string(direction),
-                                        std::string(method), status), 0).first;
+    it = counts
+             .emplace(std::make_tuple(std::string(realm), std::string(direction),
+                                      std::string(method), status),
+                      0)
+             .first;
   }
   ++it->second;
 }
@@ -33,7 +36,8 @@ void classify_outbound(std::string_view bytes, std::string_view& method, int& st
     status = static_cast<int>(parse_uint(first.substr(8, 3)).value_or(0));
     // A response's method is its CSeq method: find "\r\nCSeq:" and take the second token.
     size_t at = bytes.find("\r\nCSeq:");
-    std::string_view cseq = at == std::string_view::npos ? std::string_view{} : bytes.substr(at + 7);
+    std::string_view cseq = at == std::string_view::npos ? std::string_view{}
+                                                         : bytes.substr(at + 7);
     cseq = trim(cseq.substr(0, cseq.find("\r\n")));
     method = method_label(trim(cseq.substr(cseq.find(' ') + 1)));
     return;

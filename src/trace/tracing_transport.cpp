@@ -7,8 +7,11 @@ namespace portico::trace {
 void log_message(std::string_view dir, const std::string& realm, transport::Protocol protocol,
                  const transport::Endpoint& remote, std::string_view data) {
   log::write_block(log::Level::Info, "sip.trace",
-                   {{"dir", dir}, {"realm", realm}, {"transport", transport::to_string(protocol)},
-                    {"remote", remote.to_string()}, {"bytes", data.size()}},
+                   {{"dir", dir},
+                    {"realm", realm},
+                    {"transport", transport::to_string(protocol)},
+                    {"remote", remote.to_string()},
+                    {"bytes", data.size()}},
                    data);
 }
 

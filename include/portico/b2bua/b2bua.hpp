@@ -27,8 +27,8 @@
 #include "portico/b2bua/call.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
-#include "portico/common/histogram.hpp"
 #include "portico/cdr/record.hpp"
+#include "portico/common/histogram.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/shard_routing.hpp"
 #include "portico/sip/transaction_layer.hpp"
@@ -140,7 +140,7 @@ class B2bua final : public sip::TransactionUser {
   std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
   B2buaStats stats_;
   CdrSink cdr_sink_;
-  trace::CallTraces* traces_ = nullptr;                      // not owned; shard-local
+  trace::CallTraces* traces_ = nullptr;                       // not owned; shard-local
   const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local
 };
 

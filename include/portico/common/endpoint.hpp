@@ -16,8 +16,8 @@ namespace portico {
 
 enum class Protocol : std::uint8_t { Udp, Tcp, Tls };
 
-std::string_view to_string(Protocol p);          // "udp", "tcp", "tls"
-std::string_view via_token(Protocol p);          // "UDP", "TCP", "TLS" (Via sent-protocol)
+std::string_view to_string(Protocol p);  // "udp", "tcp", "tls"
+std::string_view via_token(Protocol p);  // "UDP", "TCP", "TLS" (Via sent-protocol)
 std::optional<Protocol> parse_protocol(std::string_view s);  // case-insensitive
 bool is_reliable(Protocol p);
 

@@ -30,7 +30,7 @@ struct ResolvedTarget {
   int max_calls = 0;                 // 0 = unlimited
   // A Registered target names only its realm here; the B2BUA fills these from the user's
   // binding when it places the call (and `remote`/`transport` from the binding's flow).
-  ConnectionRef connection;             // the stream connection the binding came in on
+  ConnectionRef connection;          // the stream connection the binding came in on
   std::string request_uri;           // the registered Contact URI; empty = sip:user@remote
   std::string to_uri;                // To header value; empty = <sip:user@remote host>
 };

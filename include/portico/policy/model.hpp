@@ -45,7 +45,7 @@ Result<Millis> parse_duration(std::string_view text);
 
 struct Listener {
   Protocol protocol = Protocol::Udp;
-  Endpoint bind;                // "udp://127.0.0.1:5060", "tcp://[::1]:5060"
+  Endpoint bind;  // "udp://127.0.0.1:5060", "tcp://[::1]:5060"
   SourceLoc loc;
 };
 

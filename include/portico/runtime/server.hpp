@@ -52,7 +52,7 @@ class Server {
   std::unique_ptr<cdr::CdrWriter> cdr_;  // outlives the shards that submit to it
   std::unique_ptr<trace::TraceWriter> traces_;  // per-call pcap files; outlives the shards
   bool hep_ = false;  // HEP export configured; set before the exposer starts, then read-only
-  ShardSet shards_;  // owned; filled in run(), emptied by stop_shards()
+  ShardSet shards_;   // owned; filled in run(), emptied by stop_shards()
   std::atomic<std::uint64_t> reloads_ok_{0};
   std::atomic<std::uint64_t> reloads_failed_{0};
   std::atomic<std::shared_ptr<const std::string>> policy_hash_;  // read by the exposer thread

@@ -87,9 +87,8 @@ class Shard {
   /// `shards` is the full set (for cross-shard calls); it must outlive this shard.
   /// `trace_writer` (per-call pcap files; may be null) is shared by all shards and outlives
   /// them.
-  Shard(std::uint16_t index, ShardSet& shards,
-        std::shared_ptr<const policy::PolicySnapshot> policy, b2bua::TrunkUsage& trunk_usage,
-        std::string version, b2bua::CdrSink cdr_sink = {},
+  Shard(std::uint16_t index, ShardSet& shards, std::shared_ptr<const policy::PolicySnapshot> policy,
+        b2bua::TrunkUsage& trunk_usage, std::string version, b2bua::CdrSink cdr_sink = {},
         trace::TraceWriter* trace_writer = nullptr);
   ~Shard();
 
@@ -155,22 +154,22 @@ class Shard {
   std::shared_ptr<const policy::PolicySnapshot> policy_;  // shard-local copy of the pointer
   b2bua::TrunkUsage& trunk_usage_;                        // shared, thread-safe
   std::string version_;                                   // RO
-  b2bua::CdrSink cdr_sink_;                // RO; thread-safe (queues to the CDR writer)
-  trace::TraceWriter* trace_writer_;       // RO; thread-safe; not owned; may be null
-  asio::io_context io_{1};                 // post() from any thread
-  std::unique_ptr<AsioTimerService> timers_;          // shard-local (and its media guests')
+  b2bua::CdrSink cdr_sink_;                   // RO; thread-safe (queues to the CDR writer)
+  trace::TraceWriter* trace_writer_;          // RO; thread-safe; not owned; may be null
+  asio::io_context io_{1};                    // post() from any thread
+  std::unique_ptr<AsioTimerService> timers_;  // shard-local (and its media guests')
   std::unique_ptr<transport::ShardTransport> transport_;  // shard-local
-  std::unique_ptr<trace::HepSender> hep_;             // shard-local; HEP export; nullptr = off
-  std::unique_ptr<trace::CallTraces> traces_;         // shard-local; Call-ID -> call trace
-  std::unique_ptr<media::UringEngine> uring_;  // media I/O; nullptr = epoll path; its doorbell
-                                               // (wake) is rung by any thread
-  std::unique_ptr<media::EpollSet> media_epoll_;  // the epoll path's set; nullptr = io_uring,
-                                                  // or an asio wait per socket
-  MediaHost media_host_;                          // RO after bind(); read by other shards' bind
-  std::unique_ptr<b2bua::MediaPorts> media_ports_;            // shard-local; RTP port slices
+  std::unique_ptr<trace::HepSender> hep_;                 // shard-local; HEP export; nullptr = off
+  std::unique_ptr<trace::CallTraces> traces_;             // shard-local; Call-ID -> call trace
+  std::unique_ptr<media::UringEngine> uring_;       // media I/O; nullptr = epoll path; its doorbell
+                                                    // (wake) is rung by any thread
+  std::unique_ptr<media::EpollSet> media_epoll_;    // the epoll path's set; nullptr = io_uring,
+                                                    // or an asio wait per socket
+  MediaHost media_host_;                            // RO after bind(); read by other shards' bind
+  std::unique_ptr<b2bua::MediaPorts> media_ports_;  // shard-local; RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;  // shard-local
-  std::unique_ptr<SipFrontDoor> front_door_;  // shard-local; owns the transaction layer
-  registrar::BindingDirectory bindings_;      // shard-local copy of every shard's bindings
+  std::unique_ptr<SipFrontDoor> front_door_;         // shard-local; owns the transaction layer
+  registrar::BindingDirectory bindings_;             // shard-local copy of every shard's bindings
   std::unique_ptr<registrar::Registrar> registrar_;  // shard-local; the bindings it owns (AOR)
   std::unique_ptr<b2bua::B2bua> b2bua_;              // shard-local
   std::thread thread_;

@@ -45,8 +45,8 @@ namespace portico::runtime {
 /// Inbound counters of one shard (parse failures and drops by reason). Shard-local.
 struct InboundStats {
   std::uint64_t messages = 0;
-  std::uint64_t unparseable = 0;     // libosip2 could not parse: dropped
-  std::uint64_t invalid = 0;         // parsed but invalid (missing header...): 400 or dropped
+  std::uint64_t unparseable = 0;  // libosip2 could not parse: dropped
+  std::uint64_t invalid = 0;      // parsed but invalid (missing header...): 400 or dropped
   std::uint64_t answered_400 = 0;
   std::uint64_t dropped = 0;
 };

@@ -68,9 +68,10 @@ class RegisteredTargetTest : public ::testing::Test {
   void inject(const std::string& text) {
     auto m = sip::Message::parse(text);
     ASSERT_TRUE(m.ok()) << text;
-    layer_.receive(std::move(m.value()),
-                   Flow{Protocol::Udp, "carrier",
-                              {asio::ip::make_address("203.0.113.1"), 5060}, kCarrier, {}});
+    layer_.receive(
+        std::move(m.value()),
+        Flow{
+            Protocol::Udp, "carrier", {asio::ip::make_address("203.0.113.1"), 5060}, kCarrier, {}});
   }
 
   std::vector<test::RecordingTransport::Sent> sent_to(const Endpoint& to) {
@@ -166,9 +167,9 @@ TEST_F(RegisteredTargetTest, OptionsAllowsRegisterOnlyOnTheRegistrationRealm) {
         "From: <sip:probe@example.com>;tag=o1\r\nTo: <sip:portico@198.51.100.1>\r\n"
         "Call-ID: opt-" + realm + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
     EXPECT_TRUE(m.ok());
-    layer_.receive(std::move(m.value()),
-                   Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060},
-                              from, {}});
+    layer_.receive(
+        std::move(m.value()),
+        Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060}, from, {}});
     auto sent = sent_to(from);
     EXPECT_EQ(sent.size(), 1u);
     // The raw line: the parser splits Allow at its commas.

@@ -196,8 +196,7 @@ TEST(BackgroundWriter, ReopenHappensBetweenItemsPushedBeforeAndAfter) {
   w.reopen();  // a second reopen before the thread acts moves the split to the later point
   w.push(6);
   w.stop();
-  EXPECT_EQ(sink.seen(),
-            (std::vector<std::string>{"1", "2", "|", "3", "|", "4", "5", "|", "6"}));
+  EXPECT_EQ(sink.seen(), (std::vector<std::string>{"1", "2", "|", "3", "|", "4", "5", "|", "6"}));
 }
 
 TEST(BackgroundWriter, UncountedItemsAreAlwaysTaken) {

@@ -14,9 +14,9 @@ TEST(Protocol, NamesAndViaTokens) {
     std::string_view via;
     bool reliable;
   };
-  for (const Row& r : {Row{Protocol::Udp, "udp", "UDP", false},
-                       Row{Protocol::Tcp, "tcp", "TCP", true},
-                       Row{Protocol::Tls, "tls", "TLS", true}}) {
+  for (const Row& r :
+       {Row{Protocol::Udp, "udp", "UDP", false}, Row{Protocol::Tcp, "tcp", "TCP", true},
+        Row{Protocol::Tls, "tls", "TLS", true}}) {
     EXPECT_EQ(to_string(r.p), r.name);
     EXPECT_EQ(via_token(r.p), r.via);
     EXPECT_EQ(is_reliable(r.p), r.reliable);
@@ -42,11 +42,11 @@ TEST(Endpoint, FormatsForLogsAndUris) {
     const char* text;
     const char* uri_host;
   };
-  for (const Row& r : {Row{"1.2.3.4", 5060, "1.2.3.4:5060", "1.2.3.4"},
-                       Row{"127.0.0.1", 0, "127.0.0.1:0", "127.0.0.1"},
-                       Row{"::1", 5060, "[::1]:5060", "[::1]"},
-                       Row{"[::1]", 5061, "[::1]:5061", "[::1]"},
-                       Row{"2001:db8::10", 5080, "[2001:db8::10]:5080", "[2001:db8::10]"}}) {
+  for (const Row& r :
+       {Row{"1.2.3.4", 5060, "1.2.3.4:5060", "1.2.3.4"},
+        Row{"127.0.0.1", 0, "127.0.0.1:0", "127.0.0.1"}, Row{"::1", 5060, "[::1]:5060", "[::1]"},
+        Row{"[::1]", 5061, "[::1]:5061", "[::1]"},
+        Row{"2001:db8::10", 5080, "[2001:db8::10]:5080", "[2001:db8::10]"}}) {
     auto e = parse_endpoint(r.host, r.port);
     ASSERT_TRUE(e.has_value()) << r.host;
     EXPECT_EQ(e->port, r.port);

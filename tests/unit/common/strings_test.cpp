@@ -16,7 +16,7 @@ namespace {
 TEST(ParseUint, Digits) {
   EXPECT_EQ(parse_uint("0"), 0u);
   EXPECT_EQ(parse_uint("5060"), 5060u);
-  EXPECT_EQ(parse_uint("007"), 7u);  // leading zeros are fine
+  EXPECT_EQ(parse_uint("007"), 7u);                   // leading zeros are fine
   EXPECT_EQ(parse_uint("00000000000000000001"), 1u);  // 20 characters
 }
 

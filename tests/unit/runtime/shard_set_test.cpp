@@ -73,9 +73,8 @@ TEST_F(ShardSetTest, InvokeOnRunsOnTheShardsOwnThreadInOrder) {
 TEST_F(ShardSetTest, InvokeOnAllReachesEveryShard) {
   std::vector<std::promise<std::thread::id>> answers(shards_.size());
   for (std::uint16_t i = 0; i < shards_.size(); ++i) {
-    shards_.invoke_on(i, [&answers, i](Shard&) {
-      answers[i].set_value(std::this_thread::get_id());
-    });
+    shards_.invoke_on(i,
+                      [&answers, i](Shard&) { answers[i].set_value(std::this_thread::get_id()); });
   }
   auto f0 = answers[0].get_future();
   auto f1 = answers[1].get_future();

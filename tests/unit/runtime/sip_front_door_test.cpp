@@ -52,15 +52,24 @@ const Endpoint kCarrier{asio::ip::make_address("203.0.113.50"), 5060};
 std::string request(const std::string& method, const std::string& call_id,
                     const std::string& to = "<sip:alice@example.com>",
                     const std::string& extra = "") {
-  return method + " sip:alice@example.com SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK" + call_id + ";rport\r\n"
+  return method +
+         " sip:alice@example.com SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK" +
+         call_id +
+         ";rport\r\n"
          "Max-Forwards: 70\r\n"
          "From: <sip:alice@example.com>;tag=phone1\r\n"
-         "To: " + to + "\r\n"
-         "Call-ID: " + call_id + "\r\n"
-         "CSeq: 1 " + method + "\r\n"
-         "Contact: <sip:alice@10.0.0.5:5062>\r\n" + extra +
-         "Content-Length: 0\r\n\r\n";
+         "To: " +
+         to +
+         "\r\n"
+         "Call-ID: " +
+         call_id +
+         "\r\n"
+         "CSeq: 1 " +
+         method +
+         "\r\n"
+         "Contact: <sip:alice@10.0.0.5:5062>\r\n" +
+         extra + "Content-Length: 0\r\n\r\n";
 }
 
 class SipFrontDoorTest : public ::testing::Test {
@@ -71,13 +80,13 @@ class SipFrontDoorTest : public ::testing::Test {
   void start(std::uint16_t shards = 1) {
     policy_ = policy::load_policy_texts({{"p.yaml", kPolicy}});
     wire_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
-    door_ = std::make_unique<SipFrontDoor>(
-        0, shards, timers_, wire_, traces_, policy_,
-        [this](std::uint16_t owner, transport::Inbound&& in) {
-          handed_.emplace_back(owner, std::move(in));
-        });
-    b2bua_ = std::make_unique<b2bua::B2bua>(door_->layer(), 0, timers_, door_->transport(),
-                                            usage_, media_, [this] { return policy_; }, "9.9.9");
+    door_ = std::make_unique<SipFrontDoor>(0, shards, timers_, wire_, traces_, policy_,
+                                           [this](std::uint16_t owner, transport::Inbound&& in) {
+                                             handed_.emplace_back(owner, std::move(in));
+                                           });
+    b2bua_ = std::make_unique<b2bua::B2bua>(
+        door_->layer(), 0, timers_, door_->transport(), usage_, media_, [this] { return policy_; },
+        "9.9.9");
     registrar_ = std::make_unique<registrar::Registrar>(
         0, shards, timers_, door_->transport(), door_->layer(), [this] { return policy_; },
         [] { return sip::make_call_id(0); }, [](registrar::BindingUpdate) {}, "9.9.9");
@@ -99,7 +108,8 @@ class SipFrontDoorTest : public ::testing::Test {
     for (auto& s : wire_.take_to(to)) {
       auto m = sip::Message::parse(s.data);
       EXPECT_TRUE(m.ok()) << s.data;
-      if (m.ok()) out.push_back(std::move(m.value()));
+      if (m.ok())
+        out.push_back(std::move(m.value()));
     }
     return out;
   }
@@ -118,9 +128,9 @@ class SipFrontDoorTest : public ::testing::Test {
   /// The registrar's answer to an upstream request.
   std::string answer(const sip::Message& req, int status, const std::string& extra = "") {
     return "SIP/2.0 " + std::to_string(status) + " OK\r\nVia: " + req.top_via().raw +
-           "\r\nFrom: " + req.from().raw + "\r\nTo: " + req.to().raw + ";tag=up9\r\nCall-ID: " +
-           req.call_id() + "\r\nCSeq: " + std::to_string(req.cseq()) + " " + req.method() +
-           "\r\n" + extra + "Content-Length: 0\r\n\r\n";
+           "\r\nFrom: " + req.from().raw + "\r\nTo: " + req.to().raw +
+           ";tag=up9\r\nCall-ID: " + req.call_id() + "\r\nCSeq: " + std::to_string(req.cseq()) +
+           " " + req.method() + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
   }
 
   std::shared_ptr<const policy::PolicySnapshot> policy_;
@@ -138,8 +148,7 @@ class SipFrontDoorTest : public ::testing::Test {
 
 TEST_F(SipFrontDoorTest, InviteGoesToTheB2buaAndRegisterToTheRegistrar) {
   start();
-  deliver(request("INVITE", "call-1@10.0.0.5", "<sip:0123@example.com>"),
-          from(kPhone, "access"));
+  deliver(request("INVITE", "call-1@10.0.0.5", "<sip:0123@example.com>"), from(kPhone, "access"));
   EXPECT_NE(find(sent_to(kPhone), "INVITE", 100), nullptr);
   auto up = sent_to(kCarrier);
   ASSERT_NE(find(up, "INVITE"), nullptr);
@@ -221,21 +230,21 @@ TEST_F(SipFrontDoorTest, MessagesAreCountedBothWays) {
 
 TEST_F(SipFrontDoorTest, DispatchKeepsItsOwnAndHandsTheRestToTheirOwner) {
   start(4);
-  door_->dispatch(transport::Inbound{request("OPTIONS", sip::make_call_id(3)),
-                                     from(kCarrier, "carrier"), {}});
+  door_->dispatch(
+      transport::Inbound{request("OPTIONS", sip::make_call_id(3)), from(kCarrier, "carrier"), {}});
   ASSERT_EQ(handed_.size(), 1u);
   EXPECT_EQ(handed_[0].first, 3);
   EXPECT_EQ(door_->stats().messages, 0u);
 
-  door_->dispatch(transport::Inbound{request("OPTIONS", sip::make_call_id(0)),
-                                     from(kCarrier, "carrier"), {}});
+  door_->dispatch(
+      transport::Inbound{request("OPTIONS", sip::make_call_id(0)), from(kCarrier, "carrier"), {}});
   EXPECT_EQ(handed_.size(), 1u);
   EXPECT_EQ(door_->stats().messages, 1u);
 
   // A REGISTER on the registration realm goes to its AOR's owner, whatever its Call-ID.
   const std::uint16_t owner = sip::shard_for_aor("alice@example.com", 4);
-  door_->dispatch(transport::Inbound{request("REGISTER", sip::make_call_id((owner + 1) % 4)),
-                                     from(kPhone, "access"), {}});
+  door_->dispatch(transport::Inbound{
+      request("REGISTER", sip::make_call_id((owner + 1) % 4)), from(kPhone, "access"), {}});
   if (owner == 0) {
     EXPECT_EQ(handed_.size(), 1u);
     EXPECT_EQ(door_->stats().messages, 2u);

@@ -63,8 +63,7 @@ TEST(RawHeaders, CompactFormsOnlyWhenAsked) {
 }
 
 TEST(RawHeaders, FirstOfSeveralWins) {
-  EXPECT_EQ(find_raw_header("X\r\ni: compact\r\nCall-ID: long\r\n\r\n", "Call-ID", "i"),
-            "compact");
+  EXPECT_EQ(find_raw_header("X\r\ni: compact\r\nCall-ID: long\r\n\r\n", "Call-ID", "i"), "compact");
 }
 
 TEST(RawHeaders, FoldedValueIsOneFieldAndUnfolds) {

@@ -25,7 +25,8 @@ std::string invite_with_call_id(const std::string& call_id) {
   return "INVITE sip:bob@example.com SIP/2.0\r\n"
          "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKi1\r\n"
          "From: <sip:alice@example.com>;tag=f1\r\nTo: <sip:bob@example.com>\r\n"
-         "Call-ID: " + call_id + "\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+         "Call-ID: " +
+         call_id + "\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
 }
 
 TEST(ShardRouting, ShardIsEncodedInGeneratedCallIds) {
@@ -71,9 +72,10 @@ TEST(ShardRouting, RegisterScanFindsTheToHeaderInAnyForm) {
 TEST(ShardRouting, RegisterScanReadsBareLfAndFoldedToLines) {
   // The same scanner as the Call-ID look-up: a REGISTER with bare LF line ends, or a To value
   // folded onto a continuation line (RFC 3261 §7.3.1), reaches the same owner.
-  EXPECT_EQ(register_aor("REGISTER sip:example.com SIP/2.0\nCall-ID: r1\nTo: <sip:alice@example.com>"
-                         "\nCSeq: 1 REGISTER\n\n"),
-            "alice@example.com");
+  EXPECT_EQ(
+      register_aor("REGISTER sip:example.com SIP/2.0\nCall-ID: r1\nTo: <sip:alice@example.com>"
+                   "\nCSeq: 1 REGISTER\n\n"),
+      "alice@example.com");
   EXPECT_EQ(register_aor("REGISTER sip:example.com SIP/2.0\r\nTo: \"Alice\"\r\n"
                          " <sip:alice@example.com>\r\nCSeq: 1 REGISTER\r\n\r\n"),
             "alice@example.com");
@@ -111,9 +113,8 @@ TEST(ShardRouting, OwnerOfAMessage) {
   EXPECT_EQ(owner_shard(foreign, "access", "access", 2, kShards),
             shard_for_call_id("a84b4c76e66710@pc33.example.com", kShards));
   // No Call-ID at all: the receiving shard keeps it (it is rejected there).
-  EXPECT_EQ(owner_shard("INVITE sip:bob@example.com SIP/2.0\r\n\r\n", "access", "access", 3,
-                        kShards),
-            3);
+  EXPECT_EQ(
+      owner_shard("INVITE sip:bob@example.com SIP/2.0\r\n\r\n", "access", "access", 3, kShards), 3);
 }
 
 TEST(ShardRouting, RegisterOnTheRegistrationRealmGoesToItsAorOwner) {
@@ -126,8 +127,7 @@ TEST(ShardRouting, RegisterOnTheRegistrationRealmGoesToItsAorOwner) {
   EXPECT_EQ(owner_shard(reg, "carrier", "access", 0, kShards), by_call_id);
   EXPECT_EQ(owner_shard(reg, "access", "", 0, kShards), by_call_id);
   // A To without a user names no binding: by Call-ID too.
-  EXPECT_EQ(owner_shard(register_with_to("To: <sip:example.com>"), "access", "access", 0,
-                        kShards),
+  EXPECT_EQ(owner_shard(register_with_to("To: <sip:example.com>"), "access", "access", 0, kShards),
             by_call_id);
 }
 
