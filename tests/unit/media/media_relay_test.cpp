@@ -29,6 +29,7 @@ class MediaRelayTest : public ::testing::TestWithParam<Io> {
     return c;
   }
 
+  test::PortRangeLock lock_;  // first: other runs of this suite use the same ports
   asio::io_context io_;
   test::IoPath io_path_ = make_io(io_, GetParam());
   ManualTimerService timers_;

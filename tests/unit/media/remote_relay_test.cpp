@@ -102,6 +102,7 @@ class RemoteRelayTest : public ::testing::TestWithParam<Io> {
     });
   }
 
+  test::PortRangeLock lock_;  // first: other runs of this suite use the same ports
   asio::io_context io_;  // the opening shard's loop: the ports' sockets are created on it
   ManualTimerService timers_;
   PortAllocator ports_{io_, timers_, PortAllocatorConfig{{kPortsLo, kPortsHi}, Millis{2000}, 128}};
