@@ -29,6 +29,7 @@ class MediaRelayTest : public ::testing::TestWithParam<Io> {
     return c;
   }
 
+  test::PortRangeLock lock_;  // first: other runs of this suite use the same ports
   asio::io_context io_;
   test::IoPath io_path_ = make_io(io_, GetParam());
   ManualTimerService timers_;
@@ -59,7 +60,8 @@ TEST_P(MediaRelayTest, ClosingStreamsReturnsTheirPortsAfterTheDrain) {
   relay.close();
   EXPECT_EQ(relay.open_streams(), 0U);
   EXPECT_EQ(ports_.in_use_count(), 0U);
-  EXPECT_EQ(ports_.quarantined_count(), 6U);
+  // Plus any port another process held when it was tried (parallel test runs share ranges).
+  EXPECT_EQ(ports_.quarantined_count(), 6U + ports_.bind_failures());
   EXPECT_EQ(relay.stats().packets[0], 1U);  // counters of closed streams are kept
 
   timers_.advance(Millis{2000});
@@ -133,7 +135,12 @@ TEST_P(MediaRelayTest, DestroyingAStreamWithPacketsInFlightIsSafe) {
   }
   const std::uint64_t relayed = relay.stream(0)->stats().packets[0];
   if (io_path_.uring == nullptr) {
-    ASSERT_EQ(relayed, 256U);
+    // 8 batches of 32 taken in: relayed, or dropped by the latch as another source's.
+    // Parallel runs of these tests share the port range, and one may still be sending to a
+    // port this run now holds; nothing else may be dropped.
+    const RelayStats st = relay.stream(0)->stats();
+    ASSERT_EQ(relayed + st.hijack_dropped, 256U) << "hijacked " << st.hijack_dropped;
+    EXPECT_EQ(st.dropped(), st.hijack_dropped);
   } else {
     ASSERT_GT(relayed, 0U);
   }

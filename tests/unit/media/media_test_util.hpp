@@ -1,6 +1,10 @@
 #pragma once
 // Loopback peers and a bounded io pump for the media relay tests.
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
@@ -74,6 +78,30 @@ inline IoPath make_io(asio::io_context& io, Io want) {
 struct Datagram {
   Bytes data;
   transport::Endpoint from;
+};
+
+/// Held for a test's life by fixtures that relay on fixed port ranges. Runs of the same suite
+/// in other processes at once (ctest -j, other build trees on the machine) would bind each
+/// other's ports and receive each other's datagrams; this lock file, shared machine-wide,
+/// makes them take turns. Declare it first: it is released after every socket has closed.
+class PortRangeLock {
+ public:
+  PortRangeLock()
+      : fd_(::open("/tmp/portico-media-test-ports.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0666)) {
+    if (fd_ >= 0) {
+      ::flock(fd_, LOCK_EX);  // no lock file (read-only /tmp): run unserialized, as before
+    }
+  }
+  ~PortRangeLock() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  PortRangeLock(const PortRangeLock&) = delete;
+  PortRangeLock& operator=(const PortRangeLock&) = delete;
+
+ private:
+  int fd_;
 };
 
 /// A UDP socket standing in for a SIP peer's media endpoint. Non-blocking, polled by hand.

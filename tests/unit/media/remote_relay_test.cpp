@@ -27,6 +27,10 @@ using test::TestPeer;
 using namespace std::chrono_literals;
 
 const asio::ip::address kV4 = asio::ip::make_address("127.0.0.1");
+// This suite's own slice, wide enough for the ports that parallel test runs (ctest -j, other
+// build trees) hold in it at the same time: the allocator skips those and tries the next.
+constexpr std::uint16_t kPortsLo = 31900;
+constexpr std::uint16_t kPortsHi = 32299;
 
 /// Another shard's thread: its loop, clock and media I/O, running as Shard::start runs them.
 class MediaShard {
@@ -98,9 +102,10 @@ class RemoteRelayTest : public ::testing::TestWithParam<Io> {
     });
   }
 
+  test::PortRangeLock lock_;  // first: other runs of this suite use the same ports
   asio::io_context io_;  // the opening shard's loop: the ports' sockets are created on it
   ManualTimerService timers_;
-  PortAllocator ports_{io_, timers_, PortAllocatorConfig{{31800, 31879}, Millis{2000}, 32}};
+  PortAllocator ports_{io_, timers_, PortAllocatorConfig{{kPortsLo, kPortsHi}, Millis{2000}, 128}};
   TestPeer a_{io_, kV4};
   TestPeer a_rtcp_{io_, kV4};
   TestPeer b_{io_, kV4};
@@ -180,6 +185,13 @@ TEST_P(RemoteRelayTest, DestroyingTheStreamClosesItsSocketsOnTheMediaThread) {
 
 TEST_P(RemoteRelayTest, ManyStreamsOpenedAndClosedWhileTrafficFlows) {
   // Streams come and go on the opening thread while the media thread relays the others.
+  // Ports held elsewhere stand in for a parallel run of this suite: binds fail and are skipped.
+  std::vector<asio::ip::udp::socket> held;
+  for (std::uint16_t p = kPortsLo; p < kPortsLo + 40; ++p) {
+    std::error_code ec;
+    held.emplace_back(io_).open(asio::ip::udp::v4(), ec);
+    held.back().bind({kV4, p}, ec);  // taken already: held by someone else, same effect
+  }
   std::vector<RelayStreamPtr> streams;
   for (int i = 0; i < 10; ++i) {
     streams.push_back(open(true));
@@ -189,7 +201,9 @@ TEST_P(RemoteRelayTest, ManyStreamsOpenedAndClosedWhileTrafficFlows) {
     for (auto& s : streams) {
       a_.send(s->local_rtp(Side::A), make_rtp(3, static_cast<std::uint16_t>(round)));
     }
-    streams[static_cast<std::size_t>(round) % streams.size()] = open(true);
+    RelayStreamPtr& replaced = streams[static_cast<std::size_t>(round) % streams.size()];
+    replaced = open(true);
+    ASSERT_NE(replaced, nullptr);  // the next round sends through it
   }
   // Round 19 sent to all ten; the nine not replaced after it relay theirs at least.
   std::size_t got = 0;

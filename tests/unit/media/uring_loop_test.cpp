@@ -52,7 +52,7 @@ class UringLoopTest : public ::testing::Test {
 
 TEST_F(UringLoopTest, RelaysBothWaysAndRunsAsioTimersInTheSameLoop) {
   ManualTimerService timers;
-  PortAllocator ports{io_, timers, PortAllocatorConfig{{31700, 31799}, Millis{2000}, 32}};
+  PortAllocator ports{io_, timers, PortAllocatorConfig{{32300, 32399}, Millis{2000}, 32}};
   TestPeer a{io_, kV4};
   TestPeer b{io_, kV4};
   StreamConfig c;
