@@ -7,7 +7,8 @@
 # docs/performance.md). It builds the load generator bench/rtp_load.cpp with g++ -O2 into a
 # temporary directory (removed on exit), raises the open-file limit for the relays' sockets, and
 # runs bench/media_bench.py in a network namespace of its own (unshare --net, loopback only).
-# Needs root (SO_RCVBUFFORCE, unshare, a 6.13+ kernel for SCM_TS_OPT_ID), g++, rtpengine.
+# Needs root (SO_RCVBUFFORCE, unshare, a 6.13+ kernel for SCM_TS_OPT_ID), g++, rtpengine (Debian
+# package rtpengine-daemon; scripts/install-deps.sh leaves it out, its codec libraries are large).
 # Loopback only: 127.0.220.0/24 (no relay), 127.0.221.0/24 (Portico), 127.0.222.0/24
 # (rtpengine), 127.0.223.0/24 (portico-epoll: Portico with its epoll media path),
 # 127.0.224.0/24 (portico-unpinned: Portico with server.pin_shards: false).

@@ -486,7 +486,7 @@ def main() -> int:
     if any(n.startswith("portico") for n in names) and not os.access(args.portico, os.X_OK):
         raise SystemExit(f"portico binary not found: {args.portico} (build it, or pass its path)")
     if "rtpengine" in names and not os.access(args.rtpengine, os.X_OK):
-        raise SystemExit(f"rtpengine not found: {args.rtpengine}")
+        raise SystemExit(f"rtpengine not found: {args.rtpengine} (Debian: apt-get install rtpengine-daemon)")
     steps = sorted({int(s) // 2 * 2 for s in args.streams.split(",")} | {args.cpu_streams})
     keep = bool(args.workdir)
     work = Path(args.workdir) if keep else Path(tempfile.mkdtemp(prefix="portico-media-"))
