@@ -171,10 +171,9 @@ std::vector<metrics::Sample> Server::collect_samples() {
   };
   auto g = std::make_shared<Gather>();
   g->snaps.resize(shards_.size());
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    Shard* s = shards_[i].get();
-    s->post([g, s, i] {
-      ShardSnapshot snap = s->snapshot();
+  for (std::uint16_t i = 0; i < shards_.size(); ++i) {
+    shards_.invoke_on(i, [g, i](Shard& s) {
+      ShardSnapshot snap = s.snapshot();
       std::lock_guard<std::mutex> lock(g->mu);
       g->snaps[i] = snap;
       ++g->done;

@@ -34,8 +34,6 @@ class ShardSet {
   /// Shard `i` itself, for the control thread (start, stop, post) and for another shard's
   /// bind() (media_host(), before any shard thread starts).
   Shard& at(std::uint16_t i) const { return *shards_.at(i); }
-  /// The owning pointer of shard `i` (control thread).
-  const std::unique_ptr<Shard>& operator[](std::size_t i) const { return shards_[i]; }
 
   /// Runs `fn(Shard&)` on shard `i`'s thread, after everything posted to it before. Any thread.
   /// `fn` may be move-only (it is moved into the shard's queue, not copied).
