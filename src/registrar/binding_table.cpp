@@ -36,6 +36,15 @@ bool BindingTable::upstream_fresh(const Binding& b, TimePoint now, Millis client
   return left > b.upstream_granted / 2 && left > client_window;
 }
 
+bool BindingTable::continues_client(const Binding& b, const transport::Destination& from,
+                                    std::string_view call_id, std::uint32_t cseq) {
+  const transport::Destination& known = b.route.flow;
+  const bool same_flow = known.protocol == from.protocol && known.remote == from.remote &&
+                         known.connection == from.connection;
+  return same_flow && !b.client_call_id.empty() && b.client_call_id == call_id &&
+         cseq > b.client_cseq;
+}
+
 Binding* BindingTable::find(const std::string& aor) {
   auto it = bindings_.find(aor);
   return it == bindings_.end() ? nullptr : &it->second;

@@ -149,14 +149,20 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
   const Millis granted = BindingTable::grant(requested, reg.client_expires);
   const Millis window = granted + BindingTable::grace(granted);
   const bool fresh = b == nullptr || b->state != BindingState::Active;
-  const bool local = !has_registrar() ||
-                     (!fresh && BindingTable::upstream_fresh(*b, now, window));
+  // A refresh is answered here only when it continues the registration the registrar
+  // accepted, from the same flow; any other REGISTER for the AOR (another address, a new
+  // Call-ID, a replayed CSeq) goes upstream to be authenticated.
+  const bool local = !has_registrar() || (!fresh && BindingTable::upstream_fresh(*b, now, window) &&
+                                          BindingTable::continues_client(
+                                              *b, destination_of(flow), req.call_id(), req.cseq()));
   if (local) {
     if (b == nullptr) {
       b = &table_.create(aor, user, flow.realm, {}, {}, now);
     }
     const ContactRoute before = b->route;
     BindingTable::refresh_client(*b, contact_uri, destination_of(flow), granted, now);
+    b->client_call_id = req.call_id();
+    b->client_cseq = req.cseq();
     b->state = BindingState::Active;
     if (fresh || !same_route(before, b->route)) {
       publish(*b);
@@ -180,11 +186,14 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
   if (b == nullptr) {
     b = &table_.create(aor, user, flow.realm, new_call_id_(), random_token(16), now);
   }
+  Pending pending;
+  if (b->state == BindingState::Active) {
+    pending.kept = UpstreamIdentity{b->request_uri, b->aor_uri, b->credentials};
+  }
   b->request_uri = req.request_uri();
   b->aor_uri = req.to().uri;
   b->credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
   b->last_activity = now;
-  Pending pending;
   pending.kind = Pending::Kind::Register;
   pending.aor = aor;
   pending.server_txn = txn;
@@ -192,6 +201,8 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
   pending.flow = destination_of(flow);
   pending.client_granted = granted;
   pending.fresh = fresh;
+  pending.client_call_id = req.call_id();
+  pending.client_cseq = req.cseq();
   send_upstream(*b, reg.upstream_expires, std::move(pending));
   arm_sweep();
 }

@@ -174,6 +174,9 @@ void Registrar::upstream_answered(const Pending& p, const sip::Message& resp) {
     }
     return;
   }
+  if (status >= 300 && b != nullptr && p.kept) {
+    restore(*b, *p.kept);
+  }
   if (status < 300) {
     if (b == nullptr) {
       respond(p.server_txn, 500);
@@ -185,6 +188,8 @@ void Registrar::upstream_answered(const Pending& p, const sip::Message& resp) {
         granted_upstream(resp, b->upstream_contact, p_snapshot->registration.upstream_expires));
     BindingTable::upstream_registered(*b, granted, now);
     BindingTable::refresh_client(*b, p.contact_uri, p.flow, p.client_granted, now);
+    b->client_call_id = p.client_call_id;
+    b->client_cseq = p.client_cseq;
     publish(*b);
     count(RegisterOutcome::Registered);
     log::info(p.fresh ? "registration.registered" : "registration.refreshed",
@@ -207,13 +212,12 @@ void Registrar::upstream_answered(const Pending& p, const sip::Message& resp) {
   if (b == nullptr) {
     return;
   }
-  // A registrar in trouble (5xx) does not undo a registration it accepted earlier; any other
-  // refusal does: the client now believes it is not registered, and so does Portico.
-  if (b->state == BindingState::Active && status >= 500 && status < 600) {
-    return;
-  }
+  // A refusal never undoes a registration the registrar accepted earlier: the REGISTER it
+  // refused may come from someone else (another address, a new Call-ID), and only the
+  // registrar's 2xx changes a binding. An accepted binding the client cannot refresh lapses
+  // at its own expiry.
   if (b->state == BindingState::Active) {
-    publish_removal(*b);
+    return;
   }
   table_.erase(p.aor);
 }
@@ -236,9 +240,18 @@ void Registrar::upstream_failed(const Pending& p, int status) {
   }
   // A binding the registrar accepted before keeps its own expiry through a lost refresh.
   if (p.kind == Pending::Kind::Register && b->state == BindingState::Active) {
+    if (p.kept) {
+      restore(*b, *p.kept);
+    }
     return;
   }
   table_.erase(p.aor);
+}
+
+void Registrar::restore(Binding& b, const UpstreamIdentity& kept) {
+  b.request_uri = kept.request_uri;
+  b.aor_uri = kept.aor_uri;
+  b.credentials = kept.credentials;
 }
 
 void Registrar::relay_to_client(sip::TxnId server_txn, const sip::Message& resp) {

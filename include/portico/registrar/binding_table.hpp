@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -69,6 +70,10 @@ struct Binding {
   std::string credentials;         // the client's last Authorization/Proxy-Authorization lines
   sip::TxnId upstream_txn = 0;     // REGISTER in flight upstream
   TimePoint last_activity{};       // Pending/Removing records idle this long are dropped
+  // The client's own registration (RFC 3261 §10.2.4: a refresh reuses its Call-ID and raises
+  // its CSeq). Only a REGISTER that continues it, from the same flow, is answered locally.
+  std::string client_call_id;     // Call-ID of the last REGISTER the registrar accepted
+  std::uint32_t client_cseq = 0;  // and its CSeq
 };
 
 class BindingTable {
@@ -83,6 +88,12 @@ class BindingTable {
   /// registration still has more than half of its granted life left, and outlives the
   /// client's next refresh window (`client_window`, its grant plus grace).
   static bool upstream_fresh(const Binding& b, TimePoint now, Millis client_window);
+  /// True when a REGISTER from `from` with `call_id`/`cseq` continues the client's accepted
+  /// registration: the same flow (protocol, source address and port, and the same connection
+  /// for TCP), the same Call-ID and a higher CSeq. Anything else may come from someone else
+  /// and must be relayed for the registrar to authenticate, never answered locally.
+  static bool continues_client(const Binding& b, const transport::Destination& from,
+                               std::string_view call_id, std::uint32_t cseq);
 
   Binding* find(const std::string& aor);
   const Binding* find(const std::string& aor) const;

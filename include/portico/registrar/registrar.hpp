@@ -97,6 +97,13 @@ class Registrar {
 
  private:
   // What an open client transaction of the registrar is for.
+  /// What Portico sends upstream for a binding: taken from the client's REGISTER, and kept
+  /// from the last accepted one while a later REGISTER waits for the registrar's answer.
+  struct UpstreamIdentity {
+    std::string request_uri;
+    std::string aor_uri;
+    std::string credentials;
+  };
   struct Pending {
     enum class Kind { Register, Unregister, Ping };
     Kind kind = Kind::Register;
@@ -106,6 +113,11 @@ class Registrar {
     transport::Destination flow;
     Millis client_granted{0};
     bool fresh = false;               // Register: a new binding (for the log)
+    std::string client_call_id;       // Register: the client's Call-ID and CSeq, kept on 2xx
+    std::uint32_t client_cseq = 0;
+    /// Register on an active binding: its accepted identity, put back unless the registrar
+    /// answers 2xx (a REGISTER from someone else must not change what Portico sends upstream).
+    std::optional<UpstreamIdentity> kept;
   };
 
   // registrar.cpp: the client side
@@ -128,6 +140,8 @@ class Registrar {
   void upstream_answered(const Pending& p, const sip::Message& resp);
   void upstream_failed(const Pending& p, int status);
   void relay_to_client(sip::TxnId server_txn, const sip::Message& resp);
+  /// Puts back the identity of the registration the registrar last accepted.
+  static void restore(Binding& b, const UpstreamIdentity& kept);
 
   // registrar_upkeep.cpp: expiry and keepalive pings
   void arm_sweep();

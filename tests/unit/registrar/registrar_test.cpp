@@ -238,14 +238,85 @@ TEST_F(RegistrarTest, RefreshIsAnsweredLocallyUntilHalfTheUpstreamLife) {
   EXPECT_EQ(s.outcomes[static_cast<std::size_t>(RegisterOutcome::Registered)], 2u);
 }
 
-TEST_F(RegistrarTest, LocalRefreshFollowsTheNatsNewMapping) {
+TEST_F(RegistrarTest, RefreshFromANewNatMappingGoesUpstreamAndFollowsItOn2xx) {
   start();
   registered();
+  // The same phone behind a NAT that moved it to another port: not the flow the registrar
+  // accepted, so the registrar must see it; its 2xx moves the binding to the new mapping.
   const Endpoint remapped{kNat.address, 40999};
   inject(reg(2), from(remapped));
+  auto up = only_to(kRegistrar);
+  EXPECT_EQ(up.method(), "REGISTER");
+  EXPECT_TRUE(sent_to(remapped).empty());
+  ASSERT_EQ(directory_.find("access", "alice")->flow.remote, kNat);  // not before the 2xx
+  answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
   EXPECT_EQ(only_to(remapped).status(), 200);
   ASSERT_NE(directory_.find("access", "alice"), nullptr);
   EXPECT_EQ(directory_.find("access", "alice")->flow.remote, remapped);
+}
+
+TEST_F(RegistrarTest, RegisterFromAnotherAddressCannotTakeTheBinding) {
+  start();
+  registered();
+  const auto refreshed = [&] {
+    return registrar_->stats()
+        .outcomes[static_cast<std::size_t>(RegisterOutcome::RefreshedLocally)];
+  };
+  // While the upstream registration is fresh, the owner's own refresh is answered here...
+  inject(reg(2), from(kNat));
+  ASSERT_EQ(only_to(kNat).status(), 200);
+  ASSERT_EQ(refreshed(), 1u);
+  // ...but the same REGISTER (same Call-ID, higher CSeq, an attacker's Contact) from another
+  // address is relayed for the registrar to authenticate, and its refusal changes nothing.
+  const Endpoint attacker{asio::ip::make_address("192.0.2.66"), 5060};
+  inject(reg(3, 3600, "", "<sip:alice@192.0.2.66:5060>"), from(attacker));
+  auto up = only_to(kRegistrar);
+  EXPECT_EQ(up.method(), "REGISTER");
+  EXPECT_TRUE(up.header_values("Authorization").empty());
+  answer(up, 403);
+  EXPECT_EQ(only_to(attacker).status(), 403);
+  EXPECT_EQ(refreshed(), 1u);
+  const auto* route = directory_.find("access", "alice");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->flow.remote, kNat);
+  EXPECT_EQ(route->contact_uri, "sip:alice@10.0.0.5:5062");
+  // The owner carries on: its next refresh is still answered locally.
+  inject(reg(4), from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
+  EXPECT_EQ(refreshed(), 2u);
+}
+
+TEST_F(RegistrarTest, OnlyAContinuationOfTheAcceptedRegisterIsAnsweredLocally) {
+  start();
+  registered();  // Call-ID reg-1@10.0.0.5, CSeq 1, from kNat
+  // A replayed CSeq from the same flow (a new transaction, not a retransmission) goes
+  // upstream, and so does a new Call-ID.
+  std::string replayed = reg(1);
+  replayed.replace(replayed.find("z9hG4bKr1;"), 10, "z9hG4bKrx;");
+  inject(replayed, from(kNat));
+  auto replay = only_to(kRegistrar);
+  EXPECT_TRUE(sent_to(kNat).empty());
+  answer(replay, 401, "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"n1\"\r\n");
+  EXPECT_EQ(only_to(kNat).status(), 401);
+  std::string other_call = reg(5);
+  other_call.replace(other_call.find("reg-1@"), 6, "reg-2@");
+  inject(other_call, from(kNat));
+  auto fresh_call = only_to(kRegistrar);
+  EXPECT_EQ(fresh_call.method(), "REGISTER");
+  answer(fresh_call, 200, "Contact: <" + fresh_call.contacts().at(0).uri + ">;expires=3600\r\n");
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  // The registration the registrar accepted last (reg-2, CSeq 5) is now the one to continue.
+  inject(reg(6), from(kNat));  // the old Call-ID: relayed, and refused
+  auto stale = only_to(kRegistrar);
+  EXPECT_EQ(stale.method(), "REGISTER");
+  answer(stale, 403);
+  EXPECT_EQ(only_to(kNat).status(), 403);
+  other_call = reg(7);
+  other_call.replace(other_call.find("reg-1@"), 6, "reg-2@");
+  inject(other_call, from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
 }
 
 TEST_F(RegistrarTest, UnregisterRemovesTheBindingAndGoesUpstream) {
@@ -424,7 +495,13 @@ TEST_F(RegistrarTest, ClosedConnectionMakesItsBindingUnreachableUntilTheNextRegi
 
   tcp.connection = transport::ConnectionRef{0, 9};  // the phone reconnects and registers
   inject(reg(2), tcp);
+  // A new connection is a new flow: the registrar must accept it before calls use it.
+  up = only_to(kRegistrar);
+  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+  answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
+  EXPECT_EQ(only_to(kNat).status(), 200);
   EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+  EXPECT_EQ(directory_.find("access", "alice")->flow.connection, (transport::ConnectionRef{0, 9}));
 }
 
 }  // namespace
