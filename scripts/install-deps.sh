@@ -11,6 +11,9 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
   sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
+  # edge security tests: attacker tools (run only in loopback-only namespaces), and clang with
+  # its sanitizer and libFuzzer runtimes for the fuzz targets and the ASan + UBSan unit tests
+  sipvicious clang libclang-rt-14-dev
   # the container deployment (docker-compose.yml) built and run with podman, no Docker engine;
   # scripts/podman-setup.sh then configures podman and makes the debian:bookworm base image
   podman runc buildah containernetworking-plugins debootstrap debian-archive-keyring docker-compose
