@@ -13,7 +13,11 @@ pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(portico_asio INTERFACE)
 target_include_directories(portico_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(portico_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_HAS_STD_ALIGNED_ALLOC: asio decides it from a libstdc++ macro that is defined only if a
+# standard header came before asio's, so translation units disagreed on how asio allocates and
+# frees its handler memory (aligned_alloc/free or new/delete; ASan: alloc-dealloc-mismatch).
+target_compile_definitions(portico_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+  ASIO_HAS_STD_ALIGNED_ALLOC=1)
 target_link_libraries(portico_asio INTERFACE Threads::Threads)
 
 if(PORTICO_BUILD_TESTS)

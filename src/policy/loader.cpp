@@ -10,6 +10,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
 #include "policy_draft.hpp"
 #include "portico/common/strings.hpp"
 
@@ -74,6 +78,51 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   return snap;
 }
 
+// yaml-cpp 0.7's LoadAll never returns on a ',' where a document should start (a file that
+// begins with one): its parser reports an empty document without consuming the token, again
+// and again, allocating a node each time (jbeder/yaml-cpp#1040). This pass walks the documents
+// without building them and refuses a document that starts where the previous one did.
+class StalledDocumentCheck : public YAML::EventHandler {
+ public:
+  explicit StalledDocumentCheck(const std::string& text) : text_(text) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (started_ && mark.pos == previous_.pos) {
+      const auto at = static_cast<std::size_t>(mark.pos);
+      throw YAML::ParserException(mark, at < text_.size()
+                                            ? "unexpected '" + text_.substr(at, 1) + "'"
+                                            : "unexpected token");
+    }
+    started_ = true;
+    previous_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& text_;
+  bool started_ = false;
+  YAML::Mark previous_;
+};
+
+// Throws YAML::ParserException where LoadAll would loop forever.
+void refuse_stalled_documents(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  StalledDocumentCheck check(text);
+  while (parser.HandleNextDocument(check)) {
+  }
+}
+
 std::shared_ptr<const PolicySnapshot> compile(std::vector<SourceText> files) {
   std::sort(files.begin(), files.end(),
             [](const SourceText& a, const SourceText& b) { return a.name < b.name; });
@@ -84,6 +133,7 @@ std::shared_ptr<const PolicySnapshot> compile(std::vector<SourceText> files) {
     detail::Reader reader(f.name, diags);
     std::vector<YAML::Node> docs;
     try {
+      refuse_stalled_documents(f.text);
       docs = YAML::LoadAll(f.text);
     } catch (const YAML::Exception& e) {
       const SourceLoc loc = e.mark.is_null()

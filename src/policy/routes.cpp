@@ -12,6 +12,43 @@ const KeyList kMatchKeys = {"realm", "peer", "user_prefix", "user_regex"};
 const KeyList kRewriteKeys = {"strip", "prepend", "regex", "replace"};
 const KeyList kTargetKeys = {"trunk", "peer", "registered"};
 
+// libstdc++ reads the number of a back-reference (\N) or of a repeat count ({N,M}) into a long
+// with no overflow check: 19 digits are undefined behaviour, 10 already wrap. No pattern needs
+// such a number past 9 digits, so one that has it is refused before std::regex sees it.
+bool has_oversized_number(std::string_view re) {
+  constexpr std::size_t kMaxDigits = 9;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  bool in_brace = false;
+  std::size_t i = 0;
+  while (i < re.size()) {
+    const char c = re[i++];
+    bool number = false;
+    if (c == '\\') {
+      if (i < re.size() && !digit(re[i])) {
+        ++i;  // an escaped character, never a number
+        continue;
+      }
+      number = true;
+    } else if (c == '{') {
+      in_brace = true;
+      number = true;
+    } else if (c == ',' && in_brace) {
+      number = true;
+    } else if (c == '}') {
+      in_brace = false;
+    }
+    std::size_t digits = 0;
+    while (number && i < re.size() && digit(re[i])) {
+      ++digits;
+      ++i;
+    }
+    if (digits > kMaxDigits) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // ECMAScript, like JavaScript: the syntax most people test their patterns with.
 std::optional<std::regex> compile_regex(const Reader& r, const Field& f, std::string& text) {
   const auto s = r.string(f);
@@ -19,6 +56,11 @@ std::optional<std::regex> compile_regex(const Reader& r, const Field& f, std::st
     return std::nullopt;
   }
   text = *s;
+  if (has_oversized_number(*s)) {
+    r.error(f, "invalid regex " + quote(*s) +
+                   ": a back-reference or repeat count of more than 9 digits");
+    return std::nullopt;
+  }
   try {
     return std::regex(*s, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

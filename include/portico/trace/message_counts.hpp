@@ -12,10 +12,24 @@
 
 namespace portico::trace {
 
+/// Orders the keys of MessageCounts as string_views, so a lookup may use string_views and
+/// counting allocates only for a new combination. (std::less<> would compare a tuple of strings
+/// with a tuple of string_views, which clang 14 with libstdc++ 12 cannot.)
+struct MessageKeyLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return view(a) < view(b);
+  }
+  template <class T>
+  static std::tuple<std::string_view, std::string_view, std::string_view, int> view(const T& t) {
+    return {std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)};
+  }
+};
+
 /// SIP messages by (realm, direction "in"/"out", method or "other", status; 0 for requests).
-/// std::less<> lets a lookup use string_views, so counting allocates only for a new combination.
 using MessageCounts =
-    std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t, std::less<>>;
+    std::map<std::tuple<std::string, std::string, std::string, int>, std::uint64_t, MessageKeyLess>;
 
 /// Known methods keep their name; anything else (a peer controls it) becomes "other".
 std::string_view method_label(std::string_view method);

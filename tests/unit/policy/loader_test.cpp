@@ -149,6 +149,21 @@ TEST(PolicyLoader, ReadsEveryField) {
   EXPECT_EQ(r.loc.column, 5);
 }
 
+// Only the numbers libstdc++ reads without an overflow check (back-references, repeat counts)
+// are capped at 9 digits; literal digits, as in a full number, are not.
+TEST(PolicyLoader, RegexMayHoldLongLiteralNumbers) {
+  const auto p = load_policy_texts({{"p.yaml", std::string(kBaseRealms) + R"(trunks:
+  demo: {realm: carrier, host: 127.0.0.3}
+routes:
+  - name: out
+    match: {user_regex: "^\\+4930123456789(\\d{1,12})?$"}
+    rewrite: {regex: "^(0{2})4930123456789$", replace: "+$1"}
+    targets: [{trunk: demo}]
+)"}});
+  ASSERT_EQ(p->routes.size(), 1u);
+  EXPECT_EQ(p->routes[0].user_regex_text, "^\\+4930123456789(\\d{1,12})?$");
+}
+
 TEST(PolicyLoader, FillsDefaults) {
   const auto p = load_policy_texts({{"p.yaml", std::string(kBaseRealms) + R"(trunks:
   demo:
