@@ -26,7 +26,7 @@ using transport::Endpoint;
 using transport::Flow;
 using transport::Protocol;
 
-const char* const kPolicy = R"(
+const std::string kPolicy = R"(
 timers: {t1: 500ms, t2: 4s, t4: 5s}
 realms:
   access: {listeners: ["udp://198.51.100.1:5060"]}
@@ -77,8 +77,8 @@ class SipFrontDoorTest : public ::testing::Test {
   void SetUp() override { sip::init_parser(); }
 
   /// Shard 0 of `shards`, with its B2BUA and registrar behind the door.
-  void start(std::uint16_t shards = 1) {
-    policy_ = policy::load_policy_texts({{"p.yaml", kPolicy}});
+  void start(std::uint16_t shards = 1, const std::string& more_policy = "") {
+    policy_ = policy::load_policy_texts({{"p.yaml", kPolicy + more_policy}});
     wire_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
     door_ = std::make_unique<SipFrontDoor>(0, shards, timers_, wire_, traces_, policy_,
                                            [this](std::uint16_t owner, transport::Inbound&& in) {
@@ -252,6 +252,25 @@ TEST_F(SipFrontDoorTest, DispatchKeepsItsOwnAndHandsTheRestToTheirOwner) {
     ASSERT_EQ(handed_.size(), 2u);
     EXPECT_EQ(handed_[1].first, owner);
   }
+}
+
+TEST_F(SipFrontDoorTest, ASourceOverItsRateIsBannedBeforeParsingAndTheBanHandedOn) {
+  start(1, "rate_limits: {requests_per_second: 2, burst: 2, ban_time: 10s}\n");
+  std::vector<asio::ip::address> posted;
+  door_->source_guard().set_ban_sink(
+      [&posted](const asio::ip::address& a, TimePoint) { posted.push_back(a); });
+  for (int i = 0; i < 5; ++i) {
+    door_->dispatch(transport::Inbound{
+        request("OPTIONS", "opt" + std::to_string(i)), from(kPhone, "access"), {}});
+  }
+  EXPECT_EQ(door_->stats().messages, 2u) << "the burst is parsed; the rest is not even looked at";
+  EXPECT_EQ(sent_to(kPhone).size(), 2u) << "a banned source gets no answer";
+  ASSERT_EQ(posted.size(), 1u) << "the ban is handed on once, for the other shards";
+  EXPECT_EQ(posted[0], kPhone.address);
+  EXPECT_EQ(door_->source_guard().stats().dropped_banned, 3u);
+  door_->dispatch(
+      transport::Inbound{request("OPTIONS", "opt-carrier"), from(kCarrier, "carrier"), {}});
+  EXPECT_EQ(door_->stats().messages, 3u) << "other sources are still heard";
 }
 
 }  // namespace
