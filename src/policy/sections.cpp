@@ -35,8 +35,7 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
                 "); server, timers, headers, metrics, cdr, traces, registration and rate_limits "
-                "may each "
-                "appear in one file only");
+                "may each appear in one file only");
     return false;
   }
   at = f.key_loc;
