@@ -8,6 +8,7 @@
   Portico's RSS stays bounded.
 - outbound_pacing: calls arriving at 20/s toward a trunk with cps_out 5 are held, not failed,
   and the trunk receives them at <= 5/s (+ the burst of 1), measured on the trunk's own log.
+- pacing_overflow: calls whose turn is beyond pacing_wait get 503 with Retry-After at once.
 - source_ban: a source over rate_limits.requests_per_second gets no answer for ban_time, then
   answers again; a source on the allow list sending the same is never refused.
 """
@@ -144,6 +145,51 @@ def test_outbound_pacing(ctx: Ctx):
     m = metrics(ctx)
     check(metric(m, "portico_calls_paced_total") >= 20,
           f"portico_calls_paced_total = {metric(m, 'portico_calls_paced_total')}")
+    ctx.finish_portico()
+
+
+@e2e_test(k=183, timeout=60, portico_only=True)
+def test_pacing_overflow(ctx: Ctx):
+    """Beyond the bounded wait: 30 calls at 30/s toward primary (cps_out 5, burst 1, pacing_wait
+    1 s, no other target). The calls whose turn is within 1 s are held and complete (~10); the
+    rest get 503 with Retry-After, and the trunk still never sees more than its rate."""
+    net = ctx.net
+    policy = peers_policy(ctx, trunk_extra=", cps_out: 5, pacing_wait: 1s, pacing_queue: 50")
+    # primary alone: with backup in the route the overflow would fail over to it (policies.md).
+    both = "targets: [{trunk: primary}, {trunk: backup}]"
+    check(both in policy, "the default route names primary then backup")
+    ctx.start_portico(policy.replace(both, "targets: [{trunk: primary}]", 1))
+    uas = ctx.sipp("uas", "uas_basic.xml", net.primary, calls=30, duration_ms=200,
+                   global_timeout_s=30).start()
+    # uac_flood.xml: INVITE, then either 503 (ACK) or 200 (ACK, BYE): both end well for sipp.
+    uac = ctx.sipp("uac", "uac_flood.xml", net.uac, remote=ctx.access_target(), calls=30,
+                   rate=30, duration_ms=200, global_timeout_s=20)
+    uac.run(timeout=30)
+    uas.stop()
+    print(f"    {uac.describe()}; {uas.describe()}", flush=True)
+    received = uac.received()
+    refused = [m for m in received if m.first_line.startswith("SIP/2.0 503")]
+    answered = [m for m in received
+                if m.first_line.startswith("SIP/2.0 200") and "INVITE" in " ".join(m.header("CSeq"))]
+    print(f"    {len(answered)} answered, {len(refused)} refused 503", flush=True)
+    check(len(answered) + len(refused) == 30,
+          f"every call answered or refused: {len(answered)} + {len(refused)} of 30")
+    # Arrivals span ~1 s and each may wait 1 s more: the turns within reach are those of ~2 s
+    # at 5/s, i.e. 10 (one either way for timing).
+    check(9 <= len(answered) <= 11,
+          f"{len(answered)} calls taken; the turns within pacing_wait 1 s of 1 s of arrivals: ~10")
+    check(all(m.header("Retry-After") for m in refused), "every 503 carries Retry-After")
+    invites = [m for m in uas.requests_received("INVITE")
+               if ";tag=" not in " ".join(m.header("To") + m.header("t"))]
+    times = sorted(stamp_seconds(m.stamp) for m in invites)
+    worst = max((sum(1 for t in times if t0 <= t < t0 + 1.0) for t0 in times), default=0)
+    check(worst <= 6, f"the trunk got {worst} INVITEs within one second (cps_out 5, burst 1)")
+    m = metrics(ctx)
+    limited = metric(m, 'portico_calls_limited_total{reason="outbound_cps_limit"}')
+    check(limited == len(refused),
+          f"portico_calls_limited_total{{outbound_cps_limit}} = {limited}, 503s {len(refused)}")
+    check(len(ctx.portico.grep("event=call.target_limited")) == 1,
+          "call.target_limited logged once for the burst")
     ctx.finish_portico()
 
 
