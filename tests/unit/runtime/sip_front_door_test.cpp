@@ -133,6 +133,18 @@ class SipFrontDoorTest : public ::testing::Test {
            " " + req.method() + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
   }
 
+  /// start() with `rate_limits`, the bans this shard hands on to the others recorded in bans_.
+  void start_guarded(const std::string& rate_limits) {
+    start(1, "rate_limits: " + rate_limits + "\n");
+    door_->source_guard().set_ban_sink(
+        [this](const asio::ip::address& a, TimePoint) { bans_.push_back(a); });
+  }
+
+  void options_from(const Endpoint& remote, const std::string& realm, const std::string& id) {
+    door_->dispatch(transport::Inbound{request("OPTIONS", id), from(remote, realm), {}});
+  }
+
+  std::vector<asio::ip::address> bans_;
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   ManualTimerService timers_;
   test::RecordingTransport wire_;
@@ -255,22 +267,42 @@ TEST_F(SipFrontDoorTest, DispatchKeepsItsOwnAndHandsTheRestToTheirOwner) {
 }
 
 TEST_F(SipFrontDoorTest, ASourceOverItsRateIsBannedBeforeParsingAndTheBanHandedOn) {
-  start(1, "rate_limits: {requests_per_second: 2, burst: 2, ban_time: 10s}\n");
-  std::vector<asio::ip::address> posted;
-  door_->source_guard().set_ban_sink(
-      [&posted](const asio::ip::address& a, TimePoint) { posted.push_back(a); });
+  start_guarded("{requests_per_second: 2, burst: 2, ban_time: 10s}");
   for (int i = 0; i < 5; ++i) {
-    door_->dispatch(transport::Inbound{
-        request("OPTIONS", "opt" + std::to_string(i)), from(kPhone, "access"), {}});
+    options_from(kPhone, "access", "opt" + std::to_string(i));
   }
   EXPECT_EQ(door_->stats().messages, 2u) << "the burst is parsed; the rest is not even looked at";
   EXPECT_EQ(sent_to(kPhone).size(), 2u) << "a banned source gets no answer";
-  ASSERT_EQ(posted.size(), 1u) << "the ban is handed on once, for the other shards";
-  EXPECT_EQ(posted[0], kPhone.address);
+  ASSERT_EQ(bans_.size(), 1u) << "the ban is handed on once, for the other shards";
+  EXPECT_EQ(bans_[0], kPhone.address);
   EXPECT_EQ(door_->source_guard().stats().dropped_banned, 3u);
-  door_->dispatch(
-      transport::Inbound{request("OPTIONS", "opt-carrier"), from(kCarrier, "carrier"), {}});
+  options_from(kCarrier, "carrier", "opt-carrier");
   EXPECT_EQ(door_->stats().messages, 3u) << "other sources are still heard";
+}
+
+// The digest authenticator reports each failed check to the guard of the shard that ran it
+// (SourceGuard::auth_failed): with `auth_failures: N`, N failures are tolerated in the window and
+// the next one bans the source, which is then dropped before parsing here and on the other shards.
+TEST_F(SipFrontDoorTest, FailedAuthenticationsPastTheLimitBanTheSourceBeforeParsing) {
+  start_guarded("{auth_failures: 3, auth_window: 60s, ban_time: 10s}");
+  for (int i = 0; i < 3; ++i) {
+    door_->source_guard().auth_failed(kPhone.address);
+  }
+  options_from(kPhone, "access", "before");
+  EXPECT_EQ(door_->stats().messages, 1u) << "3 failures within auth_failures: 3, still heard";
+  EXPECT_TRUE(bans_.empty());
+  door_->source_guard().auth_failed(kPhone.address);
+  ASSERT_EQ(bans_.size(), 1u) << "the 4th failure bans, and the ban is handed on once";
+  EXPECT_EQ(bans_[0], kPhone.address);
+  sent_to(kPhone);
+  options_from(kPhone, "access", "after");
+  EXPECT_EQ(door_->stats().messages, 1u) << "dropped unparsed";
+  EXPECT_TRUE(sent_to(kPhone).empty()) << "a banned source gets no answer";
+  EXPECT_EQ(door_->source_guard().stats().bans_auth, 1u);
+  EXPECT_EQ(door_->source_guard().stats().auth_failures, 4u);
+  timers_.advance(std::chrono::seconds(11));
+  options_from(kPhone, "access", "later");
+  EXPECT_EQ(door_->stats().messages, 2u) << "heard again after ban_time";
 }
 
 }  // namespace
