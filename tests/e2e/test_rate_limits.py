@@ -23,7 +23,7 @@ from datetime import datetime
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
-from harness import (Ctx, check, default_policy, e2e_test, run_tests, scrape_metrics, tail,
+from harness import (Ctx, check, default_policy, e2e_test, run_tests, scrape_metrics,
                      wait_until)
 
 METRICS_PORT = 9464
