@@ -88,6 +88,7 @@ def test_invite_flood(ctx: Ctx):
           flush=True)
     check(ok >= 99, f"legitimate calls completed: {ok} of 100 (failed {failed}); need >= 99")
     refused = [m for m in flood.received() if m.first_line.startswith("SIP/2.0 503")]
+    print(f"    the flood got {len(refused)} 503s of 1000 INVITEs", flush=True)
     check(len(refused) >= 700,
           f"the flood (1000 INVITEs at 10x cps_in) got {len(refused)} 503s; expected most of it")
     check(all(m.header("Retry-After") for m in refused),
