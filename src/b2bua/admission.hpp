@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "portico/b2bua/trunk_usage.hpp"
+#include "portico/common/timer_service.hpp"
 #include "portico/policy/matcher.hpp"
 #include "portico/sip/message.hpp"
 #include "portico/transport/endpoint.hpp"
@@ -41,14 +43,22 @@ struct Admission {
   std::shared_ptr<const policy::PolicySnapshot> policy;   // the snapshot the call will keep
   bool draining = false;                                  // shutting down: no new calls
   const registrar::BindingDirectory* bindings = nullptr;  // may be null (no registrar)
+  TrunkUsage* usage = nullptr;  // the shared session counters and rates; null: no limits
+  TimePoint now{};              // the shard clock when the INVITE arrived
 
   // Filled in by the stages, in order.
   std::string source_peer;  // the trunk or access peer the request came from
   policy::CallPlan plan;    // the route's plan, `registered` targets resolved
+  /// One of the source peer's max_calls_in (peer_limits), kept by the call.
+  TrunkUsage::Slot in_slot;
 };
 
 /// One check of the chain.
 using Stage = Verdict (*)(Admission& admission);
+
+/// The stage that applies the source peer's inbound session limits (admission_limits.cpp):
+/// max_calls_in (503) and cps_in (503 with Retry-After).
+Verdict peer_limits(Admission& admission);
 
 /// Runs every stage in order; the first rejection, or a pass with `admission.plan` filled.
 Verdict admit(Admission& admission);

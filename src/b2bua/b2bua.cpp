@@ -102,6 +102,7 @@ void B2bua::on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) {
   }
   log::info("call.cancelled", {{"call", call->log_id}, {"call_id", cancel.call_id()}});
   Impl::end_call(*this, *call, "caller_cancelled", std::nullopt, 487);
+  Impl::finish_if_done(*this, *call);  // freed now unless B has a transaction to finish
 }
 
 void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {

@@ -45,6 +45,23 @@ struct B2bua::Impl {
   static bool try_next_target(B2bua& self, Call& call);
   static bool send_initial_invite(B2bua& self, Call& call, const std::string& host,
                                   std::uint16_t port);
+  /// Starts the B leg towards call.target_index (slot held): Sent, or why not.
+  enum class Start { Sent, NoListener, MediaRefused };
+  static Start start_target(B2bua& self, Call& call);
+  /// No target took the call: the final answer to A (media refusal, 503 with Retry-After
+  /// when only the targets' CPS refused it, else 503 no_target_available).
+  static void no_target_left(B2bua& self, Call& call);
+
+  // Outbound session limits and pacing (b2bua_pacing.cpp).
+  enum class Pace { Go, Queued, Skip };
+  /// max_calls_out and cps_out of the target: Go now, Queued (start_target runs at the call's
+  /// turn, in at most pacing_wait), or Skip to the next target.
+  static Pace pace_target(B2bua& self, Call& call, const policy::ResolvedTarget& t);
+  static void paced_turn(B2bua& self, CallHandle h);
+  /// Leaves the pacing queue (a call ending while it waits for its turn).
+  static void leave_pacing(Call& call);
+  /// Counts an admission refusal of the peer limits (by its reason).
+  static void count_limited(B2bua& self, const std::string& reason);
   static void invite_response(B2bua& self, Call& call, sip::TxnId txn, sip::Message&& resp);
   static void invite_failed(B2bua& self, Call& call, int status, const std::string& reason,
                             const sip::Message* resp);

@@ -87,10 +87,13 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
                                  const transport::Flow& flow) {
   ++self.stats_.calls_attempted;
   Admission admission{req, flow, self.policy_(), self.draining_, self.bindings_};
+  admission.usage = &self.trunk_usage_;
+  admission.now = self.timers_.now();
   const Verdict verdict = admit(admission);
   if (!verdict.admitted()) {
     if (!verdict.reason.empty()) {
       ++self.stats_.calls_rejected;
+      count_limited(self, verdict.reason);
     }
     respond(self, txn, verdict.status, {}, verdict.extra_headers);
     if (!verdict.reason.empty()) {
@@ -99,15 +102,22 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
     return;
   }
   Call& c = create_call(self, txn, req, flow, std::move(admission.plan));
+  c.in_slot = std::move(admission.in_slot);
   if (!try_next_target(self, c)) {
-    if (c.media_error) {
-      invite_failed(self, c, media_failure_status(c.media_error->reason), c.media_error->reason,
-                    nullptr);
-    } else {
-      invite_failed(self, c, 503, "no_target_available", nullptr);
-    }
-    finish_if_done(self, c);
+    no_target_left(self, c);
   }
+}
+
+void B2bua::Impl::no_target_left(B2bua& self, Call& c) {
+  if (c.media_error) {
+    invite_failed(self, c, media_failure_status(c.media_error->reason), c.media_error->reason,
+                  nullptr);
+  } else if (c.retry_after > 0) {
+    invite_failed(self, c, 503, "outbound_cps_limit", nullptr);
+  } else {
+    invite_failed(self, c, 503, "no_target_available", nullptr);
+  }
+  finish_if_done(self, c);
 }
 
 Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& req,
@@ -188,30 +198,48 @@ bool B2bua::Impl::try_next_target(B2bua& self, Call& call) {
                                      {"max_calls", t.max_calls}});
       continue;
     }
-    Leg b;
-    b.realm = t.realm;
-    b.dst = transport::Destination{t.realm, t.transport, t.remote, t.connection};
-    std::string host;
-    std::uint16_t port = 0;
-    if (!local_address(self, b, host, port)) {
-      log::error("call.no_listener", {{"call", call.log_id}, {"realm", t.realm},
-                                      {"transport", transport::to_string(t.transport)}});
+    const Pace pace = pace_target(self, call, t);
+    if (pace == Pace::Skip) {
       continue;
     }
-    if (!call.leg(Side::B).call_id.empty()) {
-      self.by_call_id_.erase(call.leg(Side::B).call_id);
-    }
-    b.call_id = make_call_id(self.shard_);
-    fill_b_leg(b, call, t, host, port);
-    call.leg(Side::B) = std::move(b);  // a fresh dialog: nothing of the last target's is kept
     call.slot = std::move(slot);
-    self.by_call_id_[call.leg(Side::B).call_id] = call.handle;
-    if (self.traces_ != nullptr) {
-      self.traces_->add_call_id(call.trace, call.leg(Side::B).call_id);
+    if (pace == Pace::Queued) {
+      return true;  // paced_turn() starts it (b2bua_pacing.cpp)
     }
-    return send_initial_invite(self, call, host, port);
+    const Start started = start_target(self, call);
+    if (started != Start::NoListener) {
+      return started == Start::Sent;
+    }
+    call.slot.release();
+    call.out_slot.release();
   }
   return false;
+}
+
+B2bua::Impl::Start B2bua::Impl::start_target(B2bua& self, Call& call) {
+  const auto& t = call.plan.targets[call.target_index];
+  Leg b;
+  b.realm = t.realm;
+  b.dst = transport::Destination{t.realm, t.transport, t.remote, t.connection};
+  std::string host;
+  std::uint16_t port = 0;
+  if (!local_address(self, b, host, port)) {
+    log::error("call.no_listener", {{"call", call.log_id},
+                                    {"realm", t.realm},
+                                    {"transport", transport::to_string(t.transport)}});
+    return Start::NoListener;
+  }
+  if (!call.leg(Side::B).call_id.empty()) {
+    self.by_call_id_.erase(call.leg(Side::B).call_id);
+  }
+  b.call_id = make_call_id(self.shard_);
+  fill_b_leg(b, call, t, host, port);
+  call.leg(Side::B) = std::move(b);  // a fresh dialog: nothing of the last target's is kept
+  self.by_call_id_[call.leg(Side::B).call_id] = call.handle;
+  if (self.traces_ != nullptr) {
+    self.traces_->add_call_id(call.trace, call.leg(Side::B).call_id);
+  }
+  return send_initial_invite(self, call, host, port) ? Start::Sent : Start::MediaRefused;
 }
 
 bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string& host,
@@ -338,6 +366,7 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
                                 const sip::Message* resp) {
   call.leg(Side::B).invite_pending = false;
   call.slot.release();
+  call.out_slot.release();
   bool retryable = status == 408 || (status >= 500 && status < 600);
   bool more = call.target_index + 1 < call.plan.targets.size();
   if (call.state != CallState::Ending && retryable && !call.leg(Side::B).early_sdp && more) {
@@ -359,6 +388,9 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
   parts.status = status;
   parts.to_tag = a.local_tag;
   parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
+  if (resp == nullptr && status == 503 && call.retry_after > 0) {
+    parts.extra_headers += "Retry-After: " + std::to_string(call.retry_after) + "\r\n";
+  }
   if (resp != nullptr) {
     parts.reason = resp->reason_phrase();
     parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, a.local_host);

@@ -17,6 +17,7 @@ void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
   call.end_reason = reason;
   call.max_duration.cancel();
   call.leg(Side::A).reliable_retransmit.cancel();
+  leave_pacing(call);  // a call still waiting for its turn on a target's cps_out
   if (prev == CallState::Confirmed) {
     for (Side s : {Side::A, Side::B}) {
       if (!bye_from || *bye_from != s) {

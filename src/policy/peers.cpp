@@ -10,8 +10,13 @@ namespace portico::policy::detail {
 namespace {
 
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
-const KeyList kTrunkKeys = {"realm", "host", "port", "transport", "max_calls", "sources"};
-const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls"};
+// From max_calls_in on: the session limits (session_limits.cpp).
+const KeyList kTrunkKeys = {"realm",     "host",         "port",          "transport", "max_calls",
+                            "sources",   "max_calls_in", "max_calls_out", "cps_in",    "cps_out",
+                            "cps_burst", "pacing_wait",  "pacing_queue"};
+const KeyList kPeerKeys = {"realm",     "sources",      "host",          "port",   "transport",
+                           "max_calls", "max_calls_in", "max_calls_out", "cps_in", "cps_out",
+                           "cps_burst", "pacing_wait",  "pacing_queue"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
 
@@ -160,6 +165,7 @@ void parse_reachability(const Reader& r, const FieldMap& m, const Field& entry, 
         "is not a call limit (0 = unlimited, at most " + std::to_string(kMaxCalls) + ")");
     peer.max_calls = static_cast<int>(n.value_or(peer.max_calls));
   }
+  parse_session_limits(r, m, peer.limits);
 }
 
 std::optional<std::vector<Cidr>> parse_sources(const Reader& r, const Field& f) {

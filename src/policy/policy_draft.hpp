@@ -60,6 +60,8 @@ struct PolicyDraft {
   TraceConfig traces;
   std::optional<SourceLoc> registration_at;
   RegistrationConfig registration;
+  std::optional<SourceLoc> rate_limits_at;
+  RateLimits rate_limits;
   SourceLoc registration_realm_loc;  // for reference errors found after every file is read
   SourceLoc registrar_loc;
   Server server;
@@ -99,6 +101,10 @@ void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out);
 void parse_cdr(const Reader& r, const Field& f, CdrConfig& out);
 /// Reads the `registration` section (registration.cpp).
 void parse_registration(const Reader& r, const Field& f, PolicyDraft& draft);
+/// Reads the `rate_limits` section (rate_limits.cpp).
+void parse_rate_limits(const Reader& r, const Field& f, RateLimits& out);
+/// The session limits of a trunk or access peer entry (session_limits.cpp).
+void parse_session_limits(const Reader& r, const FieldMap& m, SessionLimits& out);
 void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);

@@ -9,9 +9,9 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
-                          "traces", "realms", "trunks",       "access_peers", "routes",
-                          "registration"};
+const KeyList kTopKeys = {"server",       "timers", "headers",      "metrics",
+                          "cdr",          "traces", "realms",       "trunks",
+                          "access_peers", "routes", "registration", "rate_limits"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
                            "pin_shards", "media_shards"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
@@ -34,8 +34,8 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics, cdr, traces and registration may each appear in "
-                "one file only");
+                "); server, timers, headers, metrics, cdr, traces, registration and rate_limits "
+                "may each appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -83,6 +83,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_traces(r, f, draft.traces);
     } else if (key == "registration" && claim_section(r, f, draft.registration_at)) {
       parse_registration(r, f, draft);
+    } else if (key == "rate_limits" && claim_section(r, f, draft.rate_limits_at)) {
+      parse_rate_limits(r, f, draft.rate_limits);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {

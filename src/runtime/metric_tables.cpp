@@ -21,6 +21,9 @@ constexpr const char* kHep = "HEPv3 packets sent to the capture server";
 constexpr const char* kTraceFiles = "Per-call pcap files finished";
 constexpr const char* kTraceMessages = "SIP messages for per-call pcap files";
 constexpr const char* kCdrRecords = "Call records";
+constexpr const char* kLimited = "Session limits: INVITEs refused, targets skipped";
+constexpr const char* kEdgeDropped = "SIP messages dropped unparsed by the source guard";
+constexpr const char* kEdgeBans = "Source addresses banned (policy rate_limits)";
 
 }  // namespace
 
@@ -41,6 +44,16 @@ const Table<b2bua::B2buaStats> kCallRows{
      &b2bua::B2buaStats::calls_timed_out},
     {"portico_sip_unknown_dialog_total", "In-dialog requests answered 481", Type::Counter, {},
      &b2bua::B2buaStats::unknown_dialog},
+    {"portico_calls_limited_total", kLimited, Type::Counter, {{"reason", "inbound_call_limit"}},
+     &b2bua::B2buaStats::limited_in_calls},
+    {"portico_calls_limited_total", kLimited, Type::Counter, {{"reason", "inbound_cps_limit"}},
+     &b2bua::B2buaStats::limited_in_cps},
+    {"portico_calls_limited_total", kLimited, Type::Counter, {{"reason", "outbound_call_limit"}},
+     &b2bua::B2buaStats::limited_out_calls},
+    {"portico_calls_limited_total", kLimited, Type::Counter, {{"reason", "outbound_cps_limit"}},
+     &b2bua::B2buaStats::limited_out_cps},
+    {"portico_calls_paced_total", "INVITEs held for their turn on a target's cps_out",
+     Type::Counter, {}, &b2bua::B2buaStats::calls_paced},
 };
 
 const Table<ShardSnapshot> kSnapshotRows{
@@ -187,6 +200,27 @@ const Table<cdr::CdrStats> kCdrRows{
      &cdr::CdrStats::dropped},
     {"portico_cdr_records_total", kCdrRecords, Type::Counter, {{"result", "write_error"}},
      &cdr::CdrStats::write_errors},
+};
+// clang-format on
+
+// clang-format off
+const Table<edge::SourceGuardStats> kEdgeRows{
+    {"portico_edge_dropped_total", kEdgeDropped, Type::Counter, {{"reason", "banned"}},
+     &edge::SourceGuardStats::dropped_banned},
+    {"portico_edge_dropped_total", kEdgeDropped, Type::Counter, {{"reason", "rate"}},
+     &edge::SourceGuardStats::dropped_rate},
+    {"portico_edge_bans_total", kEdgeBans, Type::Counter, {{"reason", "requests_per_second"}},
+     &edge::SourceGuardStats::bans_requests},
+    {"portico_edge_bans_total", kEdgeBans, Type::Counter, {{"reason", "auth_failures"}},
+     &edge::SourceGuardStats::bans_auth},
+    {nullptr, nullptr, Type::Counter, {}, &edge::SourceGuardStats::bans_shared},  // copies
+    {"portico_edge_auth_failures_total", "Failed authentications reported per source",
+     Type::Counter, {}, &edge::SourceGuardStats::auth_failures},
+    {"portico_edge_sources_evicted_total",
+     "Tracked sources pushed out of a full source table set", Type::Counter, {},
+     &edge::SourceGuardStats::evicted},
+    {"portico_edge_sources_tracked", "Source addresses in the source tables", Type::Gauge, {},
+     &edge::SourceGuardStats::sources},
 };
 // clang-format on
 

@@ -48,6 +48,7 @@ extern const Table<trace::HepStats> kHepRows;
 extern const Table<trace::TraceWriterStats> kTraceWriterRows;
 extern const Table<ShardSnapshot> kTracedRows;
 extern const Table<cdr::CdrStats> kCdrRows;
+extern const Table<edge::SourceGuardStats> kEdgeRows;
 
 template <class S>
 void sum_rows(S& total, const S& shard, const Table<S>& rows) {
@@ -101,6 +102,8 @@ void for_each_table(Fn&& fn) {
       kHepRows, [](auto& s) -> auto& { return s.hep; }, Shown::WithHep);
   fn(
       kTracedRows, [](auto& s) -> auto& { return s; }, Shown::WithTraces);
+  fn(
+      kEdgeRows, [](auto& s) -> auto& { return s.edge; }, Shown::Always);
 }
 
 }  // namespace portico::runtime::metric_tables

@@ -107,6 +107,16 @@ void Shard::open_sip() {
       [this] { return policy_; }, [this] { return sip::make_call_id(index_); },
       [this](registrar::BindingUpdate u) { publish_binding(std::move(u)); }, version_);
   front_door_->connect(*b2bua_, *registrar_);
+  // A source's packets may land on any shard (SO_REUSEPORT): a ban holds on all of them. Bans
+  // are rare (one per source per ban_time), so a post each is cheap and keeps shards lock-free.
+  front_door_->source_guard().set_ban_sink(
+      [this](const asio::ip::address& source, TimePoint until) {
+        for (std::uint16_t i = 0; i < shards_.size(); ++i) {
+          if (i != index_) {
+            shards_.invoke_on(i, [source, until](Shard& s) { s.apply_ban(source, until); });
+          }
+        }
+      });
 }
 
 void Shard::choose_media_host() {
@@ -139,6 +149,10 @@ void Shard::connection_closed(const transport::ConnectionRef& ref) {
   if (registrar_) {
     registrar_->on_connection_closed(ref);
   }
+}
+
+void Shard::apply_ban(const asio::ip::address& source, TimePoint until) {
+  front_door_->source_guard().apply_ban(source, until);
 }
 
 void Shard::deliver(transport::Inbound&& in) { front_door_->deliver(std::move(in)); }
@@ -300,6 +314,7 @@ ShardSnapshot Shard::snapshot() const {
     s.hep = hep_->stats();
   }
   s.traces_active = traces_->active_traces();
+  s.edge = front_door_->source_guard().stats();
   return s;
 }
 

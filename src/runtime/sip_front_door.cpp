@@ -30,8 +30,10 @@ SipFrontDoor::SipFrontDoor(std::uint16_t shard, std::uint16_t shard_count, Timer
       policy_(std::move(policy)),
       to_owner_(std::move(to_owner)),
       traces_(traces),
-      tracing_(wire, counts_, traces, &sip::find_call_id) {
+      tracing_(wire, counts_, traces, &sip::find_call_id),
+      guard_(timers) {
   tracing_.set_log_messages(policy_->server.trace);
+  guard_.configure(policy_->rate_limits);
   layer_ = std::make_unique<sip::TransactionLayer>(timers, tracing_, timer_config(*policy_), *this);
 }
 
@@ -46,9 +48,14 @@ void SipFrontDoor::set_policy(std::shared_ptr<const policy::PolicySnapshot> poli
   policy_ = std::move(policy);
   tracing_.set_log_messages(policy_->server.trace);
   layer_->set_config(timer_config(*policy_));
+  guard_.configure(policy_->rate_limits);
 }
 
 void SipFrontDoor::dispatch(transport::Inbound&& in) {
+  // Rate limits and bans first: a banned or flooding source costs a look-up, not a parse.
+  if (!guard_.admit(in.flow.remote.address)) {
+    return;
+  }
   // Every message of a call goes to the shard that owns the call, and every REGISTER of one
   // user to the shard that owns the binding, so neither ever needs a lock.
   const std::uint16_t owner =

@@ -66,6 +66,12 @@ struct B2buaStats {
   std::uint64_t failovers = 0;
   std::uint64_t calls_timed_out = 0;     // max call duration reached
   std::uint64_t unknown_dialog = 0;      // 481 sent
+  // Session limits of trunks and access peers (admission_limits.cpp, b2bua_pacing.cpp).
+  std::uint64_t limited_in_calls = 0;    // INVITEs refused 503: the peer's max_calls_in
+  std::uint64_t limited_in_cps = 0;      // INVITEs refused 503: the peer's cps_in
+  std::uint64_t limited_out_calls = 0;   // targets skipped: their max_calls_out
+  std::uint64_t limited_out_cps = 0;     // targets skipped: cps_out queue full or wait too long
+  std::uint64_t calls_paced = 0;         // INVITEs held for their turn on a target's cps_out
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)

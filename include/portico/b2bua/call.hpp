@@ -123,6 +123,13 @@ struct Call {
   /// One unit of a TrunkUsage counter all shards share: written by: any shard (acquire and
   /// release, relaxed read-modify-write); read by: any shard's acquire.
   TrunkUsage::Slot slot;       // concurrent-call slot on the current target
+  // Session limits, TrunkUsage counters like `slot`: one of the source peer's max_calls_in,
+  // one of the current target's max_calls_out, a place in its pacing queue while waiting.
+  TrunkUsage::Slot in_slot;
+  TrunkUsage::Slot out_slot;
+  TrunkUsage::Slot queue_place;
+  Timer pacing;                   // armed while the call waits for its turn on cps_out
+  std::uint32_t retry_after = 0;  // seconds: a target refused the call on cps_out
   TimePoint started{};
   TimePoint answered{};
   std::chrono::system_clock::time_point wall_started{};   // for the CDR

@@ -18,6 +18,7 @@
 #include "portico/common/endpoint.hpp"
 #include "portico/common/result.hpp"
 #include "portico/common/timer_service.hpp"
+#include "portico/common/token_bucket.hpp"
 
 namespace portico::policy {
 
@@ -78,6 +79,20 @@ struct Realm {
 /// Request-URI user is looked up among the registrations of the realm the target names.
 enum class PeerKind { Trunk, AccessPeer, Registered };
 
+/// Oracle-style session-agent limits of one trunk or access peer, per direction ("in": calls
+/// from it, "out": calls to it). 0 = unlimited throughout. See docs/policies.md#session-limits.
+struct SessionLimits {
+  int max_calls_in = 0;         // concurrent calls from it (max_calls stays the total)
+  int max_calls_out = 0;        // concurrent calls to it
+  std::uint32_t cps_in = 0;     // new calls per second from it; over: 503 + Retry-After
+  std::uint32_t cps_out = 0;    // new calls per second to it; over: queued (paced)
+  std::uint32_t cps_burst = 1;  // calls that may come back to back, both directions
+  Millis pacing_wait{2000};     // longest an outbound call waits for its turn
+  int pacing_queue = 50;        // calls waiting for one target, all shards together
+  RateSpec in_rate() const { return RateSpec::per_second(cps_in, cps_burst); }
+  RateSpec out_rate() const { return RateSpec::per_second(cps_out, cps_burst); }
+};
+
 /// A SIP trunk on the carrier side (or any next hop reached by host:port).
 struct Trunk {
   std::string name;
@@ -87,6 +102,7 @@ struct Trunk {
   Protocol transport = Protocol::Udp;
   int max_calls = 0;                // concurrent calls, 0 = unlimited
   std::vector<Cidr> sources;        // where its requests come from; default host/32
+  SessionLimits limits;
   SourceLoc loc;
 };
 
@@ -99,6 +115,7 @@ struct AccessPeer {
   std::uint16_t port = 5060;
   Protocol transport = Protocol::Udp;
   int max_calls = 0;
+  SessionLimits limits;
   SourceLoc loc;
 };
 
@@ -216,6 +233,20 @@ struct RegistrationConfig {
   SourceLoc loc;
 };
 
+/// Per source address limits (policy `rate_limits`), applied before a message is parsed. Absent
+/// section = none. See docs/policies.md#rate_limits.
+struct RateLimits {
+  bool enabled = false;
+  std::uint32_t requests_per_second = 200;  // sustained, per source address and shard
+  std::uint32_t burst = 400;                // back to back above the sustained rate
+  std::uint32_t auth_failures = 10;         // failed authentications per auth_window
+  Millis auth_window{std::chrono::seconds(60)};
+  Millis ban_time{std::chrono::seconds(60)};  // 0 = no ban: only the excess is dropped
+  std::uint32_t max_sources = 16384;          // sources tracked per shard; read at start-up
+  std::vector<Cidr> allow;                    // never limited nor banned
+  SourceLoc loc;
+};
+
 /// The whole validated policy. Immutable once built.
 struct PolicySnapshot {
   Server server;
@@ -225,6 +256,7 @@ struct PolicySnapshot {
   CdrConfig cdr;
   TraceConfig traces;
   RegistrationConfig registration;
+  RateLimits rate_limits;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;
   std::vector<AccessPeer> access_peers;
@@ -234,6 +266,8 @@ struct PolicySnapshot {
   const Realm* find_realm(const std::string& name) const;
   const Trunk* find_trunk(const std::string& name) const;
   const AccessPeer* find_access_peer(const std::string& name) const;
+  /// The session limits of the trunk or access peer `name`, or null (a `registered` target).
+  const SessionLimits* session_limits(const std::string& name) const;
 };
 
 }  // namespace portico::policy

@@ -32,6 +32,7 @@
 #include "portico/b2bua/b2bua.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
+#include "portico/edge/source_guard.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/registrar/binding_directory.hpp"
 #include "portico/registrar/registrar.hpp"
@@ -65,6 +66,7 @@ struct ShardSnapshot {
   registrar::RegistrarStats registration;
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
+  edge::SourceGuardStats edge;    // per-source rate limits and bans
 };
 
 /// What a media shard lends the shards whose calls it relays (policy `server.media_shards`):
@@ -115,6 +117,8 @@ class Shard {
   void apply_binding(const registrar::BindingUpdate& update);
   /// A stream connection closed on another shard (or this one).
   void connection_closed(const transport::ConnectionRef& ref);
+  /// Another shard banned `source` until `until` (policy `rate_limits`).
+  void apply_ban(const asio::ip::address& source, TimePoint until);
   transport::ShardTransport& transport() { return *transport_; }
 
   // Control plane, posted by the Server (this shard's thread):

@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "portico/common/timer_service.hpp"
+#include "portico/edge/source_guard.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/transaction_layer.hpp"
 #include "portico/trace/call_traces.hpp"
@@ -70,6 +71,9 @@ class SipFrontDoor final : public sip::TransactionUser {
   /// The transaction layer (owned here): the B2BUA and the registrar send through it.
   sip::TransactionLayer& layer() { return *layer_; }
   const sip::TransactionLayer& layer() const { return *layer_; }
+  /// The per-source limits and bans checked before anything is parsed (policy `rate_limits`).
+  edge::SourceGuard& source_guard() { return guard_; }
+  const edge::SourceGuard& source_guard() const { return guard_; }
   /// What every SIP send goes through (counted, logged, traced).
   transport::Transport& transport() { return tracing_; }
 
@@ -112,6 +116,7 @@ class SipFrontDoor final : public sip::TransactionUser {
   b2bua::B2bua* b2bua_ = nullptr;                         // RO after connect(); not owned
   registrar::Registrar* registrar_ = nullptr;             // RO after connect(); not owned
   InboundStats stats_;                                    // shard-local
+  edge::SourceGuard guard_;                               // shard-local; bans posted by Shard
 };
 
 }  // namespace portico::runtime

@@ -26,7 +26,7 @@ using transport::Endpoint;
 using transport::Flow;
 using transport::Protocol;
 
-const char* const kPolicy = R"(
+const std::string kPolicy = R"(
 timers: {t1: 500ms, t2: 4s, t4: 5s}
 realms:
   access: {listeners: ["udp://198.51.100.1:5060"]}
@@ -77,8 +77,8 @@ class SipFrontDoorTest : public ::testing::Test {
   void SetUp() override { sip::init_parser(); }
 
   /// Shard 0 of `shards`, with its B2BUA and registrar behind the door.
-  void start(std::uint16_t shards = 1) {
-    policy_ = policy::load_policy_texts({{"p.yaml", kPolicy}});
+  void start(std::uint16_t shards = 1, const std::string& more_policy = "") {
+    policy_ = policy::load_policy_texts({{"p.yaml", kPolicy + more_policy}});
     wire_.realm_hosts = {{"access", "198.51.100.1"}, {"carrier", "203.0.113.1"}};
     door_ = std::make_unique<SipFrontDoor>(0, shards, timers_, wire_, traces_, policy_,
                                            [this](std::uint16_t owner, transport::Inbound&& in) {
@@ -133,6 +133,18 @@ class SipFrontDoorTest : public ::testing::Test {
            " " + req.method() + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
   }
 
+  /// start() with `rate_limits`, the bans this shard hands on to the others recorded in bans_.
+  void start_guarded(const std::string& rate_limits) {
+    start(1, "rate_limits: " + rate_limits + "\n");
+    door_->source_guard().set_ban_sink(
+        [this](const asio::ip::address& a, TimePoint) { bans_.push_back(a); });
+  }
+
+  void options_from(const Endpoint& remote, const std::string& realm, const std::string& id) {
+    door_->dispatch(transport::Inbound{request("OPTIONS", id), from(remote, realm), {}});
+  }
+
+  std::vector<asio::ip::address> bans_;
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   ManualTimerService timers_;
   test::RecordingTransport wire_;
@@ -252,6 +264,45 @@ TEST_F(SipFrontDoorTest, DispatchKeepsItsOwnAndHandsTheRestToTheirOwner) {
     ASSERT_EQ(handed_.size(), 2u);
     EXPECT_EQ(handed_[1].first, owner);
   }
+}
+
+TEST_F(SipFrontDoorTest, ASourceOverItsRateIsBannedBeforeParsingAndTheBanHandedOn) {
+  start_guarded("{requests_per_second: 2, burst: 2, ban_time: 10s}");
+  for (int i = 0; i < 5; ++i) {
+    options_from(kPhone, "access", "opt" + std::to_string(i));
+  }
+  EXPECT_EQ(door_->stats().messages, 2u) << "the burst is parsed; the rest is not even looked at";
+  EXPECT_EQ(sent_to(kPhone).size(), 2u) << "a banned source gets no answer";
+  ASSERT_EQ(bans_.size(), 1u) << "the ban is handed on once, for the other shards";
+  EXPECT_EQ(bans_[0], kPhone.address);
+  EXPECT_EQ(door_->source_guard().stats().dropped_banned, 3u);
+  options_from(kCarrier, "carrier", "opt-carrier");
+  EXPECT_EQ(door_->stats().messages, 3u) << "other sources are still heard";
+}
+
+// The digest authenticator reports each failed check to the guard of the shard that ran it
+// (SourceGuard::auth_failed): with `auth_failures: N`, N failures are tolerated in the window and
+// the next one bans the source, which is then dropped before parsing here and on the other shards.
+TEST_F(SipFrontDoorTest, FailedAuthenticationsPastTheLimitBanTheSourceBeforeParsing) {
+  start_guarded("{auth_failures: 3, auth_window: 60s, ban_time: 10s}");
+  for (int i = 0; i < 3; ++i) {
+    door_->source_guard().auth_failed(kPhone.address);
+  }
+  options_from(kPhone, "access", "before");
+  EXPECT_EQ(door_->stats().messages, 1u) << "3 failures within auth_failures: 3, still heard";
+  EXPECT_TRUE(bans_.empty());
+  door_->source_guard().auth_failed(kPhone.address);
+  ASSERT_EQ(bans_.size(), 1u) << "the 4th failure bans, and the ban is handed on once";
+  EXPECT_EQ(bans_[0], kPhone.address);
+  sent_to(kPhone);
+  options_from(kPhone, "access", "after");
+  EXPECT_EQ(door_->stats().messages, 1u) << "dropped unparsed";
+  EXPECT_TRUE(sent_to(kPhone).empty()) << "a banned source gets no answer";
+  EXPECT_EQ(door_->source_guard().stats().bans_auth, 1u);
+  EXPECT_EQ(door_->source_guard().stats().auth_failures, 4u);
+  timers_.advance(std::chrono::seconds(11));
+  options_from(kPhone, "access", "later");
+  EXPECT_EQ(door_->stats().messages, 2u) << "heard again after ban_time";
 }
 
 }  // namespace
