@@ -9,13 +9,19 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
-                          "traces", "realms", "trunks",       "access_peers", "routes",
-                          "registration"};
+const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",          "traces",
+                          "realms", "trunks", "access_peers", "routes",  "registration", "limits"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
                            "pin_shards", "media_shards"};
-const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
-                            "media_timeout", "drain_timeout"};
+const KeyList kTimerKeys = {"t1",
+                            "t2",
+                            "t4",
+                            "max_call_duration",
+                            "tcp_idle_timeout",
+                            "media_timeout",
+                            "drain_timeout",
+                            "timer_c",
+                            "max_ringing"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
 const KeyList kCdrKeys = {"path", "max_size", "keep"};
@@ -32,10 +38,11 @@ bool is_token(std::string_view s) {
 // depend on file names, so a second occurrence is an error rather than a silent override.
 bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at) {
   if (at) {
-    r.error(f.key_loc, f.path,
-            "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics, cdr, traces and registration may each appear in "
-                "one file only");
+    r.error(
+        f.key_loc, f.path,
+        "section given again (first at " + where(*at) +
+            "); server, timers, headers, metrics, cdr, traces, registration and limits may each "
+            "appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -83,6 +90,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_traces(r, f, draft.traces);
     } else if (key == "registration" && claim_section(r, f, draft.registration_at)) {
       parse_registration(r, f, draft);
+    } else if (key == "limits" && claim_section(r, f, draft.limits_at)) {
+      parse_limits(r, f, draft.limits);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {
@@ -153,6 +162,8 @@ void parse_timers(const Reader& r, const Field& f, Timers& out) {
   read_timer(r, *m, "t4", out.t4);
   read_timer(r, *m, "max_call_duration", out.max_call_duration);
   read_timer(r, *m, "tcp_idle_timeout", out.tcp_idle_timeout);
+  read_timer(r, *m, "max_ringing", out.max_ringing);
+  read_timer(r, *m, "timer_c", out.timer_c);
   if (const Field* mt = find(*m, "media_timeout")) {
     // 0s is meaningful here: never end a call for silence (one-way or mostly silent media).
     out.media_timeout = r.duration(*mt).value_or(out.media_timeout);
