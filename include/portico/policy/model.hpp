@@ -150,10 +150,10 @@ struct Timers {
 /// and call caps are shared equally among the shards (each enforces its share); over a cap a
 /// request gets a stateless 503 with Retry-After (src/policy/limits.cpp documents each).
 struct Limits {
-  std::size_t max_server_transactions = 20000;
-  std::size_t max_server_transactions_per_source = 2000;
-  std::size_t max_pending_invites = 5000;  // INVITEs not yet answered with a final
-  std::size_t max_pending_invites_per_source = 500;
+  std::size_t max_server_transactions = 50000;
+  std::size_t max_server_transactions_per_source = 10000;
+  std::size_t max_pending_invites = 10000;  // INVITEs not yet answered with a final
+  std::size_t max_pending_invites_per_source = 2000;
   std::size_t max_calls = 20000;      // calls in progress, all peers together
   std::size_t max_media_streams = 8;  // m= lines per offer; more: 488
   int retry_after = 5;                // seconds, in every 503 a cap sends

@@ -13,10 +13,10 @@ using std::chrono::seconds;
 
 TEST(LimitsSection, Defaults) {
   auto p = load_policy_texts({{"p.yaml", kBaseRealms}});
-  EXPECT_EQ(p->limits.max_server_transactions, 20000u);
-  EXPECT_EQ(p->limits.max_server_transactions_per_source, 2000u);
-  EXPECT_EQ(p->limits.max_pending_invites, 5000u);
-  EXPECT_EQ(p->limits.max_pending_invites_per_source, 500u);
+  EXPECT_EQ(p->limits.max_server_transactions, 50000u);
+  EXPECT_EQ(p->limits.max_server_transactions_per_source, 10000u);
+  EXPECT_EQ(p->limits.max_pending_invites, 10000u);
+  EXPECT_EQ(p->limits.max_pending_invites_per_source, 2000u);
   EXPECT_EQ(p->limits.max_calls, 20000u);
   EXPECT_EQ(p->limits.max_media_streams, 8u);
   EXPECT_EQ(p->limits.retry_after, 5);
