@@ -78,14 +78,16 @@ Verdict route(Admission& a) {
 
 // In order; the first refusal answers the INVITE. Limits per target (max_calls) are not a
 // stage: a full target is skipped for the next one when the call tries its targets.
-constexpr std::array<Stage, 7> kStages = {
-    not_draining,        // 503 shutting_down
-    max_forwards_left,   // 483
-    relayable_body,      // 415
-    known_source,        // 403 unknown_source
-    peer_limits,         // 503 inbound_call_limit / inbound_cps_limit (admission_limits.cpp)
-    route,               // 404 no_route
-    registered_targets,  // 480 not_registered / contact_unreachable (b2bua_registered.cpp)
+constexpr std::array<Stage, 9> kStages = {
+    not_draining,                // 503 shutting_down
+    max_forwards_left,           // 483
+    relayable_body,              // 415
+    media_streams_within_limit,  // 488 too_many_media_streams (call_limits.cpp)
+    known_source,                // 403 unknown_source
+    peer_limits,                 // 503 inbound_call_limit / inbound_cps_limit (admission_limits.cpp)
+    calls_within_limits,         // 503 max_calls / peer_max_calls (call_limits.cpp)
+    route,                       // 404 no_route
+    registered_targets,          // 480 not_registered / contact_unreachable (b2bua_registered.cpp)
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "portico/b2bua/b2bua.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/policy/matcher.hpp"
@@ -45,12 +46,18 @@ struct Admission {
   const registrar::BindingDirectory* bindings = nullptr;  // may be null (no registrar)
   TrunkUsage* usage = nullptr;  // the shared session counters and rates; null: no limits
   TimePoint now{};              // the shard clock when the INVITE arrived
+  /// The call caps (call_limits.cpp): the shard's stats and when each cap logs. Null: no caps
+  /// (unit tests of other stages).
+  B2buaStats* stats = nullptr;
+  CallCapLogs* cap_logs = nullptr;
 
   // Filled in by the stages, in order.
   std::string source_peer;  // the trunk or access peer the request came from
   policy::CallPlan plan;    // the route's plan, `registered` targets resolved
   /// One of the source peer's max_calls_in (peer_limits), kept by the call.
   TrunkUsage::Slot in_slot;
+  TrunkUsage::Slot source_slot;  // held for the call: the source peer's max_calls
+  TrunkUsage::Slot total_slot;   // held for the call: limits.max_calls
 };
 
 /// One check of the chain.
@@ -62,6 +69,15 @@ Verdict peer_limits(Admission& admission);
 
 /// Runs every stage in order; the first rejection, or a pass with `admission.plan` filled.
 Verdict admit(Admission& admission);
+
+/// limits.max_media_streams: an offer with more m= lines is refused 488 before any parse
+/// (call_limits.cpp).
+Verdict media_streams_within_limit(Admission& admission);
+/// The Warning line of a 488 for an offer over limits.max_media_streams (RFC 3261 §20.43).
+std::string media_streams_warning(std::size_t max);
+/// limits.max_calls and the source peer's max_calls (calls from and to a peer count together):
+/// 503 with Retry-After when full; else the slots are held in the admission (call_limits.cpp).
+Verdict calls_within_limits(Admission& admission);
 
 /// The stage that resolves `registered` targets from the shard's binding directory
 /// (b2bua_registered.cpp): drops those whose user has no reachable binding, 480 if none is left.

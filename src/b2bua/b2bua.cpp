@@ -61,7 +61,7 @@ void B2bua::on_request(sip::TxnId txn, sip::Message&& req, const transport::Flow
   Side side = Side::A;
   Call* call = Impl::find_by_call_id(*this, req.call_id(), side);
   if (call != nullptr && !req.to().tag.empty()) {
-    Impl::in_dialog(*this, *call, side, txn, std::move(req));
+    Impl::in_dialog(*this, *call, side, txn, std::move(req), flow);
     return;
   }
   if (!req.to().tag.empty()) {
@@ -80,11 +80,15 @@ void B2bua::on_request(sip::TxnId txn, sip::Message&& req, const transport::Flow
   Impl::out_of_dialog(*this, txn, std::move(req), flow);
 }
 
-void B2bua::on_ack(sip::Message&& ack, const transport::Flow&) {
+void B2bua::on_ack(sip::Message&& ack, const transport::Flow& flow) {
   Side side = Side::A;
   Call* call = Impl::find_by_call_id(*this, ack.call_id(), side);
   if (call == nullptr) {
     return;  // ACK is never answered (RFC 3261 §17.2.3); a stray one is dropped
+  }
+  if (!Impl::from_leg_peer(*call, side, flow)) {
+    ++stats_.in_dialog_wrong_source;  // never answered: dropped
+    return;
   }
   Impl::ack(*this, *call, side, ack);
 }

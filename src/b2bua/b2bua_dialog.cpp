@@ -3,9 +3,11 @@
 // state and their responses relayed back. ACK for a 2xx to a re-INVITE crosses end to end when
 // it carries the SDP answer (late offer); otherwise each leg is ACKed as soon as it answers.
 
+#include "admission.hpp"
 #include "b2bua_impl.hpp"
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/sdp/session.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -22,13 +24,54 @@ void reinvite_over(Call& call) {
 
 }  // namespace
 
-void B2bua::Impl::in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn,
-                            sip::Message&& req) {
+bool B2bua::Impl::from_leg_peer(const Call& call, Side from, const transport::Flow& flow) {
+  // Call-ID and tags travel in clear text, so they prove nothing about the sender: the leg's
+  // own peer (its address, or its connection) may send in-dialog requests, and so may another
+  // address of the same trunk or access peer (a peer that moved, or answers from a cluster).
+  // A registered phone's leg accepts any known source of its realm.
+  const Leg& x = call.leg(from);
+  if (flow.realm != x.realm) {
+    return false;
+  }
+  if ((x.dst.connection.valid() && flow.connection == x.dst.connection) ||
+      flow.remote.address == x.dst.remote.address) {
+    return true;
+  }
+  const std::string peer =
+      policy::identify_source(*call.plan.policy, flow.realm, flow.remote.address);
+  if (peer.empty()) {
+    return false;
+  }
+  if (from == Side::A) {
+    return peer == call.plan.source_peer;
+  }
+  if (call.target_index >= call.plan.targets.size()) {
+    return false;
+  }
+  const policy::ResolvedTarget& t = call.plan.targets[call.target_index];
+  return t.kind == policy::PeerKind::Registered || peer == t.name;
+}
+
+void B2bua::Impl::in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn, sip::Message&& req,
+                            const transport::Flow& flow) {
   Leg& x = call.leg(from);
   const std::string& m = req.method();
   if (req.to().tag != x.local_tag || req.from().tag != x.remote_tag) {
     ++self.stats_.unknown_dialog;
     respond(self, txn, 481);
+    return;
+  }
+  if (!from_leg_peer(call, from, flow)) {
+    ++self.stats_.in_dialog_wrong_source;
+    if (!call.wrong_source_logged) {
+      call.wrong_source_logged = true;
+      log::warn("call.wrong_source", {{"call", call.log_id},
+                                      {"method", m},
+                                      {"leg", from == Side::A ? "a" : "b"},
+                                      {"realm", flow.realm},
+                                      {"remote", flow.remote.to_string()}});
+    }
+    respond(self, txn, 403);
     return;
   }
   if (m != "ACK" && m != "CANCEL" && req.cseq() <= x.remote_cseq && x.remote_cseq != 0 &&
@@ -88,6 +131,16 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
     return;
   }
   std::string body;
+  const std::size_t max_streams = call.plan.policy->limits.max_media_streams;
+  if (refreshes_target(m) && sdp::count_media_lines(req.body()) > max_streams) {
+    // limits.max_media_streams, as for the initial INVITE (call_limits.cpp).
+    ++self.stats_.refused_media_streams;
+    respond(self, txn, 488, {}, media_streams_warning(max_streams));
+    if (m == "INVITE") {
+      reinvite_over(call);
+    }
+    return;
+  }
   if (!req.body().empty()) {
     SdpRole role = (m == "INVITE" || m == "UPDATE") ? SdpRole::Offer : SdpRole::Answer;
     auto r = call.media->relay_body(from, role, req.content_type(), req.body());

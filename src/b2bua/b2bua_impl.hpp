@@ -67,6 +67,12 @@ struct B2bua::Impl {
                             const sip::Message* resp);
   static bool local_address(B2bua& self, const Leg& leg, std::string& host, std::uint16_t& port);
 
+  // call_timers.cpp
+  /// Binds the call's Timer C and max_ringing timers and starts max_ringing.
+  static void arm_ringing_timers(B2bua& self, Call& call);
+  /// (Re)starts Timer C for B's current INVITE.
+  static void restart_timer_c(B2bua& self, Call& call);
+
   // b2bua_answer.cpp
   /// PRACKs B's reliable provisional (or keeps the RAck for A's answer, late offer). False
   /// for a retransmission, which is discarded.
@@ -83,7 +89,10 @@ struct B2bua::Impl {
   static void relay_answer(B2bua& self, Call& call, const sip::Message& resp);
 
   // b2bua_dialog.cpp
-  static void in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn, sip::Message&& req);
+  static void in_dialog(B2bua& self, Call& call, Side from, sip::TxnId txn, sip::Message&& req,
+                        const transport::Flow& flow);
+  /// True if `flow` may carry in-dialog requests of leg `from` (b2bua_dialog.cpp).
+  static bool from_leg_peer(const Call& call, Side from, const transport::Flow& flow);
   static void relay_request(B2bua& self, Call& call, Side from, sip::TxnId txn,
                             const sip::Message& req);
   static void relayed_response(B2bua& self, Call& call, const PendingRequest& p,

@@ -88,6 +88,8 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   ++self.stats_.calls_attempted;
   Admission admission{req, flow, self.policy_(), self.draining_, self.bindings_};
   admission.usage = &self.trunk_usage_;
+  admission.stats = &self.stats_;
+  admission.cap_logs = &self.cap_logs_;
   admission.now = self.timers_.now();
   const Verdict verdict = admit(admission);
   if (!verdict.admitted()) {
@@ -103,6 +105,8 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   }
   Call& c = create_call(self, txn, req, flow, std::move(admission.plan));
   c.in_slot = std::move(admission.in_slot);
+  c.source_slot = std::move(admission.source_slot);
+  c.total_slot = std::move(admission.total_slot);
   if (!try_next_target(self, c)) {
     no_target_left(self, c);
   }
@@ -170,6 +174,7 @@ Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& 
 
 void B2bua::Impl::arm_call_timers(B2bua& self, Call& c) {
   c.max_duration.bind(self.timers_);
+  arm_ringing_timers(self, c);
   c.leg(Side::A).reliable_retransmit.bind(self.timers_);
   const CallHandle h = c.handle;
   c.max_duration.start(c.plan.policy->timers.max_call_duration, [&self, h] {
@@ -275,6 +280,7 @@ bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string
   ++call.attempts;
   b.invite_txn = send_on_leg(self, call, Side::B, std::move(bytes),
                              PendingRequest{PendingRequest::Kind::InitialInvite});
+  restart_timer_c(self, call);
   log::info("call.attempt", {{"call", call.log_id},
                              {"target", t.name},
                              {"attempt", call.target_index + 1},
@@ -302,6 +308,7 @@ void B2bua::Impl::invite_response(B2bua& self, Call& call, sip::TxnId txn,
   }
   if (status < 200) {
     b.provisional = true;
+    restart_timer_c(self, call);  // RFC 3261 §16.7 step 2: each provisional resets Timer C
     if (b.cancel_pending) {
       send_cancel(self, call);
       return;

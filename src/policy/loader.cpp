@@ -60,6 +60,7 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   auto snap = std::make_shared<PolicySnapshot>();
   snap->server = std::move(d.server);
   snap->timers = d.timers;
+  snap->limits = d.limits;
   snap->headers = std::move(d.headers);
   snap->metrics = d.metrics;
   snap->cdr = d.cdr;

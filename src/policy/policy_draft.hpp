@@ -66,6 +66,8 @@ struct PolicyDraft {
   SourceLoc registrar_loc;
   Server server;
   Timers timers;
+  std::optional<SourceLoc> limits_at;
+  Limits limits;
   HeaderRules headers;
   std::map<std::string, RealmDraft> realms;  // by name: snapshot vectors come out in name order
   std::map<std::string, TrunkDraft> trunks;
@@ -99,6 +101,8 @@ void parse_timers(const Reader& r, const Field& f, Timers& out);
 void parse_headers(const Reader& r, const Field& f, HeaderRules& out);
 void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out);
 void parse_cdr(const Reader& r, const Field& f, CdrConfig& out);
+/// Reads the `limits` section (limits.cpp).
+void parse_limits(const Reader& r, const Field& f, Limits& out);
 /// Reads the `registration` section (registration.cpp).
 void parse_registration(const Reader& r, const Field& f, PolicyDraft& draft);
 /// Reads the `rate_limits` section (rate_limits.cpp).

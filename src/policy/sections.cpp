@@ -9,13 +9,20 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server",       "timers", "headers",      "metrics",
-                          "cdr",          "traces", "realms",       "trunks",
-                          "access_peers", "routes", "registration", "rate_limits"};
+const KeyList kTopKeys = {"server",       "timers",       "headers", "metrics",     "cdr",
+                          "traces",       "realms",       "trunks",  "access_peers", "routes",
+                          "registration", "rate_limits",  "limits"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
                            "pin_shards", "media_shards"};
-const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
-                            "media_timeout", "drain_timeout"};
+const KeyList kTimerKeys = {"t1",
+                            "t2",
+                            "t4",
+                            "max_call_duration",
+                            "tcp_idle_timeout",
+                            "media_timeout",
+                            "drain_timeout",
+                            "timer_c",
+                            "max_ringing"};
 const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
 const KeyList kMetricsKeys = {"address", "port"};
 const KeyList kCdrKeys = {"path", "max_size", "keep"};
@@ -34,8 +41,8 @@ bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at
   if (at) {
     r.error(f.key_loc, f.path,
             "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics, cdr, traces, registration and rate_limits "
-                "may each appear in one file only");
+                "); server, timers, headers, metrics, cdr, traces, registration, limits, "
+                "rate_limits and ingress may each appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -85,6 +92,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_registration(r, f, draft);
     } else if (key == "rate_limits" && claim_section(r, f, draft.rate_limits_at)) {
       parse_rate_limits(r, f, draft.rate_limits);
+    } else if (key == "limits" && claim_section(r, f, draft.limits_at)) {
+      parse_limits(r, f, draft.limits);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {
@@ -155,6 +164,8 @@ void parse_timers(const Reader& r, const Field& f, Timers& out) {
   read_timer(r, *m, "t4", out.t4);
   read_timer(r, *m, "max_call_duration", out.max_call_duration);
   read_timer(r, *m, "tcp_idle_timeout", out.tcp_idle_timeout);
+  read_timer(r, *m, "max_ringing", out.max_ringing);
+  read_timer(r, *m, "timer_c", out.timer_c);
   if (const Field* mt = find(*m, "media_timeout")) {
     // 0s is meaningful here: never end a call for silence (one-way or mostly silent media).
     out.media_timeout = r.duration(*mt).value_or(out.media_timeout);

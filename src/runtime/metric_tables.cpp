@@ -24,6 +24,9 @@ constexpr const char* kCdrRecords = "Call records";
 constexpr const char* kLimited = "Session limits: INVITEs refused, targets skipped";
 constexpr const char* kEdgeDropped = "SIP messages dropped unparsed by the source guard";
 constexpr const char* kEdgeBans = "Source addresses banned (policy rate_limits)";
+constexpr const char* kSipRefused = "Requests answered 503 statelessly at a limits cap";
+constexpr const char* kCallsRefused = "New calls refused at a limits cap";
+constexpr const char* kUnanswered = "Unanswered calls given up by a timer (408 to the caller)";
 
 }  // namespace
 
@@ -54,6 +57,19 @@ const Table<b2bua::B2buaStats> kCallRows{
      &b2bua::B2buaStats::limited_out_cps},
     {"portico_calls_paced_total", "INVITEs held for their turn on a target's cps_out",
      Type::Counter, {}, &b2bua::B2buaStats::calls_paced},
+    {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter, {{"limit", "max_calls"}},
+     &b2bua::B2buaStats::refused_max_calls},
+    {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter,
+     {{"limit", "peer_max_calls"}}, &b2bua::B2buaStats::refused_peer_max_calls},
+    {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter,
+     {{"limit", "max_media_streams"}}, &b2bua::B2buaStats::refused_media_streams},
+    {"portico_sip_in_dialog_wrong_source_total",
+     "In-dialog requests from outside the leg's peer, refused 403 (ACK: dropped)", Type::Counter,
+     {}, &b2bua::B2buaStats::in_dialog_wrong_source},
+    {"portico_calls_unanswered_timeouts_total", kUnanswered, Type::Counter, {{"timer", "timer_c"}},
+     &b2bua::B2buaStats::timer_c_expired},
+    {"portico_calls_unanswered_timeouts_total", kUnanswered, Type::Counter,
+     {{"timer", "max_ringing"}}, &b2bua::B2buaStats::ringing_expired},
 };
 
 const Table<ShardSnapshot> kSnapshotRows{
@@ -85,6 +101,19 @@ const Table<sip::TransactionStats> kTransactionRows{
      &sip::TransactionStats::client_timeouts},
     {"portico_sip_transaction_timeouts_total", kTxnTimeouts, Type::Counter, {{"side", "server"}},
      &sip::TransactionStats::server_timeouts},
+    {"portico_sip_responses_wrong_source_total",
+     "Responses matching a client transaction's branch from another flow than its request's, "
+     "dropped", Type::Counter, {}, &sip::TransactionStats::responses_wrong_source},
+    {"portico_sip_limit_refusals_total", kSipRefused, Type::Counter,
+     {{"limit", "max_server_transactions"}}, &sip::TransactionStats::refused_transactions},
+    {"portico_sip_limit_refusals_total", kSipRefused, Type::Counter,
+     {{"limit", "max_server_transactions_per_source"}},
+     &sip::TransactionStats::refused_source_transactions},
+    {"portico_sip_limit_refusals_total", kSipRefused, Type::Counter,
+     {{"limit", "max_pending_invites"}}, &sip::TransactionStats::refused_invites},
+    {"portico_sip_limit_refusals_total", kSipRefused, Type::Counter,
+     {{"limit", "max_pending_invites_per_source"}},
+     &sip::TransactionStats::refused_source_invites},
 };
 
 const Table<transport::TransportStats> kTransportRows{

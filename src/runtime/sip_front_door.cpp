@@ -15,6 +15,15 @@ sip::TimerConfig timer_config(const policy::PolicySnapshot& p) {
   return sip::TimerConfig{p.timers.t1, p.timers.t2, p.timers.t4};
 }
 
+// The limits caps on transactions, each shard enforcing an equal share (rounded up).
+sip::ServerLimits server_limits(const policy::PolicySnapshot& p, std::uint16_t shards) {
+  const auto share = [shards](std::size_t cap) { return (cap + shards - 1) / shards; };
+  const policy::Limits& l = p.limits;
+  return sip::ServerLimits{
+      share(l.max_server_transactions), share(l.max_server_transactions_per_source),
+      share(l.max_pending_invites), share(l.max_pending_invites_per_source), l.retry_after};
+}
+
 // The realm whose REGISTERs the policy takes, or "" when it takes none.
 std::string_view registration_realm(const policy::PolicySnapshot& p) {
   return p.registration.enabled ? std::string_view(p.registration.realm) : std::string_view{};
@@ -35,6 +44,7 @@ SipFrontDoor::SipFrontDoor(std::uint16_t shard, std::uint16_t shard_count, Timer
   tracing_.set_log_messages(policy_->server.trace);
   guard_.configure(policy_->rate_limits);
   layer_ = std::make_unique<sip::TransactionLayer>(timers, tracing_, timer_config(*policy_), *this);
+  layer_->set_limits(server_limits(*policy_, shard_count_));
 }
 
 SipFrontDoor::~SipFrontDoor() = default;
@@ -49,6 +59,7 @@ void SipFrontDoor::set_policy(std::shared_ptr<const policy::PolicySnapshot> poli
   tracing_.set_log_messages(policy_->server.trace);
   layer_->set_config(timer_config(*policy_));
   guard_.configure(policy_->rate_limits);
+  layer_->set_limits(server_limits(*policy_, shard_count_));
 }
 
 void SipFrontDoor::dispatch(transport::Inbound&& in) {

@@ -297,4 +297,19 @@ MaybeError Parser::media_line(char type, std::string_view value) {
 
 Result<Session> parse(std::string_view text) { return Parser{}.run(text); }
 
+std::size_t count_media_lines(std::string_view text) {
+  std::size_t n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    if (text.compare(at, 2, "m=") == 0) {
+      ++n;
+    }
+    const auto nl = text.find('\n', at);
+    if (nl == std::string_view::npos) {
+      break;
+    }
+    at = nl + 1;
+  }
+  return n;
+}
+
 }  // namespace portico::sdp

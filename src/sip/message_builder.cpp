@@ -75,23 +75,42 @@ std::string MessageBuilder::build() const {
   return out;
 }
 
+ResponseBasis response_basis(const Message& req) {
+  ResponseBasis b;
+  const auto& vias = req.vias();
+  for (std::size_t i = 1; i < vias.size(); ++i) {
+    b.lower_vias.push_back(vias[i].raw);
+  }
+  b.from = req.from().raw;
+  b.to = req.to().raw;
+  b.to_has_tag = !req.to().tag.empty();
+  b.call_id = req.call_id();
+  b.cseq = std::to_string(req.cseq()) + " " + req.cseq_method();
+  return b;
+}
+
 std::string build_response(const Message& req, std::string_view top_via,
                            const ResponseParts& parts) {
+  return build_response(response_basis(req), top_via, parts);
+}
+
+std::string build_response(const ResponseBasis& req, std::string_view top_via,
+                           const ResponseParts& parts) {
   auto b = MessageBuilder::response(parts.status, parts.reason);
-  const auto& vias = req.vias();
-  for (std::size_t i = 0; i < vias.size(); ++i) {
-    b.header("Via", i == 0 ? top_via : std::string_view(vias[i].raw));
+  b.header("Via", top_via);
+  for (const std::string& via : req.lower_vias) {
+    b.header("Via", via);
   }
-  b.header("From", req.from().raw);
+  b.header("From", req.from);
   // §8.2.6.2: the UAS adds a To tag unless the request already had one; a 100 Trying may go
   // without (§8.2.6.1), so the tag is only added above 100.
-  std::string to = req.to().raw;
-  if (req.to().tag.empty() && parts.status > 100 && !parts.to_tag.empty()) {
+  std::string to = req.to;
+  if (!req.to_has_tag && parts.status > 100 && !parts.to_tag.empty()) {
     to += ";tag=" + parts.to_tag;
   }
   b.header("To", to);
-  b.header("Call-ID", req.call_id());
-  b.header("CSeq", std::to_string(req.cseq()) + " " + req.cseq_method());
+  b.header("Call-ID", req.call_id);
+  b.header("CSeq", req.cseq);
   std::string_view extra(parts.extra_headers);
   while (!extra.empty()) {
     auto nl = extra.find('\n');

@@ -24,7 +24,11 @@ std::string ack_key(const Message& m) {
 
 void TransactionLayer::Impl::create_server_invite(Message&& req, const transport::Flow& flow,
                                                   std::string key) {
-  ServerTxn& t = add_server(req.clone(), flow, std::move(key), true);
+  if (!admit_server(req, flow, true)) {
+    return;
+  }
+  ServerTxn& t = add_server(req, flow, std::move(key), true);
+  t.ack_key = ack_key(req);
   TxnId id = t.id;
   ResponseParts trying;
   trying.status = 100;
@@ -48,10 +52,10 @@ void TransactionLayer::Impl::respond_invite(ServerTxn& t, std::string bytes, int
   if (status < 200) {
     return;
   }
+  invite_answered(t);
   TxnId id = t.id;
   if (status < 300) {
     t.state = ServerState::Accepted;
-    t.ack_key = ack_key(t.request);
     accepted_index[t.ack_key] = id;
   } else {
     t.state = ServerState::Completed;
@@ -83,10 +87,10 @@ void TransactionLayer::Impl::on_timer_g(TxnId id) {
 void TransactionLayer::Impl::on_ack_for_server(Message&& ack, const transport::Flow& flow) {
   // An ACK with the INVITE's branch acknowledges a non-2xx (§17.2.1) and stays here. RFC 2543
   // ACKs carry the To tag of our response, so the INVITE's own (empty) tag is tried as well.
-  std::string key = server_key(ack, "ACK", ack.to().tag);
+  std::string key = server_key(ack, "ACK", ack.to().tag, flow);
   auto it = server_index.find(key);
   if (it == server_index.end() && !ack.to().tag.empty()) {
-    it = server_index.find(server_key(ack, "ACK", ""));
+    it = server_index.find(server_key(ack, "ACK", "", flow));
   }
   ServerTxn* t = it == server_index.end() ? nullptr : server(it->second);
   if (t != nullptr && t->state == ServerState::Completed) {

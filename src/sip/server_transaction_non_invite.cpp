@@ -12,27 +12,33 @@
 
 namespace portico::sip {
 
-ServerTxn& TransactionLayer::Impl::add_server(Message&& req, const transport::Flow& flow,
+ServerTxn& TransactionLayer::Impl::add_server(const Message& req, const transport::Flow& flow,
                                               std::string key, bool invite) {
-  auto t = std::make_unique<ServerTxn>(std::move(req), timers);
+  auto t = std::make_unique<ServerTxn>(timers);
   t->id = new_id();
   t->invite = invite;
+  t->pending_invite = invite;
   t->cfg = config;
   t->key = std::move(key);
+  t->basis = response_basis(req);
   t->flow = flow;
-  const Via& via = t->request.top_via();
+  const Via& via = req.top_via();
   t->dst = response_destination(via, flow);
   t->top_via = via_with_received(via, flow.remote.address.to_string(), flow.remote.port);
   t->state = invite ? ServerState::Proceeding : ServerState::Trying;
   ServerTxn& ref = *t;
   server_index[ref.key] = ref.id;
   servers.emplace(ref.id, std::move(t));
+  count_server(ref, +1);
   return ref;
 }
 
 void TransactionLayer::Impl::create_server_non_invite(Message&& req, const transport::Flow& flow,
                                                       std::string key) {
-  TxnId id = add_server(req.clone(), flow, std::move(key), false).id;
+  if (!admit_server(req, flow, false)) {
+    return;
+  }
+  TxnId id = add_server(req, flow, std::move(key), false).id;
   tu.on_request(id, std::move(req), flow);
 }
 
@@ -40,7 +46,7 @@ void TransactionLayer::Impl::respond_txn(ServerTxn& t, const ResponseParts& part
   if (parts.status < 100 || parts.status > 699) {
     return;
   }
-  std::string bytes = build_response(t.request, t.top_via, parts);
+  std::string bytes = build_response(t.basis, t.top_via, parts);
   if (t.invite) {
     respond_invite(t, std::move(bytes), parts.status);
   } else {
@@ -71,8 +77,8 @@ void TransactionLayer::Impl::respond_non_invite(ServerTxn& t, std::string bytes,
 void TransactionLayer::Impl::handle_cancel(Message&& cancel, const transport::Flow& flow,
                                            std::string key) {
   // §9.2: the CANCEL matches the INVITE with the same branch/sent-by (or, for RFC 2543 peers,
-  // the same identifying fields) but method INVITE.
-  std::string invite_key = server_key(cancel, "INVITE", cancel.to().tag);
+  // the same identifying fields) but method INVITE, from the same source (server_key()).
+  std::string invite_key = server_key(cancel, "INVITE", cancel.to().tag, flow);
   auto it = server_index.find(invite_key);
   ServerTxn* invite = it == server_index.end() ? nullptr : server(it->second);
   if (invite == nullptr) {
@@ -81,7 +87,8 @@ void TransactionLayer::Impl::handle_cancel(Message&& cancel, const transport::Fl
   }
   TxnId invite_id = invite->id;
   bool pending = invite->state == ServerState::Proceeding;
-  ServerTxn& t = add_server(cancel.clone(), flow, std::move(key), false);
+  // Not capped: it can only end a transaction the caps already admitted.
+  ServerTxn& t = add_server(cancel, flow, std::move(key), false);
   ResponseParts ok;
   ok.status = 200;
   respond_txn(t, ok);  // may end `t` at once on a reliable transport

@@ -7,11 +7,14 @@
 // cancels them. Timer callbacks and transport failure callbacks capture the layer's liveness
 // token and the transaction id, look the transaction up again, and do nothing if it is gone.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "portico/common/refusal_log.hpp"
+#include "portico/sip/message_builder.hpp"
 #include "portico/sip/transaction_layer.hpp"
 
 namespace portico::sip {
@@ -47,10 +50,12 @@ struct AckFields {
 struct ServerTxn {
   TxnId id = 0;
   bool invite = false;
+  bool pending_invite = false;  // INVITE without a final yet: counted in the pending caps
   TimerConfig cfg;              // the configuration when the transaction started
   std::string key;              // match key (see server_key())
-  std::string ack_key;          // INVITE in Accepted: Call-ID|CSeq|From tag of the 2xx ACK
-  Message request;
+  std::string ack_key;          // INVITE: Call-ID|CSeq|From tag of the 2xx ACK (indexed once
+                                // Accepted)
+  ResponseBasis basis;          // what every response copies from the request (not the request)
   transport::Flow flow;
   transport::Destination dst;   // where responses go (§18.2.2)
   std::string top_via;          // top Via with received/rport for every response
@@ -61,8 +66,7 @@ struct ServerTxn {
   Timer retransmit;             // Timer G, or the 2xx retransmission
   Timer lifetime;               // Timer H, I, J or L
 
-  ServerTxn(Message&& req, TimerService& timers)
-      : request(std::move(req)), retransmit(timers), lifetime(timers) {}
+  explicit ServerTxn(TimerService& timers) : retransmit(timers), lifetime(timers) {}
 };
 
 struct ClientTxn {
@@ -85,6 +89,9 @@ struct ClientTxn {
 };
 
 using ServerTxnPtr = std::unique_ptr<ServerTxn>;
+
+/// How many ServerLimits caps there are (server_limits.cpp checks them in order).
+inline constexpr std::size_t kCapCount = 4;
 using ClientTxnPtr = std::unique_ptr<ClientTxn>;
 
 struct TransactionLayer::Impl {
@@ -108,6 +115,17 @@ struct TransactionLayer::Impl {
   std::unordered_map<TxnId, ClientTxnPtr> clients;
   std::unordered_map<std::string, TxnId> client_index;   // branch|method → id
 
+  // The ServerLimits caps (server_limits.cpp): open server transactions and pending INVITEs,
+  // in all and per source address (entries erased at zero), and when each cap logs.
+  struct SourceUse {
+    std::size_t transactions = 0;
+    std::size_t pending_invites = 0;
+  };
+  ServerLimits limits;
+  std::size_t pending_invites = 0;
+  std::unordered_map<transport::Endpoint, SourceUse, EndpointHash> sources;  // port 0
+  std::array<RefusalLog, kCapCount> refusal_logs;
+
   // transaction_layer.cpp
   ServerTxn* server(TxnId id);
   ClientTxn* client(TxnId id);
@@ -118,8 +136,15 @@ struct TransactionLayer::Impl {
   void send_client(ClientTxn& t);
   void receive_request(Message&& msg, const transport::Flow& flow);
   void receive_response(Message&& msg, const transport::Flow& flow);
+  bool from_request_flow(const ClientTxn& t, const transport::Flow& flow) const;
   void absorb_retransmission(ServerTxn& t);
   Millis lifetime_for(bool reliable, Millis unreliable) const;
+
+  // server_limits.cpp
+  /// True if a new server transaction for `req` may start; else it was answered 503.
+  bool admit_server(const Message& req, const transport::Flow& flow, bool invite);
+  void count_server(const ServerTxn& t, int delta);
+  void invite_answered(ServerTxn& t);
 
   // server_transaction_invite.cpp
   void create_server_invite(Message&& req, const transport::Flow& flow, std::string key);
@@ -129,7 +154,8 @@ struct TransactionLayer::Impl {
   void on_server_lifetime(TxnId id);
 
   // server_transaction_non_invite.cpp
-  ServerTxn& add_server(Message&& req, const transport::Flow& flow, std::string key, bool invite);
+  ServerTxn& add_server(const Message& req, const transport::Flow& flow, std::string key,
+                        bool invite);
   void create_server_non_invite(Message&& req, const transport::Flow& flow, std::string key);
   void respond_non_invite(ServerTxn& t, std::string bytes, int status);
   void handle_cancel(Message&& cancel, const transport::Flow& flow, std::string key);
@@ -147,8 +173,10 @@ struct TransactionLayer::Impl {
   void fail_client(TxnId id, int status);
 };
 
-/// Server match key (RFC 3261 §17.2.3; RFC 2543 fallback): see transaction_layer.cpp.
-std::string server_key(const Message& req, std::string_view method, std::string_view to_tag);
+/// Server match key (RFC 3261 §17.2.3; RFC 2543 fallback) of a request received on `flow`:
+/// see transaction_layer.cpp.
+std::string server_key(const Message& req, std::string_view method, std::string_view to_tag,
+                       const transport::Flow& flow);
 
 /// Callback that runs `fn(impl)` only while the layer still exists.
 template <class Fn>

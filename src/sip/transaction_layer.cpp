@@ -33,17 +33,21 @@ std::uint16_t default_port(transport::Protocol p) {
 
 }  // namespace
 
-std::string server_key(const Message& req, std::string_view method, std::string_view to_tag) {
+std::string server_key(const Message& req, std::string_view method, std::string_view to_tag,
+                       const transport::Flow& flow) {
   const Via& via = req.top_via();
   // §17.2.3: ACK matches the INVITE transaction it acknowledges.
   std::string m(method == "ACK" ? std::string_view("INVITE") : method);
+  // Every field below is the sender's to choose, so the source address is part of the key:
+  // another host cannot CANCEL, ACK or pose as a retransmission of someone else's request.
+  const std::string source = flow.remote.address.to_string();
   if (via.branch.starts_with(kMagicCookie)) {
     return "3|" + via.branch + "|" + to_lower(via.host) + ":" +
-           std::to_string(via.port.value_or(0)) + "|" + m;
+           std::to_string(via.port.value_or(0)) + "|" + m + "|" + source;
   }
   // RFC 2543 peers (no magic cookie): §17.2.3 falls back to the request's identifying fields.
   return "2|" + req.request_uri() + "|" + std::string(to_tag) + "|" + req.from().tag + "|" +
-         req.call_id() + "|" + std::to_string(req.cseq()) + "|" + via.raw + "|" + m;
+         req.call_id() + "|" + std::to_string(req.cseq()) + "|" + via.raw + "|" + m + "|" + source;
 }
 
 transport::Destination response_destination(const Via& via, const transport::Flow& flow) {
@@ -93,6 +97,7 @@ void TransactionLayer::Impl::erase_server(TxnId id) {
       k != accepted_index.end() && k->second == id) {
     accepted_index.erase(k);
   }
+  count_server(*it->second, -1);
   servers.erase(it);  // its Timers cancel themselves
 }
 
@@ -138,7 +143,7 @@ void TransactionLayer::Impl::receive_request(Message&& msg, const transport::Flo
     on_ack_for_server(std::move(msg), flow);
     return;
   }
-  std::string key = server_key(msg, method, msg.to().tag);
+  std::string key = server_key(msg, method, msg.to().tag, flow);
   if (auto it = server_index.find(key); it != server_index.end()) {
     if (ServerTxn* t = server(it->second)) {
       absorb_retransmission(*t);
@@ -163,7 +168,25 @@ void TransactionLayer::Impl::receive_response(Message&& msg, const transport::Fl
     tu.on_stray_response(std::move(msg), flow);
     return;
   }
+  if (!from_request_flow(*t, flow)) {
+    // A forged or misrouted response (someone who learnt or guessed the branch): it must not
+    // complete, or even touch, the transaction.
+    ++stats.responses_wrong_source;
+    return;
+  }
   on_client_response(*t, std::move(msg));
+}
+
+bool TransactionLayer::Impl::from_request_flow(const ClientTxn& t,
+                                               const transport::Flow& flow) const {
+  // UDP peers answer from the address and port the request went to (§18.2.1 symmetric
+  // response; sipp, Kamailio and phones behind NAT all do). A connection Portico opened has
+  // that address and port as its remote end; a connection named in the destination (a
+  // registered phone's own connection) is matched by its id.
+  if (t.dst.connection.valid() && flow.connection == t.dst.connection) {
+    return true;
+  }
+  return flow.remote == t.dst.remote;
 }
 
 // ---- public API ----
@@ -188,11 +211,6 @@ void TransactionLayer::respond(TxnId txn, const ResponseParts& parts) {
   if (ServerTxn* t = impl_->server(txn)) {
     impl_->respond_txn(*t, parts);
   }
-}
-
-const Message* TransactionLayer::request(TxnId txn) const {
-  const ServerTxn* t = impl_->server(txn);
-  return t == nullptr ? nullptr : &t->request;
 }
 
 const transport::Flow* TransactionLayer::flow(TxnId txn) const {
@@ -226,5 +244,6 @@ std::size_t TransactionLayer::client_count() const { return impl_->clients.size(
 const TransactionStats& TransactionLayer::stats() const { return impl_->stats; }
 const TimerConfig& TransactionLayer::config() const { return impl_->config; }
 void TransactionLayer::set_config(TimerConfig config) { impl_->config = config; }
+void TransactionLayer::set_limits(const ServerLimits& limits) { impl_->limits = limits; }
 
 }  // namespace portico::sip

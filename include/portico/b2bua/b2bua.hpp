@@ -29,6 +29,7 @@
 #include "portico/b2bua/trunk_usage.hpp"
 #include "portico/cdr/record.hpp"
 #include "portico/common/histogram.hpp"
+#include "portico/common/refusal_log.hpp"
 #include "portico/policy/model.hpp"
 #include "portico/sip/shard_routing.hpp"
 #include "portico/sip/transaction_layer.hpp"
@@ -72,10 +73,20 @@ struct B2buaStats {
   std::uint64_t limited_out_calls = 0;   // targets skipped: their max_calls_out
   std::uint64_t limited_out_cps = 0;     // targets skipped: cps_out queue full or wait too long
   std::uint64_t calls_paced = 0;         // INVITEs held for their turn on a target's cps_out
+  // Caps and checks of the limits section (each refusal is also in calls_rejected, with its reason).
+  std::uint64_t refused_max_calls = 0;       // limits.max_calls reached: 503
+  std::uint64_t refused_peer_max_calls = 0;  // the source peer's max_calls reached: 503
+  std::uint64_t refused_media_streams = 0;   // more m= lines than limits.max_media_streams: 488
+  std::uint64_t in_dialog_wrong_source = 0;  // in-dialog request from outside the leg's peer: 403
+  std::uint64_t timer_c_expired = 0;         // B's INVITE CANCELled by Timer C, A got 408
+  std::uint64_t ringing_expired = 0;         // unanswered past timers.max_ringing, A got 408
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)
 };
+
+/// When each call cap (max_calls, a peer's max_calls, max_media_streams) logs. Shard-local.
+using CallCapLogs = std::array<RefusalLog, 3>;
 
 /// Receives the record of every call that ended (and of every call refused by policy). Called on
 /// the shard thread; must not block (the CDR writer queues it for its own thread).
@@ -145,6 +156,7 @@ class B2bua final : public sip::TransactionUser {
   std::unordered_map<sip::TxnId, std::pair<CallHandle, PendingRequest>> pending_;
   std::unordered_map<sip::TxnId, CallHandle> server_txns_;        // server txn -> call
   B2buaStats stats_;
+  CallCapLogs cap_logs_;  // when each call cap logs (call_limits.cpp)
   CdrSink cdr_sink_;
   trace::CallTraces* traces_ = nullptr;                       // not owned; shard-local
   const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local

@@ -130,6 +130,8 @@ struct Call {
   TrunkUsage::Slot queue_place;
   Timer pacing;                   // armed while the call waits for its turn on cps_out
   std::uint32_t retry_after = 0;  // seconds: a target refused the call on cps_out
+  TrunkUsage::Slot source_slot;  // the same kind of slot on the peer the call came from
+  TrunkUsage::Slot total_slot;   // one of limits.max_calls, all peers together
   TimePoint started{};
   TimePoint answered{};
   std::chrono::system_clock::time_point wall_started{};   // for the CDR
@@ -153,6 +155,9 @@ struct Call {
   int open_client_txns = 0;     // the call is freed only when this is 0 and it is Ending
   std::vector<sip::TxnId> server_txn_ids;  // server transactions mapped to this call
   Timer max_duration;
+  Timer timer_c;      // RFC 3261 §16.6: B's INVITE without a final (call_timers.cpp)
+  Timer max_ringing;  // the call unanswered for timers.max_ringing
+  bool wrong_source_logged = false;  // one call.wrong_source line per call
   std::string end_reason;
   std::optional<Error> media_error;  // why the media layer refused the offer toward B
 

@@ -156,6 +156,24 @@ struct Timers {
                                                    // the call; 0 = never
   Millis drain_timeout{std::chrono::seconds(30)};  // SIGTERM: calls in progress may finish for
                                                    // this long; 0 = end them at once
+  // RFC 3261 §16.6 Timer C: B's INVITE with no final and no provisional for this long is
+  // CANCELled on B and answered 408 on A (a provisional restarts it). More than 3 minutes.
+  Millis timer_c{std::chrono::seconds(180)};
+  Millis max_ringing{std::chrono::minutes(5)};  // an unanswered call ends (408) after this,
+                                                // provisionals or not
+};
+
+/// Caps on what senders can make Portico hold (policy `limits`); 0 = no cap. The transaction
+/// and call caps are shared equally among the shards (each enforces its share); over a cap a
+/// request gets a stateless 503 with Retry-After (src/policy/limits.cpp documents each).
+struct Limits {
+  std::size_t max_server_transactions = 50000;
+  std::size_t max_server_transactions_per_source = 10000;
+  std::size_t max_pending_invites = 10000;  // INVITEs not yet answered with a final
+  std::size_t max_pending_invites_per_source = 2000;
+  std::size_t max_calls = 20000;      // calls in progress, all peers together
+  std::size_t max_media_streams = 8;  // m= lines per offer; more: 488
+  int retry_after = 5;                // seconds, in every 503 a cap sends
 };
 
 struct HeaderRules {
@@ -251,6 +269,7 @@ struct RateLimits {
 struct PolicySnapshot {
   Server server;
   Timers timers;
+  Limits limits;
   HeaderRules headers;
   MetricsConfig metrics;
   CdrConfig cdr;

@@ -165,6 +165,11 @@ inline constexpr std::size_t kMaxFormatsPerMedia = 128;  // the RTP payload type
 /// Never throws on peer input. Pure; any thread.
 Result<Session> parse(std::string_view text);
 
+/// How many media descriptions (lines starting "m=") `text` holds, counted without parsing, so
+/// an offer with too many is refused before any work (policy limits.max_media_streams). In a
+/// multipart body every part counts. Pure; any thread.
+std::size_t count_media_lines(std::string_view text);
+
 /// Renders `s` with CRLF line ends in RFC 4566 §5 order. Pure; any thread.
 std::string serialize(const Session& s);
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "portico/sip/message.hpp"
 
@@ -43,9 +44,23 @@ struct ResponseParts {
   std::string body;
 };
 
+/// What every response to one request copies from it (RFC 3261 §8.2.6): a few hundred bytes
+/// a server transaction keeps instead of the whole request.
+struct ResponseBasis {
+  std::vector<std::string> lower_vias;  // every Via below the top one, as serialized
+  std::string from;
+  std::string to;
+  bool to_has_tag = false;
+  std::string call_id;
+  std::string cseq;  // "10 INVITE"
+};
+ResponseBasis response_basis(const Message& req);
+
 /// Builds a response to `req` per RFC 3261 §8.2.6: copies all Via (the top one replaced by
 /// `top_via`, which carries received/rport), From, To, Call-ID and CSeq, then `parts`.
 std::string build_response(const Message& req, std::string_view top_via, const ResponseParts& parts);
+std::string build_response(const ResponseBasis& req, std::string_view top_via,
+                           const ResponseParts& parts);
 
 /// For a request libosip2 could not parse: a 400 (416 when the Request-URI scheme is not
 /// sip/sips/tel) built from its raw Via, From, To, Call-ID and CSeq lines. nullopt for a

@@ -13,6 +13,12 @@
 // response. The ACK for a non-2xx final is built and sent here (hop-by-hop); the ACK for a 2xx
 // is the TU's, and stops the 2xx retransmission of the server INVITE transaction it matches.
 // All timers run on the shard's TimerService, so tests drive them with ManualTimerService.
+//
+// A server transaction keeps only what its responses need (the request's ResponseBasis, its
+// key and flow, the last response), never the request itself: the TU gets that.
+// A response is matched by branch and method (§17.1.3) and also by the flow its request went
+// to: UDP the destination address and port, TCP/TLS the connection (or the address and port
+// it was opened to).
 
 #include <cstdint>
 #include <memory>
@@ -40,6 +46,24 @@ struct TransactionStats {
   std::uint64_t client_timeouts = 0;          // Timer B / F fired
   std::uint64_t server_timeouts = 0;          // Timer H / L fired without an ACK
   std::uint64_t transport_errors = 0;
+  std::uint64_t responses_wrong_source = 0;  // matched a branch but came from another flow
+  // Requests answered 503 statelessly because a ServerLimits cap was reached, by cap.
+  std::uint64_t refused_transactions = 0;
+  std::uint64_t refused_source_transactions = 0;
+  std::uint64_t refused_invites = 0;
+  std::uint64_t refused_source_invites = 0;
+};
+
+/// Caps on what inbound requests make one shard's layer hold (0 = no cap). Over a cap a new
+/// request gets one stateless 503 with Retry-After, sent back to its source address and port
+/// only, and no transaction is kept. A "source" is the remote IP address (every port).
+/// Pending INVITEs are server INVITE transactions with no final response yet.
+struct ServerLimits {
+  std::size_t max_transactions = 0;
+  std::size_t max_transactions_per_source = 0;
+  std::size_t max_pending_invites = 0;
+  std::size_t max_pending_invites_per_source = 0;
+  int retry_after_seconds = 5;
 };
 
 /// Implemented by the B2BUA. Every callback runs on the shard thread; the layer never calls
@@ -64,7 +88,9 @@ class TransactionUser {
   virtual void on_client_failure(TxnId txn, int status) = 0;
   /// A server INVITE transaction sent a 2xx and no ACK came before Timer L/H.
   virtual void on_server_timeout(TxnId txn) = 0;
-  /// A response that matches no client transaction (e.g. a 2xx after Timer M).
+  /// A response that matches no client transaction (e.g. a 2xx after Timer M). A response
+  /// that matches one by branch but arrives from another flow than the request was sent on is
+  /// dropped and counted (responses_wrong_source), never reported.
   virtual void on_stray_response(Message&& resp, const transport::Flow& flow) = 0;
 };
 
@@ -82,8 +108,6 @@ class TransactionLayer {
   /// Sends a response on server transaction `txn` (RFC 3261 §18.2.2 routing: the request's
   /// connection if it is open, else received/rport or sent-by). Ignored for unknown ids.
   void respond(TxnId txn, const ResponseParts& parts);
-  /// The request that created server transaction `txn`, or nullptr if it is gone.
-  const Message* request(TxnId txn) const;
   /// The flow server transaction `txn` arrived on, or nullptr.
   const transport::Flow* flow(TxnId txn) const;
 
@@ -103,6 +127,7 @@ class TransactionLayer {
   const TransactionStats& stats() const;
   const TimerConfig& config() const;
   void set_config(TimerConfig config);  // new transactions use it (policy reload)
+  void set_limits(const ServerLimits& limits);  // applies to the next request
 
   struct Impl;
 

@@ -74,6 +74,9 @@ class AdmissionTest : public ::testing::Test {
     req_ = std::move(m.value());
     flow_ = Flow{Protocol::Udp, realm, {asio::ip::make_address("198.51.100.1"), 5060}, from, {}};
     admission_.emplace(Admission{*req_, flow_, policy_, draining_, &bindings_});
+    admission_->usage = usage_;
+    admission_->stats = &stats_;
+    admission_->cap_logs = &cap_logs_;
     return admit(*admission_);
   }
 
@@ -84,6 +87,9 @@ class AdmissionTest : public ::testing::Test {
   std::optional<sip::Message> req_;
   Flow flow_;
   std::optional<Admission> admission_;
+  TrunkUsage* usage_ = nullptr;  // set: the call caps run
+  B2buaStats stats_;
+  CallCapLogs cap_logs_;
 };
 
 TEST_F(AdmissionTest, AdmittedInviteCarriesItsSourceAndPlan) {
@@ -159,6 +165,54 @@ TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
   ASSERT_EQ(admission_->plan.targets.size(), 1u);
   EXPECT_EQ(admission_->plan.targets[0].request_uri, "sip:15550100@10.0.0.5:5062");
   EXPECT_EQ(admission_->plan.targets[0].remote.port, 4000);
+}
+
+// Issue 13 §3: an offer with more m= lines than limits.max_media_streams is refused 488 before
+// the SDP is parsed.
+TEST_F(AdmissionTest, TooManyMediaStreamsIs488) {
+  policy_ = policy::load_policy_texts(
+      {{"policy.yaml", std::string(kPolicy) + "limits: {max_media_streams: 1}\n"}});
+  EXPECT_TRUE(run(invite("02079460000")).admitted());
+  std::string two = invite("02079460000");
+  two.replace(two.find("Content-Length: "), std::string::npos, "");
+  const std::string body =
+      "v=0\r\no=- 1 1 IN IP4 10.1.1.5\r\ns=-\r\nc=IN IP4 10.1.1.5\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/AVP 0\r\n";
+  two += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const Verdict v = run(two);
+  EXPECT_EQ(v.status, 488);
+  EXPECT_EQ(v.reason, "too_many_media_streams");
+  EXPECT_EQ(stats_.refused_media_streams, 1u);
+}
+
+// Issue 13 §3: a peer's max_calls counts the calls it places (the same counter as the calls
+// routed to it), and limits.max_calls counts every call. Slots live as long as the admission
+// (the call) holds them.
+TEST_F(AdmissionTest, MaxCallsCountCallsFromAPeerAndInAll) {
+  std::string text = kPolicy;
+  text.replace(text.find("host: 10.1.1.5}"), 15, "host: 10.1.1.5, max_calls: 1}");
+  policy_ = policy::load_policy_texts({{"policy.yaml", text + "limits: {max_calls: 2}\n"}});
+  TrunkUsage usage;
+  usage_ = &usage;
+  EXPECT_TRUE(run(invite("02079460000")).admitted());
+  TrunkUsage::Slot held = std::move(admission_->source_slot);
+  TrunkUsage::Slot held_total = std::move(admission_->total_slot);
+  EXPECT_EQ(usage.in_use("pbx"), 1);
+  Verdict v = run(invite("02079460000"));
+  EXPECT_EQ(v.status, 503);
+  EXPECT_EQ(v.reason, "peer_max_calls");
+  EXPECT_EQ(v.extra_headers, "Retry-After: 5\r\n");
+  EXPECT_EQ(stats_.refused_peer_max_calls, 1u);
+  EXPECT_EQ(usage.in_use(""), 1);  // the refused call's total slot was given back
+  // A call from the carrier still fits in limits.max_calls (2), a third does not.
+  run(invite("+15550100"), "carrier", kCarrier);  // refused later (480), slots taken before
+  TrunkUsage::Slot carrier_total = std::move(admission_->total_slot);
+  EXPECT_TRUE(carrier_total.held());
+  held.release();
+  v = run(invite("02079460000"));
+  EXPECT_EQ(v.status, 503);
+  EXPECT_EQ(v.reason, "max_calls");
+  EXPECT_EQ(stats_.refused_max_calls, 1u);
 }
 
 }  // namespace

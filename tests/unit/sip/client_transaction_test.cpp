@@ -297,5 +297,34 @@ TEST_F(ClientTransactionTest, SetConfigAppliesToNewTransactions) {
   expect_idle();
 }
 
+// Issue 13 §2: the branch alone is no proof; a 200 from another address (or another port of
+// the same host) must not complete the transaction, and the real answer still does.
+TEST_F(ClientTransactionTest, ResponseFromAnotherFlowIsDroppedAndCounted) {
+  TxnId id = layer.send_request(outbound("INVITE"), dst);
+  deliver(response(200, "OK", "INVITE"), make_flow(transport::Protocol::Udp, "203.0.113.66", 5060));
+  deliver(response(200, "OK", "INVITE"), make_flow(transport::Protocol::Udp, "203.0.113.9", 5070));
+  EXPECT_TRUE(tu.events.empty());
+  EXPECT_EQ(layer.stats().responses_wrong_source, 2u);
+  EXPECT_EQ(layer.client_count(), 1u);
+  deliver(response(200, "OK", "INVITE"), kCarrier);
+  ASSERT_EQ(tu.events.size(), 1u);
+  EXPECT_EQ(tu.events[0].txn, id);
+  EXPECT_EQ(tu.events[0].status, 200);
+}
+
+TEST_F(ClientTransactionTest, ResponseOnTheRequestsConnectionIsAccepted) {
+  auto tcp = make_dst(transport::Protocol::Tcp, "198.51.100.20", 40100);
+  tcp.connection = transport::ConnectionRef{0, 7};
+  layer.send_request(outbound("OPTIONS"), tcp);
+  // Same address, another connection and port: a forgery.
+  deliver(response(200, "OK", "OPTIONS"),
+          make_flow(transport::Protocol::Tcp, "198.51.100.20", 40200, 8));
+  EXPECT_TRUE(tu.events.empty());
+  deliver(response(200, "OK", "OPTIONS"),
+          make_flow(transport::Protocol::Tcp, "198.51.100.20", 40100, 7));
+  ASSERT_EQ(tu.events.size(), 1u);
+  EXPECT_EQ(tu.events[0].status, 200);
+}
+
 }  // namespace
 }  // namespace portico::sip::test
