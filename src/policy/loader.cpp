@@ -61,6 +61,7 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   snap->cdr = d.cdr;
   snap->traces = d.traces;
   snap->registration = d.registration;
+  snap->ingress = d.ingress;
   if (d.peers.count(d.registration.registrar) != 0) {
     snap->registration.registrar_kind = PeerKind::AccessPeer;
   }

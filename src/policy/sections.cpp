@@ -9,9 +9,8 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",
-                          "traces", "realms", "trunks",       "access_peers", "routes",
-                          "registration"};
+const KeyList kTopKeys = {"server", "timers", "headers",      "metrics", "cdr",          "traces",
+                          "realms", "trunks", "access_peers", "routes",  "registration", "ingress"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
                            "pin_shards", "media_shards"};
 const KeyList kTimerKeys = {"t1", "t2", "t4", "max_call_duration", "tcp_idle_timeout",
@@ -32,10 +31,11 @@ bool is_token(std::string_view s) {
 // depend on file names, so a second occurrence is an error rather than a silent override.
 bool claim_section(const Reader& r, const Field& f, std::optional<SourceLoc>& at) {
   if (at) {
-    r.error(f.key_loc, f.path,
-            "section given again (first at " + where(*at) +
-                "); server, timers, headers, metrics, cdr, traces and registration may each appear in "
-                "one file only");
+    r.error(
+        f.key_loc, f.path,
+        "section given again (first at " + where(*at) +
+            "); server, timers, headers, metrics, cdr, traces, registration and ingress may each "
+            "appear in one file only");
     return false;
   }
   at = f.key_loc;
@@ -83,6 +83,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_traces(r, f, draft.traces);
     } else if (key == "registration" && claim_section(r, f, draft.registration_at)) {
       parse_registration(r, f, draft);
+    } else if (key == "ingress" && claim_section(r, f, draft.ingress_at)) {
+      parse_ingress(r, f, draft.ingress);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {

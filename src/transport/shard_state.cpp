@@ -8,18 +8,6 @@
 
 namespace portico::transport {
 
-bool LogLimiter::allow(TimePoint now) {
-  if (now - window_ >= std::chrono::seconds(1)) {
-    window_ = now;
-    used_ = 0;
-  }
-  if (used_ >= kPerSecond) {
-    return false;
-  }
-  ++used_;
-  return true;
-}
-
 ShardState::ShardState(std::uint16_t shard, asio::io_context& io, TimerService& timers,
                        TransportLimits limits, InboundSink sink)
     : shard_(shard), io_(io), timers_(timers), limits_(limits), sink_(std::move(sink)) {}
@@ -60,8 +48,40 @@ void ShardState::post_failures(std::vector<SendFailure> failures) {
   });
 }
 
+const char* ShardState::refuse_accepted(const asio::ip::address& remote) {
+  std::size_t limit = 0;
+  const char* reason = nullptr;
+  if (accepted_ >= limits_.max_connections) {
+    ++stats_.refused_max_connections;
+    limit = limits_.max_connections;
+    reason = "max_connections";
+  } else if (auto it = accepted_by_address_.find(remote);
+             it != accepted_by_address_.end() && it->second >= limits_.max_connections_per_source) {
+    ++stats_.refused_max_per_source;
+    limit = limits_.max_connections_per_source;
+    reason = "max_connections_per_source";
+  }
+  if (reason != nullptr && accept_refusals_.refuse(timers_.now())) {
+    log::warn("transport.refusing", {{"reason", reason},
+                                     {"remote", remote.to_string()},
+                                     {"limit", limit},
+                                     {"open", accepted_}});
+  }
+  return reason;
+}
+
+void ShardState::note_protective_close(const char* what, const Endpoint& remote) {
+  if (close_refusals_.refuse(timers_.now())) {
+    log::warn("transport.refusing", {{"reason", what}, {"remote", remote.to_string()}});
+  }
+}
+
 TcpConnection& ShardState::add_connection(TcpConnectionPtr connection) {
   TcpConnection& c = *connection;
+  if (!c.outbound()) {
+    ++accepted_;
+    ++accepted_by_address_[c.remote().address];
+  }
   by_remote_.emplace(c.remote(), c.id());
   connections_.emplace(c.id(), std::move(connection));
   ++stats_.connections_opened;
@@ -94,6 +114,13 @@ void ShardState::retire_connection(std::uint64_t id) {
     if (r->second == id) {
       by_remote_.erase(r);
       break;
+    }
+  }
+  if (!it->second->outbound()) {
+    --accepted_;
+    auto a = accepted_by_address_.find(it->second->remote().address);
+    if (a != accepted_by_address_.end() && --a->second == 0) {
+      accepted_by_address_.erase(a);
     }
   }
   retired_.push_back(std::move(it->second));

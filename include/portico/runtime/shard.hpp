@@ -65,6 +65,7 @@ struct ShardSnapshot {
   registrar::RegistrarStats registration;
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
+  std::size_t log_suppressed = 0;  // per-packet log lines the shard's log::Limiter held back
 };
 
 /// What a media shard lends the shards whose calls it relays (policy `server.media_shards`):

@@ -182,8 +182,8 @@ TEST(PolicyDiagnostics, SingleFileSectionsAppearOnce) {
   EXPECT_THAT(diagnostics_of({{"a.yaml", std::string(kBaseRealms) + "server:\n  shards: 1\n"},
                               {"b.yaml", "server:\n  shards: 2\n"}}),
               ElementsAre("b.yaml:1:1: server: section given again (first at a.yaml:6:1); "
-                          "server, timers, headers, metrics, cdr, traces and registration may each "
-                          "appear in one file only"));
+                          "server, timers, headers, metrics, cdr, traces, registration and ingress "
+                          "may each appear in one file only"));
 }
 
 TEST(PolicyDiagnostics, RouteChecks) {
