@@ -175,10 +175,16 @@ bool allow_limited() { return t_limiter.allow(Clock::now()); }
 std::uint64_t suppressed_lines() { return t_limiter.suppressed(); }
 
 bool RefusalEpisodes::refuse(TimePoint now) {
-  const bool starts = !seen_ || now - last_ >= quiet_;
-  seen_ = true;
-  last_ = now;
-  return starts;
+  const Clock::rep t = now.time_since_epoch().count();
+  Clock::rep last = last_.load(std::memory_order_relaxed);
+  if (last == kNever || t - last >= quiet_.count()) {
+    // Of the shards that see the episode start at once, the one that moves the time logs.
+    return last_.compare_exchange_strong(last, t, std::memory_order_relaxed);
+  }
+  if (t - last >= quiet_.count() / 10) {
+    last_.compare_exchange_strong(last, t, std::memory_order_relaxed);
+  }
+  return false;
 }
 
 void write(Level lvl, std::string_view event, std::initializer_list<Field> fields) {

@@ -14,6 +14,17 @@ namespace {
 // A request's start line begins with its method; a response's with "SIP/".
 bool is_request(std::string_view bytes) { return !bytes.starts_with("SIP/"); }
 
+// One episode per cap for the process, shared by every shard's gate (see the header).
+log::RefusalEpisodes& episodes(std::string_view reason) {
+  static log::RefusalEpisodes headers;
+  static log::RefusalEpisodes vias;
+  static log::RefusalEpisodes unknown_source;
+  if (reason == "too_many_headers") {
+    return headers;
+  }
+  return reason == "too_many_vias" ? vias : unknown_source;
+}
+
 }  // namespace
 
 std::optional<IngressGate::Refusal> IngressGate::check(const transport::Inbound& in,
@@ -41,7 +52,7 @@ std::optional<IngressGate::Refusal> IngressGate::check_size(const transport::Inb
   if (!answer) {
     ++stats.dropped;
   }
-  if (size_refusals_.refuse(in.received)) {
+  if (episodes(reason).refuse(in.received)) {
     log::warn("ingress.refusing", {{"reason", reason},
                                    {"action", answer ? "513" : "drop"},
                                    {"max_headers", limits.max_headers},
@@ -71,7 +82,7 @@ std::optional<IngressGate::Refusal> IngressGate::check_source(const transport::I
     ++stats.unknown_source_dropped;
     ++stats.dropped;
   }
-  if (source_refusals_.refuse(in.received)) {
+  if (episodes("unknown_source").refuse(in.received)) {
     log::warn("ingress.refusing", {{"reason", "unknown_source"},
                                    {"action", answer ? "403" : "drop"},
                                    {"realm", in.flow.realm},

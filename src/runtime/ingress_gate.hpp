@@ -6,8 +6,9 @@
 //      the top Via only (a request), else dropped;
 //   2. a request from no trunk or access peer of its realm (ingress.unknown_source) -> one
 //      stateless 403 (reject), or nothing (drop); ACKs are dropped either way.
-// Refusals are counted in InboundStats; each check logs one `ingress.refusing` line when it
-// starts refusing after a quiet spell, never one per message. An answer always goes straight
+// Refusals are counted in InboundStats; each cap logs one `ingress.refusing` line when it
+// starts refusing after a quiet spell (one for the process: the shards' gates share the
+// episodes), never one per message. An answer always goes straight
 // back to the request's source address and port (or its connection), never where a Via says.
 //
 // Shard-local: one per front door, on its shard's thread.
@@ -37,9 +38,6 @@ class IngressGate {
                                     InboundStats& stats);
   std::optional<Refusal> check_source(const transport::Inbound& in, const policy::PolicySnapshot& p,
                                       InboundStats& stats);
-
-  log::RefusalEpisodes size_refusals_;
-  log::RefusalEpisodes source_refusals_;
 };
 
 }  // namespace portico::runtime

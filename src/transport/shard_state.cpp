@@ -4,9 +4,30 @@
 
 #include <asio/post.hpp>
 
+#include <string_view>
+
 #include "tcp_connection.hpp"
 
 namespace portico::transport {
+namespace {
+
+// One episode per protection for the whole process (every shard's transport shares it), so a
+// cap logs one `transport.refusing` line when it starts refusing, however many shards see it.
+log::RefusalEpisodes& episodes(std::string_view reason) {
+  static log::RefusalEpisodes max_connections;
+  static log::RefusalEpisodes per_source;
+  static log::RefusalEpisodes deadline;
+  static log::RefusalEpisodes output_queue;
+  if (reason == "max_connections") {
+    return max_connections;
+  }
+  if (reason == "max_connections_per_source") {
+    return per_source;
+  }
+  return reason == "message_deadline" ? deadline : output_queue;
+}
+
+}  // namespace
 
 ShardState::ShardState(std::uint16_t shard, asio::io_context& io, TimerService& timers,
                        TransportLimits limits, InboundSink sink)
@@ -61,7 +82,7 @@ const char* ShardState::refuse_accepted(const asio::ip::address& remote) {
     limit = limits_.max_connections_per_source;
     reason = "max_connections_per_source";
   }
-  if (reason != nullptr && accept_refusals_.refuse(timers_.now())) {
+  if (reason != nullptr && episodes(reason).refuse(timers_.now())) {
     log::warn("transport.refusing", {{"reason", reason},
                                      {"remote", remote.to_string()},
                                      {"limit", limit},
@@ -71,7 +92,7 @@ const char* ShardState::refuse_accepted(const asio::ip::address& remote) {
 }
 
 void ShardState::note_protective_close(const char* what, const Endpoint& remote) {
-  if (close_refusals_.refuse(timers_.now())) {
+  if (episodes(what).refuse(timers_.now())) {
     log::warn("transport.refusing", {{"reason", what}, {"remote", remote.to_string()}});
   }
 }

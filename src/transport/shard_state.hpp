@@ -58,7 +58,7 @@ class ShardState {
 
   /// Why an accepted connection from `remote` may not be kept ("max_connections",
   /// "max_connections_per_source"), or nullptr when it may. A refusal is counted, and logged
-  /// once when refusals start.
+  /// once (for the process, not per shard) when refusals start.
   const char* refuse_accepted(const asio::ip::address& remote);
   /// One `transport.refusing` line when a protection starts closing open connections after a
   /// quiet spell (`what`: "message_deadline", "output_queue"), not one per connection.
@@ -89,8 +89,6 @@ class ShardState {
   bool closed_ = false;
   std::shared_ptr<const int> life_ = std::make_shared<const int>(0);
 
-  log::RefusalEpisodes accept_refusals_;
-  log::RefusalEpisodes close_refusals_;
   std::size_t accepted_ = 0;  // open accepted connections (outbound ones are not capped)
   std::unordered_map<asio::ip::address, std::size_t> accepted_by_address_;
 

@@ -3,8 +3,10 @@
 // Every line about a call carries its call id so `grep call=<id>` tells the whole story.
 // The sink is process-wide and thread-safe (each line is one write(2)); configured once in main.
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -83,16 +85,18 @@ inline void warn_limited(std::string_view e, std::initializer_list<Field> f = {}
 
 /// Refusals by one cap seen as episodes, so a cap logs ONE line when it starts refusing rather
 /// than one per refused packet: refuse() is true for the first refusal after `quiet` without
-/// any. One thread only.
+/// any. Safe from any thread: one instance per cap serves every shard, so a flood spread over
+/// the shards still logs one line. The time of the latest refusal is written at most every
+/// quiet/10 (a shared cache line is not written per packet), which is the precision of "quiet".
 class RefusalEpisodes {
  public:
   explicit RefusalEpisodes(Clock::duration quiet = std::chrono::seconds(10)) : quiet_(quiet) {}
   bool refuse(TimePoint now);
 
  private:
+  static constexpr Clock::rep kNever = std::numeric_limits<Clock::rep>::min();
   Clock::duration quiet_;
-  TimePoint last_{};
-  bool seen_ = false;
+  std::atomic<Clock::rep> last_{kNever};  // the latest refusal noted, since the clock's epoch
 };
 
 inline void debug(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::Debug, e, f); }
