@@ -4,10 +4,13 @@
 #include "portico/common/log.hpp"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace portico::log {
 namespace {
@@ -128,6 +131,25 @@ TEST(RefusalEpisodes, OneLineWhenACapStartsRefusingNotOnePerPacket) {
   }
   // Quiet for 10 s: the next refusal starts a new episode.
   EXPECT_TRUE(episodes.refuse(t0 + std::chrono::milliseconds(99 * 50) + std::chrono::seconds(10)));
+}
+
+TEST(RefusalEpisodes, ShardsSharingACapLogOneLineBetweenThem) {
+  // Two shard threads see the same flood start: one of them writes the line.
+  for (int round = 0; round < 50; ++round) {
+    RefusalEpisodes episodes(std::chrono::seconds(10));
+    const TimePoint t0 = Clock::now();
+    std::atomic<int> starts{0};
+    auto shard = [&] {
+      for (int i = 0; i < 1000; ++i) {
+        starts += episodes.refuse(t0 + std::chrono::microseconds(i)) ? 1 : 0;
+      }
+    };
+    std::thread a(shard);
+    std::thread b(shard);
+    a.join();
+    b.join();
+    EXPECT_EQ(starts.load(), 1);
+  }
 }
 
 }  // namespace
