@@ -82,6 +82,12 @@ inline void warn_limited(std::string_view e, std::initializer_list<Field> f = {}
     write(Level::Warn, e, f);
   }
 }
+/// The same for an info line about one packet (a request for an unknown dialog...).
+inline void info_limited(std::string_view e, std::initializer_list<Field> f = {}) {
+  if (enabled(Level::Info) && allow_limited()) {
+    write(Level::Info, e, f);
+  }
+}
 
 /// Refusals by one cap seen as episodes, so a cap logs ONE line when it starts refusing rather
 /// than one per refused packet: refuse() is true for the first refusal after `quiet` without

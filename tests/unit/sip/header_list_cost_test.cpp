@@ -5,13 +5,14 @@
 // quadratic too (osip_list_add walks to the tail), which is what the cap is for; this test times
 // extract_header_list() alone, on a message osip parsed once.
 //
-// A timing test that cannot flake: it compares the best of several runs at two sizes 16x apart
-// and allows 4x the linear ratio, where the quadratic code took ~200x.
+// A timing test that cannot flake: it compares two sizes 16x apart, timed in turns, keeps the
+// least ratio of a turn and allows 4x the linear ratio, where the quadratic code took ~200x.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "../../../src/sip/message_extract.hpp"
@@ -68,10 +69,19 @@ TEST(HeaderListCost, GrowsLinearlyWithTheNumberOfFields) {
   init_parser();
   Parsed small = parse_with_osip(message_with(500));
   Parsed large = parse_with_osip(message_with(8000));
-  const double t_small = std::max(best_ms(small, 15), 0.01);
-  const double t_large = best_ms(large, 9);
-  EXPECT_LT(t_large / t_small, 16.0 * 4)
-      << "500 fields: " << t_small << " ms, 8000 fields: " << t_large << " ms";
+  // The sizes are timed in turns and the least ratio of a turn kept: a machine busy with other
+  // work slows some turns, never the code's growth, so one quiet turn shows the real ratio.
+  double ratio = 1e9;
+  double t_small = 0;
+  double t_large = 0;
+  for (int turn = 0; turn < 9 && ratio >= 16.0 * 2; ++turn) {
+    t_small = std::max(best_ms(small, 3), 0.01);
+    t_large = best_ms(large, 1);
+    ratio = std::min(ratio, t_large / t_small);
+  }
+  std::printf("header list of 500 fields: %.3f ms, of 8000 fields: %.3f ms\n", t_small, t_large);
+  EXPECT_LT(ratio, 16.0 * 4) << "500 fields: " << t_small << " ms, 8000 fields: " << t_large
+                             << " ms";
 }
 
 TEST(HeaderListCost, NamesComeBackAsSpelledOnTheWireInWireOrder) {
