@@ -60,7 +60,9 @@ Verdict known_source(Admission& a) {
   if (!a.source_peer.empty()) {
     return Verdict::pass();
   }
-  // The same refusal policy::match gives an unknown source.
+  // The front door refuses unknown sources before any transaction exists (one stateless 403 or
+  // nothing: runtime/ingress_gate.hpp), so this is only reached when the B2BUA is driven
+  // directly; it refuses the same way policy::match does.
   return policy_reject(a, policy::unknown_source(a.flow.realm, a.flow.remote.address));
 }
 

@@ -67,8 +67,10 @@ void B2bua::on_request(sip::TxnId txn, sip::Message&& req, const transport::Flow
   if (!req.to().tag.empty()) {
     // RFC 3261 §12.2.2: a mid-dialog request for a dialog we do not know.
     ++stats_.unknown_dialog;
-    log::info("sip.unknown_dialog", {{"method", req.method()}, {"call_id", req.call_id()},
-                                     {"realm", flow.realm}, {"remote", flow.remote.to_string()}});
+    log::info_limited("sip.unknown_dialog", {{"method", req.method()},
+                                             {"call_id", req.call_id()},
+                                             {"realm", flow.realm},
+                                             {"remote", flow.remote.to_string()}});
     Impl::respond(*this, txn, 481);
     return;
   }
@@ -291,8 +293,8 @@ void B2bua::Impl::out_of_dialog(B2bua& self, sip::TxnId txn, sip::Message&& req,
     respond(self, txn, 405, {}, allow_header(*self.policy_(), flow));
     return;
   }
-  log::info("sip.unknown_method", {{"method", m}, {"realm", flow.realm},
-                                   {"remote", flow.remote.to_string()}});
+  log::info_limited("sip.unknown_method",
+                    {{"method", m}, {"realm", flow.realm}, {"remote", flow.remote.to_string()}});
   respond(self, txn, 501, {}, allow_header(*self.policy_(), flow));
 }
 

@@ -25,8 +25,40 @@ const char* level_name(Level l) {
   return "?";
 }
 
+bool is_control(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
+// A control character as an escape: \r \n \t by name, the rest as \xNN (ESC is \x1b).
+void append_escape(std::string& out, char c) {
+  switch (c) {
+    case '\r':
+      out.append("\\r");
+      return;
+    case '\n':
+      out.append("\\n");
+      return;
+    case '\t':
+      out.append("\\t");
+      return;
+    default:
+      break;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto u = static_cast<unsigned char>(c);
+  out.append("\\x");
+  out.push_back(kHex[u >> 4]);
+  out.push_back(kHex[u & 0xf]);
+}
+
+// Values may come from a peer (a header, a reason phrase): no byte of one may end the line,
+// move the cursor or reach the terminal as a control sequence.
 void append_value(std::string& out, std::string_view v) {
-  bool quote = v.empty() || v.find_first_of(" \t\"=\r\n") != std::string_view::npos;
+  bool quote = v.empty();
+  for (char c : v) {
+    quote = quote || c == ' ' || c == '"' || c == '=' || is_control(c);
+  }
   if (!quote) {
     out.append(v);
     return;
@@ -36,16 +68,27 @@ void append_value(std::string& out, std::string_view v) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(c);
-    } else if (c == '\r') {
-      out.append("\\r");
-    } else if (c == '\n') {
-      out.append("\\n");
+    } else if (is_control(c)) {
+      append_escape(out, c);
     } else {
       out.push_back(c);
     }
   }
   out.push_back('"');
 }
+
+// A line of a traced message: kept as it is but for control characters (tabs stay).
+void append_block_line(std::string& out, std::string_view line) {
+  for (char c : line) {
+    if (is_control(c) && c != '\t') {
+      append_escape(out, c);
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+thread_local Limiter t_limiter;
 
 void format_header(std::string& out, Level lvl, std::string_view event,
                    std::initializer_list<Field> fields) {
@@ -109,6 +152,41 @@ bool parse_level(std::string_view t, Level& out) {
 
 void set_thread_shard(int index) { t_shard = index; }
 
+bool Limiter::allow(TimePoint now) {
+  if (now - window_ >= std::chrono::seconds(1)) {
+    window_ = now;
+    used_ = 0;
+  }
+  if (used_ >= kPerSecond) {
+    ++suppressed_window_;
+    ++suppressed_total_;
+    return false;
+  }
+  ++used_;
+  if (suppressed_window_ > 0) {
+    write(Level::Warn, "log.suppressed", {{"count", suppressed_window_}});
+    suppressed_window_ = 0;
+  }
+  return true;
+}
+
+bool allow_limited() { return t_limiter.allow(Clock::now()); }
+
+std::uint64_t suppressed_lines() { return t_limiter.suppressed(); }
+
+bool RefusalEpisodes::refuse(TimePoint now) {
+  const Clock::rep t = now.time_since_epoch().count();
+  Clock::rep last = last_.load(std::memory_order_relaxed);
+  if (last == kNever || t - last >= quiet_.count()) {
+    // Of the shards that see the episode start at once, the one that moves the time logs.
+    return last_.compare_exchange_strong(last, t, std::memory_order_relaxed);
+  }
+  if (t - last >= quiet_.count() / 10) {
+    last_.compare_exchange_strong(last, t, std::memory_order_relaxed);
+  }
+  return false;
+}
+
 void write(Level lvl, std::string_view event, std::initializer_list<Field> fields) {
   if (!enabled(lvl)) {
     return;
@@ -138,7 +216,7 @@ void write_block(Level lvl, std::string_view event, std::initializer_list<Field>
       l.remove_suffix(1);
     }
     line.append("    | ");
-    line.append(l);
+    append_block_line(line, l);
     line.push_back('\n');
     if (end == std::string_view::npos) {
       break;

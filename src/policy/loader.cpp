@@ -67,6 +67,7 @@ std::shared_ptr<const PolicySnapshot> build(PolicyDraft& d, const std::vector<So
   snap->traces = d.traces;
   snap->registration = d.registration;
   snap->rate_limits = d.rate_limits;
+  snap->ingress = d.ingress;
   if (d.peers.count(d.registration.registrar) != 0) {
     snap->registration.registrar_kind = PeerKind::AccessPeer;
   }

@@ -62,6 +62,8 @@ struct PolicyDraft {
   RegistrationConfig registration;
   std::optional<SourceLoc> rate_limits_at;
   RateLimits rate_limits;
+  std::optional<SourceLoc> ingress_at;
+  Ingress ingress;
   SourceLoc registration_realm_loc;  // for reference errors found after every file is read
   SourceLoc registrar_loc;
   Server server;
@@ -92,6 +94,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft);
 std::optional<Listener> parse_listener(const Reader& r, const Field& f);
 /// Reads the `traces` section (traces.cpp).
 void parse_traces(const Reader& r, const Field& f, TraceConfig& out);
+/// Reads the `ingress` section (ingress.cpp).
+void parse_ingress(const Reader& r, const Field& f, Ingress& out);
 /// Reads `realms.<name>.media` (media.cpp).
 void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out);
 

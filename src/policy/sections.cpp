@@ -9,9 +9,9 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kTopKeys = {"server",       "timers",       "headers", "metrics",     "cdr",
-                          "traces",       "realms",       "trunks",  "access_peers", "routes",
-                          "registration", "rate_limits",  "limits"};
+const KeyList kTopKeys = {"server",       "timers",      "headers", "metrics",      "cdr",
+                          "traces",       "realms",      "trunks",  "access_peers", "routes",
+                          "registration", "rate_limits", "limits",  "ingress"};
 const KeyList kServerKeys = {"shards", "log_level", "trace", "max_message_size", "media_io",
                            "pin_shards", "media_shards"};
 const KeyList kTimerKeys = {"t1",
@@ -94,6 +94,8 @@ void parse_document(const Reader& r, const YAML::Node& doc, PolicyDraft& draft) 
       parse_rate_limits(r, f, draft.rate_limits);
     } else if (key == "limits" && claim_section(r, f, draft.limits_at)) {
       parse_limits(r, f, draft.limits);
+    } else if (key == "ingress" && claim_section(r, f, draft.ingress_at)) {
+      parse_ingress(r, f, draft.ingress);
     } else if (key == "realms") {
       parse_realms(r, f, draft);
     } else if (key == "trunks") {

@@ -21,12 +21,21 @@ constexpr const char* kHep = "HEPv3 packets sent to the capture server";
 constexpr const char* kTraceFiles = "Per-call pcap files finished";
 constexpr const char* kTraceMessages = "SIP messages for per-call pcap files";
 constexpr const char* kCdrRecords = "Call records";
+<<<<<<< HEAD
 constexpr const char* kLimited = "Session limits: INVITEs refused, targets skipped";
 constexpr const char* kEdgeDropped = "SIP messages dropped unparsed by the source guard";
 constexpr const char* kEdgeBans = "Source addresses banned (policy rate_limits)";
 constexpr const char* kSipRefused = "Requests answered 503 statelessly at a limits cap";
 constexpr const char* kCallsRefused = "New calls refused at a limits cap";
 constexpr const char* kUnanswered = "Unanswered calls given up by a timer (408 to the caller)";
+=======
+constexpr const char* kHeaderLimit =
+    "Messages refused before the parse for too many header fields or Via values";
+constexpr const char* kUnknownSource =
+    "Requests from no trunk or access peer of their realm: one stateless 403, or nothing";
+constexpr const char* kConnectionsDropped =
+    "TCP connections closed by a policy ingress limit, by limit";
+>>>>>>> sec-ingress
 
 }  // namespace
 
@@ -80,6 +89,8 @@ const Table<ShardSnapshot> kSnapshotRows{
      &ShardSnapshot::client_txns},
     {"portico_transport_connections_active", "Open TCP connections", Type::Gauge, {},
      &ShardSnapshot::connections},
+    {"portico_log_suppressed_total", "Per-packet log lines held back by the rate limit",
+     Type::Counter, {}, &ShardSnapshot::log_suppressed},
 };
 
 const Table<InboundStats> kInboundRows{
@@ -90,6 +101,14 @@ const Table<InboundStats> kInboundRows{
     {"portico_sip_parse_errors_total", kParseErrors, Type::Counter, {{"reason", "invalid"}},
      &InboundStats::invalid},
     {nullptr, nullptr, Type::Counter, {}, &InboundStats::dropped},  // in portico_sip_dropped_total
+    {"portico_sip_header_limit_total", kHeaderLimit, Type::Counter, {{"limit", "max_headers"}},
+     &InboundStats::too_many_headers},
+    {"portico_sip_header_limit_total", kHeaderLimit, Type::Counter, {{"limit", "max_vias"}},
+     &InboundStats::too_many_vias},
+    {"portico_sip_unknown_source_total", kUnknownSource, Type::Counter, {{"action", "rejected"}},
+     &InboundStats::unknown_source_rejected},
+    {"portico_sip_unknown_source_total", kUnknownSource, Type::Counter, {{"action", "dropped"}},
+     &InboundStats::unknown_source_dropped},
 };
 
 const Table<sip::TransactionStats> kTransactionRows{
@@ -135,6 +154,15 @@ const Table<transport::TransportStats> kTransportRows{
      &transport::TransportStats::send_errors},
     {"portico_transport_keepalives_total", "CRLF keepalives answered", Type::Counter, {},
      &transport::TransportStats::keepalives},
+    {"portico_transport_connections_dropped_total", kConnectionsDropped, Type::Counter,
+     {{"reason", "max_connections"}}, &transport::TransportStats::refused_max_connections},
+    {"portico_transport_connections_dropped_total", kConnectionsDropped, Type::Counter,
+     {{"reason", "max_connections_per_source"}},
+     &transport::TransportStats::refused_max_per_source},
+    {"portico_transport_connections_dropped_total", kConnectionsDropped, Type::Counter,
+     {{"reason", "message_deadline"}}, &transport::TransportStats::message_deadline_closed},
+    {"portico_transport_connections_dropped_total", kConnectionsDropped, Type::Counter,
+     {{"reason", "output_queue"}}, &transport::TransportStats::output_queue_closed},
 };
 
 /// Per realm: the realm label comes first, before the row's own.

@@ -2,6 +2,7 @@
 
 #include <asio/executor_work_guard.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 #include <vector>
@@ -32,6 +33,19 @@ std::vector<transport::ListenerConfig> listeners_of(const policy::PolicySnapshot
   return out;
 }
 
+// Each shard holds its share of the connection caps (shards share nothing); the kernel spreads
+// accepted connections evenly over the shards' SO_REUSEPORT acceptors.
+void set_ingress_limits(const policy::Ingress& in, std::size_t shards,
+                        transport::TransportLimits& out) {
+  const auto share = [shards](std::size_t n) {
+    return (n + shards - 1) / std::max<std::size_t>(shards, 1);
+  };
+  out.max_connections = share(in.max_tcp_connections);
+  out.max_connections_per_source = share(in.max_tcp_connections_per_source);
+  out.message_deadline = in.tcp_message_deadline;
+  out.max_queued_output = in.tcp_max_queued_output;
+}
+
 }  // namespace
 
 Shard::Shard(std::uint16_t index, ShardSet& shards,
@@ -60,6 +74,7 @@ void Shard::bind() {
   transport::TransportLimits limits;
   limits.max_message_size = policy_->server.max_message_size;
   limits.tcp_idle_timeout = policy_->timers.tcp_idle_timeout;
+  set_ingress_limits(policy_->ingress, shards_.size(), limits);
   // A connection lives on one shard; a send to it from another is run there.
   auto post_to = [this](std::uint16_t shard, std::function<void(transport::ShardTransport&)> fn) {
     if (shard < shards_.size()) {
@@ -315,6 +330,7 @@ ShardSnapshot Shard::snapshot() const {
   }
   s.traces_active = traces_->active_traces();
   s.edge = front_door_->source_guard().stats();
+  s.log_suppressed = log::suppressed_lines();  // this thread's: the shard's own lines
   return s;
 }
 

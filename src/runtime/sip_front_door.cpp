@@ -1,5 +1,7 @@
 #include "portico/runtime/sip_front_door.hpp"
 
+#include "ingress_gate.hpp"
+
 #include "portico/b2bua/b2bua.hpp"
 #include "portico/common/log.hpp"
 #include "portico/registrar/registrar.hpp"
@@ -40,7 +42,8 @@ SipFrontDoor::SipFrontDoor(std::uint16_t shard, std::uint16_t shard_count, Timer
       to_owner_(std::move(to_owner)),
       traces_(traces),
       tracing_(wire, counts_, traces, &sip::find_call_id),
-      guard_(timers) {
+      guard_(timers),
+      gate_(std::make_unique<IngressGate>()) {
   tracing_.set_log_messages(policy_->server.trace);
   guard_.configure(policy_->rate_limits);
   layer_ = std::make_unique<sip::TransactionLayer>(timers, tracing_, timer_config(*policy_), *this);
@@ -90,6 +93,13 @@ void SipFrontDoor::deliver(transport::Inbound&& in) {
     trace::CallTraces& traces;
     ~DeliveryEnd() { traces.end_delivery(); }
   } delivery_end{traces_};
+  if (auto refused = gate_->check(in, *policy_, stats_)) {
+    if (refused->answer) {
+      tracing_.send(transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection},
+                    std::move(*refused->answer));
+    }
+    return;
+  }
   if (traces_.active()) {
     traces_.inbound(sip::find_call_id(in.data), flow, in.data);
   }
@@ -115,13 +125,13 @@ void SipFrontDoor::reject_unparseable(const transport::Inbound& in, const std::s
   const auto& flow = in.flow;
   std::string why = reason;
   auto answer = sip::reject_unparseable(in.data, why);
-  log::warn("sip.unparseable", {{"reason", why},
-                                {"detail", detail},
-                                {"action", answer ? answer->substr(8, 3) : "drop"},
-                                {"realm", flow.realm},
-                                {"transport", transport::to_string(flow.protocol)},
-                                {"remote", flow.remote.to_string()},
-                                {"bytes", in.data.size()}});
+  log::warn_limited("sip.unparseable", {{"reason", why},
+                                        {"detail", detail},
+                                        {"action", answer ? answer->substr(8, 3) : "drop"},
+                                        {"realm", flow.realm},
+                                        {"transport", transport::to_string(flow.protocol)},
+                                        {"remote", flow.remote.to_string()},
+                                        {"bytes", in.data.size()}});
   if (!answer) {
     ++stats_.dropped;
     return;
@@ -137,11 +147,11 @@ void SipFrontDoor::reject_invalid(const sip::Message& msg, const transport::Flow
   ++stats_.invalid;
   const bool answer = msg.is_request() && msg.method() != "ACK" && !msg.vias().empty();
   const int status = sip::rejection_status(reason);
-  log::warn("sip.invalid", {{"reason", reason},
-                            {"detail", detail},
-                            {"action", answer ? std::to_string(status) : "drop"},
-                            {"realm", flow.realm},
-                            {"remote", flow.remote.to_string()}});
+  log::warn_limited("sip.invalid", {{"reason", reason},
+                                    {"detail", detail},
+                                    {"action", answer ? std::to_string(status) : "drop"},
+                                    {"realm", flow.realm},
+                                    {"remote", flow.remote.to_string()}});
   if (!answer) {
     ++stats_.dropped;
     return;

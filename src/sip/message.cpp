@@ -24,14 +24,13 @@ namespace portico::sip {
 namespace osip {
 
 osip_generic_param_t* find_param(const osip_list_t* list, std::string_view name) {
-  auto* l = const_cast<osip_list_t*>(list);  // osip's list API is not const-correct
-  for (int i = 0; i < osip_list_size(l); ++i) {
-    auto* p = static_cast<osip_generic_param_t*>(osip_list_get(l, i));
-    if (p != nullptr && p->gname != nullptr && iequals(p->gname, name)) {
-      return p;
+  const osip_generic_param_t* found = nullptr;
+  for_each<osip_generic_param_t>(list, [&](const osip_generic_param_t* p) {
+    if (found == nullptr && p->gname != nullptr && iequals(p->gname, name)) {
+      found = p;
     }
-  }
-  return nullptr;
+  });
+  return const_cast<osip_generic_param_t*>(found);  // the caller's list, handed back
 }
 
 std::string uri_to_string(const osip_uri_t* uri) {

@@ -72,26 +72,17 @@ Via to_via(const osip_via_t* v, std::string& port_raw) {
 }
 
 void extract_vias(osip_message_t& m, MessageData& impl) {
-  for (int i = 0; i < osip_list_size(&m.vias); ++i) {
-    const auto* v = static_cast<const osip_via_t*>(osip_list_get(&m.vias, i));
-    if (v == nullptr) {
-      continue;
-    }
+  osip::for_each<osip_via_t>(&m.vias, [&](const osip_via_t* v) {
     std::string port_raw;
     impl.vias.push_back(to_via(v, port_raw));
     impl.via_versions.push_back(osip::str(v->version));
     impl.via_ports_raw.push_back(std::move(port_raw));
-  }
+  });
 }
 
 std::vector<NameAddr> name_addr_list(osip_list_t* list) {
   std::vector<NameAddr> out;
-  for (int i = 0; i < osip_list_size(list); ++i) {
-    const auto* h = static_cast<const osip_from_t*>(osip_list_get(list, i));
-    if (h != nullptr) {
-      out.push_back(to_name_addr(h));
-    }
-  }
+  osip::for_each<osip_from_t>(list, [&](const osip_from_t* h) { out.push_back(to_name_addr(h)); });
   return out;
 }
 

@@ -4,8 +4,9 @@
 // or as-received spelling, and the pairs are put back in wire order: header names in the
 // order they first appear on the wire, all values of one name together, in their own order
 // (RFC 3261 §7.3.1: only the relative order of same-name values is significant).
-
-#include <strings.h>
+//
+// Every step is linear in the number of header fields: a peer controls that number (a 64 KB
+// datagram holds 7,000 fields), so nothing here scans a list once per field.
 
 #include <algorithm>
 #include <unordered_map>
@@ -19,16 +20,12 @@ namespace {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 template <class T>
-void append_list(osip_list_t* list, const char* name, int (*to_str)(const T*, char**),
+void append_list(const osip_list_t* list, const char* name, int (*to_str)(const T*, char**),
                  HeaderList& out) {
-  for (int i = 0; i < osip_list_size(list); ++i) {
-    const auto* h = static_cast<const T*>(osip_list_get(list, i));
-    if (h == nullptr) {
-      continue;
-    }
+  osip::for_each<T>(list, [&](const T* h) {
     char* s = nullptr;
     out.emplace_back(name, osip::take(to_str(h, &s), s));
-  }
+  });
 }
 
 template <class T>
@@ -40,32 +37,40 @@ void append_one(const T* h, const char* name, int (*to_str)(const T*, char**), H
   out.emplace_back(name, osip::take(to_str(h, &s), s));
 }
 
+/// The first spelling on the wire of each header name, by its lower-case form: built once, so
+/// restoring a name is one lookup, not a scan of every raw header.
+using Spellings = std::unordered_map<std::string, std::string_view>;
+
+Spellings wire_spellings(const MessageData& impl) {
+  Spellings out;
+  out.reserve(impl.raw_headers.size());
+  for (const auto& h : impl.raw_headers) {
+    out.emplace(to_lower(h.original), h.original);
+  }
+  return out;
+}
+
 /// osip lower-cases unknown names; prefer the canonical table, then the spelling on the wire.
-std::string restore_name(const MessageData& impl, std::string_view lower) {
+std::string restore_name(const Spellings& spellings, std::string_view lower) {
   std::string canonical = canonical_header_name(lower);
   if (canonical != lower) {
     return canonical;
   }
-  for (const auto& h : impl.raw_headers) {
-    if (iequals(h.original, lower)) {
-      return h.original;
-    }
-  }
-  return std::string(lower);
+  const auto it = spellings.find(std::string(lower));
+  return std::string(it == spellings.end() ? lower : it->second);
 }
 
 void append_generic(osip_message_t& m, const MessageData& impl, HeaderList& out) {
-  for (int i = 0; i < osip_list_size(&m.headers); ++i) {
-    const auto* h = static_cast<const osip_header_t*>(osip_list_get(&m.headers, i));
-    if (h == nullptr || h->hname == nullptr) {
-      continue;
+  const Spellings spellings = wire_spellings(impl);
+  osip::for_each<osip_header_t>(&m.headers, [&](const osip_header_t* h) {
+    if (h->hname == nullptr) {
+      return;
     }
-    std::string name = restore_name(impl, h->hname);
-    if (name == "Content-Length") {
-      continue;
+    std::string name = restore_name(spellings, h->hname);
+    if (name != "Content-Length") {
+      out.emplace_back(std::move(name), osip::str(h->hvalue));
     }
-    out.emplace_back(std::move(name), osip::str(h->hvalue));
-  }
+  });
 }
 
 void append_typed_lists(osip_message_t& m, HeaderList& out) {

@@ -45,6 +45,21 @@ inline std::string take(int rc, char*& s) {  // by reference: read after the cal
   return out;
 }
 
+/// Calls `fn(const T*)` for every non-null element of an osip list, in order, in one pass.
+/// osip_list_get(list, i) walks from the head on every call, so an indexed loop over a list
+/// a peer filled (7,000 header fields in one datagram) would cost quadratic time.
+template <class T, class Fn>
+void for_each(const osip_list_t* list, Fn&& fn) {
+  osip_list_iterator_t it;
+  auto* l = const_cast<osip_list_t*>(list);  // osip's list API is not const-correct
+  for (void* e = osip_list_get_first(l, &it); osip_list_iterator_has_elem(it);
+       e = osip_list_get_next(&it)) {
+    if (e != nullptr) {
+      fn(static_cast<const T*>(e));
+    }
+  }
+}
+
 /// Finds a generic parameter by name (case-insensitive) without the char* casts the
 /// osip_*_param_get_byname macros need.
 osip_generic_param_t* find_param(const osip_list_t* list, std::string_view name);

@@ -69,6 +69,36 @@ std::optional<std::string_view> find_raw_header(std::string_view bytes, std::str
   return std::nullopt;
 }
 
+namespace {
+
+std::size_t via_values(std::string_view value) {
+  std::size_t n = 1;
+  bool quoted = false;
+  for (char c : value) {
+    quoted = c == '"' ? !quoted : quoted;
+    n += c == ',' && !quoted ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+HeaderCount count_headers(std::string_view bytes, std::size_t max_fields, std::size_t max_vias) {
+  HeaderCount count;
+  RawHeaderScanner scan(bytes);
+  while (count.fields <= max_fields && count.vias <= max_vias) {
+    const auto f = scan.next();
+    if (!f) {
+      break;
+    }
+    ++count.fields;
+    if (iequals(f->name, "Via") || iequals(f->name, "v")) {
+      count.vias += via_values(f->value);
+    }
+  }
+  return count;
+}
+
 std::string unfold(std::string_view value) {
   std::string out;
   out.reserve(value.size());

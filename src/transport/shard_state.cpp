@@ -4,21 +4,30 @@
 
 #include <asio/post.hpp>
 
+#include <string_view>
+
 #include "tcp_connection.hpp"
 
 namespace portico::transport {
+namespace {
 
-bool LogLimiter::allow(TimePoint now) {
-  if (now - window_ >= std::chrono::seconds(1)) {
-    window_ = now;
-    used_ = 0;
+// One episode per protection for the whole process (every shard's transport shares it), so a
+// cap logs one `transport.refusing` line when it starts refusing, however many shards see it.
+log::RefusalEpisodes& episodes(std::string_view reason) {
+  static log::RefusalEpisodes max_connections;
+  static log::RefusalEpisodes per_source;
+  static log::RefusalEpisodes deadline;
+  static log::RefusalEpisodes output_queue;
+  if (reason == "max_connections") {
+    return max_connections;
   }
-  if (used_ >= kPerSecond) {
-    return false;
+  if (reason == "max_connections_per_source") {
+    return per_source;
   }
-  ++used_;
-  return true;
+  return reason == "message_deadline" ? deadline : output_queue;
 }
+
+}  // namespace
 
 ShardState::ShardState(std::uint16_t shard, asio::io_context& io, TimerService& timers,
                        TransportLimits limits, InboundSink sink)
@@ -60,8 +69,40 @@ void ShardState::post_failures(std::vector<SendFailure> failures) {
   });
 }
 
+const char* ShardState::refuse_accepted(const asio::ip::address& remote) {
+  std::size_t limit = 0;
+  const char* reason = nullptr;
+  if (accepted_ >= limits_.max_connections) {
+    ++stats_.refused_max_connections;
+    limit = limits_.max_connections;
+    reason = "max_connections";
+  } else if (auto it = accepted_by_address_.find(remote);
+             it != accepted_by_address_.end() && it->second >= limits_.max_connections_per_source) {
+    ++stats_.refused_max_per_source;
+    limit = limits_.max_connections_per_source;
+    reason = "max_connections_per_source";
+  }
+  if (reason != nullptr && episodes(reason).refuse(timers_.now())) {
+    log::warn("transport.refusing", {{"reason", reason},
+                                     {"remote", remote.to_string()},
+                                     {"limit", limit},
+                                     {"open", accepted_}});
+  }
+  return reason;
+}
+
+void ShardState::note_protective_close(const char* what, const Endpoint& remote) {
+  if (episodes(what).refuse(timers_.now())) {
+    log::warn("transport.refusing", {{"reason", what}, {"remote", remote.to_string()}});
+  }
+}
+
 TcpConnection& ShardState::add_connection(TcpConnectionPtr connection) {
   TcpConnection& c = *connection;
+  if (!c.outbound()) {
+    ++accepted_;
+    ++accepted_by_address_[c.remote().address];
+  }
   by_remote_.emplace(c.remote(), c.id());
   connections_.emplace(c.id(), std::move(connection));
   ++stats_.connections_opened;
@@ -94,6 +135,13 @@ void ShardState::retire_connection(std::uint64_t id) {
     if (r->second == id) {
       by_remote_.erase(r);
       break;
+    }
+  }
+  if (!it->second->outbound()) {
+    --accepted_;
+    auto a = accepted_by_address_.find(it->second->remote().address);
+    if (a != accepted_by_address_.end() && --a->second == 0) {
+      accepted_by_address_.erase(a);
     }
   }
   retired_.push_back(std::move(it->second));

@@ -8,6 +8,7 @@
 // a closed connection is gone from the table, so a late handler finds nothing and returns.
 
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -16,24 +17,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "portico/common/log.hpp"
 #include "portico/transport/shard_transport.hpp"
 
 namespace portico::transport {
 
 class TcpConnection;
 using TcpConnectionPtr = std::unique_ptr<TcpConnection>;
-
-/// Caps packet-path warnings per shard (docs/style.md, "Packet path": logs on the packet path
-/// are rate-limited; counters are the primary signal).
-class LogLimiter {
- public:
-  static constexpr unsigned kPerSecond = 20;
-  bool allow(TimePoint now);
-
- private:
-  TimePoint window_{};
-  unsigned used_ = 0;
-};
 
 class ShardState {
  public:
@@ -53,8 +43,9 @@ class ShardState {
   bool closed() const { return closed_; }
   /// Expires when the transport is destroyed; captured by every asio handler.
   Guard guard() const { return life_; }
-  /// True if a packet-path warning may be logged now.
-  bool should_log() { return log_limiter_.allow(timers_.now()); }
+  /// True if a packet-path warning may be logged now (the shard thread's log::Limiter, shared
+  /// with every other per-packet line of the shard).
+  bool should_log() { return log::allow_limited(); }
 
   /// Hands one framed message to the sink (same thread, synchronously). The sink may send or
   /// close the transport, but must not destroy it.
@@ -64,6 +55,14 @@ class ShardState {
   void set_closed_handler(std::function<void(const ConnectionRef&)> h) { closed_handler_ = std::move(h); }
   /// Tells the closed handler, later on this shard, that connection `id` is gone.
   void post_closed(std::uint64_t id);
+
+  /// Why an accepted connection from `remote` may not be kept ("max_connections",
+  /// "max_connections_per_source"), or nullptr when it may. A refusal is counted, and logged
+  /// once (for the process, not per shard) when refusals start.
+  const char* refuse_accepted(const asio::ip::address& remote);
+  /// One `transport.refusing` line when a protection starts closing open connections after a
+  /// quiet spell (`what`: "message_deadline", "output_queue"), not one per connection.
+  void note_protective_close(const char* what, const Endpoint& remote);
 
   std::uint64_t next_connection_id() { return ++last_connection_id_; }
   /// Takes ownership of a new connection, indexes it by remote, counts connections_opened.
@@ -88,8 +87,10 @@ class ShardState {
   std::function<void(const ConnectionRef&)> closed_handler_;  // see post_closed
   TransportStats stats_;
   bool closed_ = false;
-  LogLimiter log_limiter_;
   std::shared_ptr<const int> life_ = std::make_shared<const int>(0);
+
+  std::size_t accepted_ = 0;  // open accepted connections (outbound ones are not capped)
+  std::unordered_map<asio::ip::address, std::size_t> accepted_by_address_;
 
   std::uint64_t last_connection_id_ = 0;
   std::unordered_map<std::uint64_t, TcpConnectionPtr> connections_;

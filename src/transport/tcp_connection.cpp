@@ -1,4 +1,8 @@
 // SIP over TCP, one connection (RFC 3261 §18.3 framing, RFC 5626 §4.4.1 keepalives).
+// Two timers bound what a peer can hold: the idle timer (no byte either way for
+// tcp_idle_timeout) and the message deadline (policy ingress.tcp_message_deadline): an accepted
+// connection's first message, and every message once its first byte arrived, must be complete
+// within it, so a peer dribbling a byte at a time is closed however busy it looks.
 //
 // Life of a connection:
 //   outbound: Connecting --connect ok--> Open --error/idle/EOF/framing--> Closed
@@ -10,6 +14,8 @@
 #include "tcp_connection.hpp"
 
 #include <asio/write.hpp>
+
+#include <algorithm>
 
 #include "portico/common/log.hpp"
 #include "socket_setup.hpp"
@@ -28,24 +34,29 @@ std::string_view to_string(TcpConnection::CloseReason reason) {
     case R::ConnectFailed: return "connect_failed";
     case R::ConnectTimeout: return "connect_timeout";
     case R::Shutdown: return "shutdown";
+    case R::MessageDeadline:
+      return "message_deadline";
+    case R::OutputQueueFull:
+      return "output_queue";
   }
   return "unknown";
 }
 
-TcpConnection::TcpConnection(ShardState& state, std::uint64_t id, std::string realm,
-                             Endpoint local, Endpoint remote, asio::ip::tcp::socket socket,
-                             bool outbound)
+TcpConnection::TcpConnection(ShardState& state, std::uint64_t id, std::string realm, Endpoint local,
+                             Endpoint remote, asio::ip::tcp::socket socket, bool outbound)
     : state_(state),
       id_(id),
       realm_(std::move(realm)),
       local_(std::move(local)),
       remote_(std::move(remote)),
+      outbound_(outbound),
       socket_(std::move(socket)),
       phase_(outbound ? Phase::Connecting : Phase::Open),
       framer_(state.limits().max_message_size),
       last_activity_(state.timers().now()),
       idle_timer_(state.timers()),
-      connect_timer_(state.timers()) {}
+      connect_timer_(state.timers()),
+      deadline_timer_(state.timers()) {}
 
 // Wraps a member completion so it runs only while the transport lives and this connection is
 // still in the table; a closed connection's late completions are dropped.
@@ -65,6 +76,7 @@ void TcpConnection::start_accepted() {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // small messages: no Nagle delay
   arm_idle(state_.limits().tcp_idle_timeout);
+  arm_deadline();  // the first message is due within the deadline
   read();
 }
 
@@ -130,9 +142,13 @@ void TcpConnection::on_read(const std::error_code& ec, std::size_t n) {
   last_activity_ = state_.timers().now();
   framer_.append(std::string_view(read_buf_.data(), n));
   drain_framer();
-  if (phase_ == Phase::Open) {
-    read();
+  if (phase_ != Phase::Open) {
+    return;
   }
+  if (framer_.buffered() > 0) {
+    arm_deadline();  // a message has begun: it must be complete in time, however it dribbles
+  }
+  read();
 }
 
 // Every event but NeedMore consumes at least one buffered byte, so buffered()+1 iterations
@@ -154,6 +170,7 @@ bool TcpConnection::handle_frame(StreamFramer::Result& r) {
   switch (r.status) {
     case S::Message:
       ++stats.stream_messages_in;
+      deadline_timer_.cancel();  // complete: the next message gets its own deadline
       state_.deliver(std::move(r.message), flow());
       return phase_ == Phase::Open;  // the sink may have closed the transport
     case S::Ping:
@@ -193,19 +210,20 @@ void TcpConnection::send(std::string data, SendFailure on_failure) {
 }
 
 void TcpConnection::enqueue(PendingWrite w) {
-  std::size_t cap = kMaxQueuedMessages * state_.limits().max_message_size;
+  const auto& limits = state_.limits();
+  const std::size_t cap = std::max(limits.max_queued_output, limits.max_message_size);
   if (queued_bytes_ + w.data.size() > cap) {
-    // The peer is not reading (or not connecting): refuse instead of buffering without bound.
+    // The peer is not reading (or not connecting): buffering on would hold memory without
+    // bound, so the connection goes, and with it every send queued on it.
+    ++state_.stats().output_queue_closed;
     ++state_.stats().send_errors;
-    if (state_.should_log()) {
-      log::warn("transport.send_queue_full", {{"realm", realm_}, {"remote", remote_.to_string()},
-                                              {"queued", queued_bytes_}});
-    }
+    state_.note_protective_close("output_queue", remote_);
     std::vector<SendFailure> failures;
     if (w.on_failure) {
       failures.push_back(std::move(w.on_failure));
     }
     state_.post_failures(std::move(failures));
+    close(CloseReason::OutputQueueFull);
     return;
   }
   queued_bytes_ += w.data.size();
@@ -268,6 +286,29 @@ void TcpConnection::on_idle() {
   arm_idle(timeout - idle);
 }
 
+void TcpConnection::arm_deadline() {
+  if (deadline_timer_.armed()) {
+    return;
+  }
+  ShardState* st = &state_;
+  std::uint64_t id = id_;
+  deadline_timer_.start(state_.limits().message_deadline, [st, id] {
+    if (TcpConnection* c = st->find_connection(id)) {
+      c->deadline_timer_.fired();
+      c->on_deadline();
+    }
+  });
+}
+
+void TcpConnection::on_deadline() {
+  if (phase_ != Phase::Open) {
+    return;
+  }
+  ++state_.stats().message_deadline_closed;
+  state_.note_protective_close("message_deadline", remote_);
+  close(CloseReason::MessageDeadline);
+}
+
 void TcpConnection::close(CloseReason reason) {
   if (phase_ == Phase::Closed) {
     return;
@@ -277,6 +318,7 @@ void TcpConnection::close(CloseReason reason) {
   socket_.close(ignored);  // pending operations complete with operation_aborted
   idle_timer_.cancel();
   connect_timer_.cancel();
+  deadline_timer_.cancel();
   std::vector<SendFailure> failures;
   for (PendingWrite& w : queue_) {
     if (!w.message) {
@@ -299,8 +341,10 @@ void TcpConnection::close(CloseReason reason) {
 }
 
 void TcpConnection::log_close(CloseReason reason) {
+  // Deadline and output-queue closes were counted and logged once when they started.
   bool expected = reason == CloseReason::PeerClosed || reason == CloseReason::Idle ||
-                  reason == CloseReason::Shutdown;
+                  reason == CloseReason::Shutdown || reason == CloseReason::MessageDeadline ||
+                  reason == CloseReason::OutputQueueFull;
   if (expected) {
     log::debug("transport.connection_closed", {{"realm", realm_}, {"remote", remote_.to_string()},
                                                {"connection", id_}, {"reason", to_string(reason)}});

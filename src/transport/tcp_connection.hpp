@@ -21,13 +21,19 @@ namespace portico::transport {
 
 class TcpConnection {
  public:
-  /// Queue cap, in units of limits.max_message_size.
-  static constexpr std::size_t kMaxQueuedMessages = 32;
-
   enum class Phase { Connecting, Open, Closed };
   enum class CloseReason {
-    PeerClosed, ReadError, WriteError, FramingError, Oversize, Idle, ConnectFailed,
-    ConnectTimeout, Shutdown,
+    PeerClosed,
+    ReadError,
+    WriteError,
+    FramingError,
+    Oversize,
+    Idle,
+    ConnectFailed,
+    ConnectTimeout,
+    Shutdown,
+    MessageDeadline,
+    OutputQueueFull,
   };
 
   /// `local` is the listener address of the realm (the Flow's local endpoint; an outbound
@@ -44,14 +50,16 @@ class TcpConnection {
   /// Outbound connection: binds `local_address`:0 and connects with the connect timeout.
   /// A synchronous failure is returned; the caller then closes the connection.
   [[nodiscard]] std::error_code start_connect(const asio::ip::address& local_address);
-  /// Queues one SIP message. Sent once connected; `on_failure` runs if it never goes out,
-  /// including when the peer does not read and the queue is over kMaxQueuedMessages' worth
-  /// of bytes (backpressure: the new message is refused, the connection is kept).
+  /// Queues one SIP message. Sent once connected; `on_failure` runs if it never goes out.
+  /// A peer that does not read, so that the queue would pass limits.max_queued_output, loses
+  /// the connection (every queued send fails): its output is not buffered without bound.
   void send(std::string data, SendFailure on_failure);
   /// Idempotent. Retires the connection from the table; queued sends fail (except Shutdown).
   void close(CloseReason reason);
 
   bool is_open() const { return phase_ != Phase::Closed; }
+  /// Opened by this shard (not accepted): not counted against the accept caps.
+  bool outbound() const { return outbound_; }
   std::uint64_t id() const { return id_; }
   const std::string& realm() const { return realm_; }
   const Endpoint& remote() const { return remote_; }
@@ -79,6 +87,10 @@ class TcpConnection {
   void on_written(const std::error_code& ec);
   void arm_idle(Millis delay);
   void on_idle();
+  /// Starts the message deadline unless it runs already (a message has begun, or the first
+  /// message of an accepted connection is awaited).
+  void arm_deadline();
+  void on_deadline();
   void log_close(CloseReason reason);
   Flow flow() const;
 
@@ -87,6 +99,7 @@ class TcpConnection {
   std::string realm_;
   Endpoint local_;
   Endpoint remote_;
+  bool outbound_;
   asio::ip::tcp::socket socket_;
   Phase phase_;
   StreamFramer framer_;
@@ -97,6 +110,7 @@ class TcpConnection {
   TimePoint last_activity_;
   Timer idle_timer_;
   Timer connect_timer_;
+  Timer deadline_timer_;  // armed while a message is incomplete (or the first is awaited)
 };
 
 std::string_view to_string(TcpConnection::CloseReason reason);

@@ -52,7 +52,11 @@ void TcpListener::on_accept(const std::error_code& ec, asio::ip::tcp::socket soc
   }
   std::error_code rec;
   auto remote = socket.remote_endpoint(rec);
-  if (!rec) {  // else the peer already went away: drop the socket
+  if (!rec && state_.refuse_accepted(remote.address()) != nullptr) {
+    // Over a connection cap (policy ingress): closed at once, before any byte is read.
+    std::error_code ignored;
+    socket.close(ignored);
+  } else if (!rec) {  // else the peer already went away: drop the socket
     std::uint64_t id = state_.next_connection_id();
     auto connection = std::make_unique<TcpConnection>(state_, id, config_.realm, config_.bind,
                                                       from_asio(remote), std::move(socket),

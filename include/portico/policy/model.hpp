@@ -262,6 +262,28 @@ struct RateLimits {
   Millis ban_time{std::chrono::seconds(60)};  // 0 = no ban: only the excess is dropped
   std::uint32_t max_sources = 16384;          // sources tracked per shard; read at start-up
   std::vector<Cidr> allow;                    // never limited nor banned
+/// What an unidentified or unauthenticated sender can make Portico spend before any call
+/// exists (policy `ingress`, docs/policies.md#ingress). Each bound is counted when it refuses.
+struct Ingress {
+  enum class UnknownSource { Reject, Drop };
+  /// Header fields (and Via values) a message may carry; more are refused before the full
+  /// parse (a stateless 513 to the source for a request, else dropped).
+  std::size_t max_headers = 128;
+  std::size_t max_vias = 16;
+  /// A request from no trunk or access peer of its realm: one stateless 403 (Reject) or
+  /// nothing (Drop); either way no transaction, no call, no CDR.
+  UnknownSource unknown_source = UnknownSource::Reject;
+  /// Open TCP connections, in all and per remote address. Shared out over the shards (each
+  /// holds at most its share, rounded up); over it a new connection is closed at once.
+  /// Read at start-up.
+  std::size_t max_tcp_connections = 4096;
+  std::size_t max_tcp_connections_per_source = 64;
+  /// A TCP connection must deliver its first message, and finish any message it started,
+  /// within this long, else it is closed (slowloris). Read at start-up.
+  Millis tcp_message_deadline{std::chrono::seconds(10)};
+  /// Bytes queued for writing on one TCP connection; over it the connection is closed (the
+  /// peer does not read). Read at start-up.
+  std::size_t tcp_max_queued_output = 1 << 20;
   SourceLoc loc;
 };
 
@@ -276,6 +298,7 @@ struct PolicySnapshot {
   TraceConfig traces;
   RegistrationConfig registration;
   RateLimits rate_limits;
+  Ingress ingress;
   std::vector<Realm> realms;
   std::vector<Trunk> trunks;
   std::vector<AccessPeer> access_peers;

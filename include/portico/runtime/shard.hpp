@@ -67,6 +67,7 @@ struct ShardSnapshot {
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
   edge::SourceGuardStats edge;    // per-source rate limits and bans
+  std::size_t log_suppressed = 0;  // per-packet log lines the shard's log::Limiter held back
 };
 
 /// What a media shard lends the shards whose calls it relays (policy `server.media_shards`):

@@ -5,8 +5,9 @@
 // One inbound message, in a straight line:
 //   ShardTransport (frames bytes) -> dispatch(): sip::owner_shard (shard_routing.hpp); another
 //   shard's message is handed to `to_owner` (ShardSet::invoke_on) and arrives in its deliver()
-//   -> deliver(): inbound counters, `sip.trace` log, call traces -> parse (unparseable: 400 from
-//   the raw bytes, or drop) -> validate (invalid: stateless 400 or drop) -> message counts
+//   -> deliver(): inbound counters, `sip.trace` log -> ingress gate (header caps, unknown
+//   sources: refused before any parse or transaction, ingress_gate.hpp) -> call traces
+//   -> parse (unparseable: 400 from the raw bytes, or drop) -> validate (invalid: stateless 400 or drop) -> message counts
 //   -> sip::TransactionLayer::receive() (retransmissions absorbed, 100 Trying)
 //   -> this object, as the layer's TransactionUser:
 //        REGISTER without a To tag on the registration realm  -> registrar::Registrar
@@ -50,7 +51,14 @@ struct InboundStats {
   std::uint64_t invalid = 0;      // parsed but invalid (missing header...): 400 or dropped
   std::uint64_t answered_400 = 0;
   std::uint64_t dropped = 0;
+  // Refused before the parse (policy `ingress`, runtime/ingress_gate.hpp).
+  std::uint64_t too_many_headers = 0;         // over ingress.max_headers: 513 or dropped
+  std::uint64_t too_many_vias = 0;            // over ingress.max_vias: 513 or dropped
+  std::uint64_t unknown_source_rejected = 0;  // one stateless 403
+  std::uint64_t unknown_source_dropped = 0;   // nothing sent
 };
+
+class IngressGate;
 
 class SipFrontDoor final : public sip::TransactionUser {
  public:
@@ -117,6 +125,7 @@ class SipFrontDoor final : public sip::TransactionUser {
   registrar::Registrar* registrar_ = nullptr;             // RO after connect(); not owned
   InboundStats stats_;                                    // shard-local
   edge::SourceGuard guard_;                               // shard-local; bans posted by Shard
+  std::unique_ptr<IngressGate> gate_;                     // shard-local; checks before the parse
 };
 
 }  // namespace portico::runtime

@@ -68,6 +68,13 @@ std::string build_response(const ResponseBasis& req, std::string_view top_via,
 /// token for logs: "unparseable" or "unsupported_uri_scheme".
 std::optional<std::string> reject_unparseable(std::string_view bytes, std::string& reason);
 
+/// A stateless response to a request that is not parsed (refused before libosip2 sees it), from
+/// its raw Via (at most `max_vias` of them, top first), From, To (a tag added), Call-ID and
+/// CSeq. nullopt for a response, an ACK, or a request without a Via. The caller sends it
+/// straight back to the request's source, never where a Via says.
+std::optional<std::string> raw_response(std::string_view bytes, int status, std::string_view phrase,
+                                        std::size_t max_vias = static_cast<std::size_t>(-1));
+
 /// Via value for the top Via of `req` with `received` and `rport` filled in per RFC 3581 /
 /// RFC 3261 §18.2.1 for a request that arrived from `source_ip`:`source_port`.
 std::string via_with_received(const Via& via, std::string_view source_ip,

@@ -51,6 +51,17 @@ class RawHeaderScanner {
 std::optional<std::string_view> find_raw_header(std::string_view bytes, std::string_view name,
                                                 std::string_view compact = {});
 
+/// What the header section of unparsed bytes holds, counted before the full parse so that its
+/// cost is bounded (policy `ingress.max_headers`, `ingress.max_vias`).
+struct HeaderCount {
+  std::size_t fields = 0;  // header fields (a folded field counts once)
+  std::size_t vias = 0;    // Via values: one per Via field, plus one per comma outside quotes
+};
+
+/// Counts header fields and Via values until either passes its cap: the scan stops there, so
+/// refusing 7,000 header fields costs `max_fields` steps. A count above its cap means "over".
+HeaderCount count_headers(std::string_view bytes, std::size_t max_fields, std::size_t max_vias);
+
 /// A folded value on one line: each line break, with the white space around it, becomes one
 /// space (RFC 3261 §7.3.1: "replacing ... with a single SP"). Values that are not folded are
 /// returned unchanged.

@@ -39,6 +39,17 @@ struct TransportLimits {
   std::size_t max_message_size = 65535;
   Millis tcp_idle_timeout{std::chrono::seconds(120)};
   Millis tcp_connect_timeout{std::chrono::seconds(5)};
+  /// Accepted connections this shard holds, in all and per remote address (this shard's share
+  /// of policy ingress.max_tcp_connections[_per_source]); over either, a new connection is
+  /// closed as soon as it is accepted. Outbound connections are not counted.
+  std::size_t max_connections = 4096;
+  std::size_t max_connections_per_source = 64;
+  /// A started message must be complete within this long, and an accepted connection's first
+  /// message too (slowloris: a byte at a time keeps a connection out of the idle timeout).
+  Millis message_deadline{std::chrono::seconds(10)};
+  /// Bytes queued for writing on one connection; over it (the peer does not read) the
+  /// connection is closed. At least one message of max_message_size is always allowed.
+  std::size_t max_queued_output = std::size_t{1} << 20;
 };
 
 class ShardTransport;

@@ -40,6 +40,11 @@ struct TransportStats {
   std::uint64_t connections_closed = 0;
   std::uint64_t idle_closed = 0;
   std::uint64_t keepalives = 0;             // CRLF / double-CRLF pings
+  // Connections closed to protect the shard (policy `ingress`):
+  std::uint64_t refused_max_connections = 0;  // accepted over the shard's connection cap
+  std::uint64_t refused_max_per_source = 0;   // accepted over the per-address cap
+  std::uint64_t message_deadline_closed = 0;  // a message (or the first) not complete in time
+  std::uint64_t output_queue_closed = 0;      // the peer did not read: output over the cap
 };
 
 /// Shard-local interface: call only on the owning shard's thread.

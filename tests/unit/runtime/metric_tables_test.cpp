@@ -32,7 +32,7 @@ TEST(MetricTables, RowsSumAndSampleTheirFields) {
 
   std::vector<Sample> out;
   sample_rows(out, total, kInboundRows);
-  ASSERT_EQ(out.size(), 3u);  // the nameless row is not a sample
+  ASSERT_EQ(out.size(), kInboundRows.size() - 1);  // the nameless row is not a sample
   EXPECT_EQ(out[0].name, "portico_sip_messages_received_total");
   EXPECT_EQ(out[0].value, 7);
   EXPECT_EQ(out[2].labels, (Labels{{"reason", "invalid"}}));

@@ -48,6 +48,7 @@ registration:
 
 const Endpoint kPhone{asio::ip::make_address("192.0.2.77"), 40123};
 const Endpoint kCarrier{asio::ip::make_address("203.0.113.50"), 5060};
+const Endpoint kStranger{asio::ip::make_address("198.18.0.9"), 5070};
 
 std::string request(const std::string& method, const std::string& call_id,
                     const std::string& to = "<sip:alice@example.com>",
@@ -303,6 +304,114 @@ TEST_F(SipFrontDoorTest, FailedAuthenticationsPastTheLimitBanTheSourceBeforePars
   timers_.advance(std::chrono::seconds(11));
   options_from(kPhone, "access", "later");
   EXPECT_EQ(door_->stats().messages, 2u) << "heard again after ban_time";
+}
+
+TEST_F(SipFrontDoorTest, AnUnknownSourceGetsOneStateless403AndNothingElse) {
+  start();
+  deliver(request("INVITE", "stranger-1@198.18.0.9", "<sip:0123@example.com>"),
+          from(kStranger, "access"));
+  auto back = wire_.take();
+  ASSERT_EQ(back.size(), 1u);                // no 100 Trying
+  EXPECT_EQ(back[0].dst.remote, kStranger);  // to the source, whatever the Via says
+  auto answer = sip::Message::parse(back[0].data);
+  ASSERT_TRUE(answer.ok()) << back[0].data;
+  EXPECT_EQ(answer->status(), 403);
+  EXPECT_EQ(answer->call_id(), "stranger-1@198.18.0.9");
+  EXPECT_EQ(answer->cseq_method(), "INVITE");
+  EXPECT_FALSE(answer->to().tag.empty());
+  // No transaction (so no retransmitted final), no call, no CDR: one counter.
+  EXPECT_EQ(door_->layer().server_count(), 0u);
+  EXPECT_EQ(b2bua_->call_count(), 0u);
+  EXPECT_EQ(b2bua_->stats().calls_attempted, 0u);
+  EXPECT_EQ(door_->stats().unknown_source_rejected, 1u);
+  timers_.advance(std::chrono::seconds(40));  // past Timer H/J: nothing is resent
+  EXPECT_TRUE(wire_.take().empty());
+
+  // The same for any request; an ACK is never answered; a response goes on to the layer.
+  deliver(request("OPTIONS", "stranger-2@198.18.0.9"), from(kStranger, "access"));
+  deliver(request("ACK", "stranger-3@198.18.0.9"), from(kStranger, "access"));
+  back = wire_.take();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_NE(back[0].data.find("SIP/2.0 403 Forbidden\r\n"), std::string::npos);
+  EXPECT_EQ(door_->stats().unknown_source_rejected, 2u);
+  EXPECT_EQ(door_->stats().unknown_source_dropped, 1u);
+  // A known source on the wrong realm is unknown there.
+  deliver(request("OPTIONS", "wrong-realm@10.0.0.5"), from(kPhone, "carrier"));
+  EXPECT_EQ(door_->stats().unknown_source_rejected, 3u);
+}
+
+TEST_F(SipFrontDoorTest, UnknownSourceDropSendsNothing) {
+  start(1, "ingress: {unknown_source: drop}\n");
+  deliver(request("INVITE", "stranger-1@198.18.0.9", "<sip:0123@example.com>"),
+          from(kStranger, "access"));
+  deliver(request("REGISTER", "stranger-2@198.18.0.9", "<sip:alice@example.com>"),
+          from(kStranger, "access"));
+  timers_.advance(std::chrono::seconds(40));
+  EXPECT_TRUE(wire_.take().empty());
+  EXPECT_EQ(door_->stats().unknown_source_dropped, 2u);
+  EXPECT_EQ(door_->stats().dropped, 2u);
+  EXPECT_EQ(door_->layer().server_count(), 0u);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  // Known sources are untouched.
+  deliver(request("OPTIONS", "opt-1@10.0.0.5"), from(kPhone, "access"));
+  auto to_phone = sent_to(kPhone);
+  ASSERT_EQ(to_phone.size(), 1u);
+  EXPECT_EQ(to_phone[0].status(), 200);
+}
+
+std::string with_headers(std::string msg, const std::string& name, std::size_t n) {
+  std::string lines;
+  for (std::size_t i = 0; i < n; ++i) {
+    lines += name + ": v" + std::to_string(i) + "\r\n";
+  }
+  msg.insert(msg.find("Content-Length:"), lines);
+  return msg;
+}
+
+TEST_F(SipFrontDoorTest, TooManyHeaderFieldsOrViasAreRefusedBeforeTheParse) {
+  start();
+  // 7,000 header fields in one datagram: refused by the cap with a small 513.
+  const std::string big = with_headers(request("OPTIONS", "big-1@10.0.0.5"), "X-Pad", 7000);
+  deliver(big, from(kPhone, "access"));
+  auto back = wire_.take();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].dst.remote, kPhone);
+  EXPECT_TRUE(back[0].data.starts_with("SIP/2.0 513 Message Too Large\r\n")) << back[0].data;
+  EXPECT_LT(back[0].data.size(), 400u);
+  EXPECT_EQ(door_->stats().too_many_headers, 1u);
+  EXPECT_EQ(door_->layer().server_count(), 0u);
+
+  // 17 Vias (16 allowed), some of them comma-separated in one field: refused, one Via back.
+  std::string vias = request("OPTIONS", "vias-1@10.0.0.5");
+  std::string extra;
+  for (int i = 0; i < 8; ++i) {
+    extra += "Via: SIP/2.0/UDP 10.0.0." + std::to_string(i) + ";branch=z9hG4bKa" +
+             std::to_string(i) + ", SIP/2.0/UDP 10.0.1." + std::to_string(i) + "\r\n";
+  }
+  vias.insert(vias.find("Max-Forwards:"), extra);
+  deliver(vias, from(kPhone, "access"));
+  back = wire_.take();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(back[0].data.starts_with("SIP/2.0 513 ")) << back[0].data;
+  EXPECT_EQ(back[0].data.find("10.0.0.0"), std::string::npos) << "only the top Via comes back";
+  EXPECT_EQ(door_->stats().too_many_vias, 1u);
+
+  // At the caps, a message goes through.
+  deliver(with_headers(request("OPTIONS", "ok-1@10.0.0.5"), "X-Pad", 128 - 9),
+          from(kPhone, "access"));
+  auto to_phone = sent_to(kPhone);
+  ASSERT_EQ(to_phone.size(), 1u);
+  EXPECT_EQ(to_phone[0].status(), 200);
+  EXPECT_EQ(door_->stats().too_many_headers, 1u);
+}
+
+TEST_F(SipFrontDoorTest, HeaderCapsComeFromThePolicy) {
+  start(1, "ingress: {max_headers: 20, max_vias: 2}\n");
+  deliver(with_headers(request("OPTIONS", "big-1@10.0.0.5"), "X-Pad", 16), from(kPhone, "access"));
+  auto back = wire_.take();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(back[0].data.starts_with("SIP/2.0 513 ")) << back[0].data;
+  EXPECT_EQ(door_->stats().too_many_headers, 1u);
 }
 
 }  // namespace

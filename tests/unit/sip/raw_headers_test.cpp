@@ -149,5 +149,39 @@ TEST(RawHeaders, ValuesAreViewsIntoTheBytes) {
   EXPECT_LE(to->data() + to->size(), bytes.data() + bytes.size());
 }
 
+TEST(CountHeaders, CountsFieldsAndViaValuesUpToTheHeaderEnd) {
+  const std::string msg =
+      "INVITE sip:a@b SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n"
+      "v: SIP/2.0/UDP c;x=\"1,2\"\r\n"  // a comma inside quotes is no new value
+      "Subject: a,\r\n b\r\n"           // folded: one field
+      "To: <sip:a@b>\r\n"
+      "\r\n"
+      "Via: in the body: not counted\r\n";
+  const HeaderCount c = count_headers(msg, 100, 100);
+  EXPECT_EQ(c.fields, 4u);
+  EXPECT_EQ(c.vias, 3u);
+}
+
+TEST(CountHeaders, StopsAsSoonAsACapIsPassed) {
+  std::string msg = "OPTIONS sip:a@b SIP/2.0\r\n";
+  for (int i = 0; i < 7000; ++i) {
+    msg += "X-Pad: " + std::to_string(i) + "\r\n";
+  }
+  msg += "\r\n";
+  const HeaderCount capped = count_headers(msg, 128, 16);
+  EXPECT_EQ(capped.fields, 129u);  // one past the cap: the rest is never read
+  EXPECT_EQ(count_headers(msg, 10000, 16).fields, 7000u);
+
+  std::string vias = "OPTIONS sip:a@b SIP/2.0\r\nVia: a";
+  for (int i = 0; i < 100; ++i) {
+    vias += ", b";
+  }
+  vias += "\r\nTo: x\r\n\r\n";
+  const HeaderCount v = count_headers(vias, 128, 16);
+  EXPECT_EQ(v.fields, 1u);
+  EXPECT_EQ(v.vias, 101u);
+}
+
 }  // namespace
 }  // namespace portico::sip

@@ -3,13 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "transport_test_support.hpp"
 
 namespace portico::transport::testing {
 namespace {
-
-// Mirrors TcpConnection::kMaxQueuedMessages (a private header of the module).
-constexpr std::size_t kMaxQueuedMessages = 32;
 
 class TcpTransport : public ::testing::Test {
  protected:
@@ -302,26 +301,118 @@ TEST_F(TcpTransport, ConnectTimeoutCallsOnFailure) {
   EXPECT_EQ(stats().connections_closed, 1u);
 }
 
-TEST_F(TcpTransport, FullSendQueueRefusesNewMessagesButKeepsTheConnection) {
+TEST_F(TcpTransport, OutputOverTheCapClosesTheConnectionAndFailsEverySendQueuedOnIt) {
   TransportLimits limits;
   limits.max_message_size = 1000;
+  limits.max_queued_output = 32 * 1000;
   start(limits);
   TestServer server(shard_.io);
   Destination dst{"access", Protocol::Tcp, server.endpoint(), {}};
-  const std::size_t fits = kMaxQueuedMessages;
-  std::vector<int> failed(fits + 3, 0);
+  const std::size_t fits = 32;
+  std::vector<int> failed(fits + 1, 0);
   for (std::size_t i = 0; i < failed.size(); ++i) {  // no I/O runs in between: all queue up
     EXPECT_TRUE(shard_.transport->send(dst, std::string(1000, 'q'), [&failed, i] { ++failed[i]; }));
   }
-  ASSERT_TRUE(run_until(shard_.io, [&] { return server.poll_accept(shard_.io); }));
-  ASSERT_TRUE(wait_peer(*server.peers[0], fits * 1000));
-  run_for(shard_.io, 20ms);
-  EXPECT_EQ(server.peers[0]->received.size(), fits * 1000);
-  for (std::size_t i = 0; i < failed.size(); ++i) {
-    EXPECT_EQ(failed[i], i < fits ? 0 : 1) << i;
+  ASSERT_TRUE(run_until(shard_.io, [&] {
+    return std::all_of(failed.begin(), failed.end(), [](int f) { return f == 1; });
+  }));
+  EXPECT_EQ(stats().output_queue_closed, 1u);
+  EXPECT_EQ(stats().send_errors, fits + 1);
+  EXPECT_EQ(shard_.transport->connection_count(), 0u);
+}
+
+TEST_F(TcpTransport, ConnectionsOverThePerSourceCapAreClosedAtOnce) {
+  TransportLimits limits;
+  limits.max_connections_per_source = 2;
+  start(limits);
+  TcpPeer a(shard_.io), b(shard_.io), c(shard_.io);
+  ASSERT_TRUE(a.connect(bind_));
+  ASSERT_TRUE(b.connect(bind_));
+  ASSERT_TRUE(run_until(shard_.io, [&] { return shard_.transport->connection_count() == 2; }));
+  ASSERT_TRUE(c.connect(bind_));
+  ASSERT_TRUE(wait_closed(c));
+  EXPECT_EQ(stats().refused_max_per_source, 1u);
+  EXPECT_EQ(stats().refused_max_connections, 0u);
+  EXPECT_EQ(shard_.transport->connection_count(), 2u);
+  // A closed connection frees its place.
+  a.socket.close();
+  ASSERT_TRUE(run_until(shard_.io, [&] { return shard_.transport->connection_count() == 1; }));
+  TcpPeer d(shard_.io);
+  ASSERT_TRUE(d.connect(bind_));
+  d.write(sip_request("again"));
+  ASSERT_TRUE(wait_inbound(1));
+  EXPECT_EQ(stats().refused_max_per_source, 1u);
+}
+
+TEST_F(TcpTransport, ConnectionsOverTheShardCapAreClosedAtOnceButOutboundOnesAreNotCounted) {
+  TransportLimits limits;
+  limits.max_connections = 1;
+  start(limits);
+  TestServer server(shard_.io);
+  Destination dst{"access", Protocol::Tcp, server.endpoint(), {}};
+  EXPECT_TRUE(shard_.transport->send(dst, sip_request("out")));
+  TcpPeer a(shard_.io), b(shard_.io);
+  ASSERT_TRUE(a.connect(bind_));
+  ASSERT_TRUE(run_until(shard_.io, [&] { return shard_.transport->connection_count() == 2; }));
+  ASSERT_TRUE(b.connect(bind_));
+  ASSERT_TRUE(wait_closed(b));
+  EXPECT_EQ(stats().refused_max_connections, 1u);
+  EXPECT_EQ(shard_.transport->connection_count(), 2u);
+}
+
+TEST_F(TcpTransport, AMessageDribbledAByteAtATimeIsCutAtTheDeadline) {
+  TransportLimits limits;
+  limits.message_deadline = Millis(300);
+  start(limits);
+  TcpPeer slow(shard_.io), brisk(shard_.io);
+  ASSERT_TRUE(slow.connect(bind_));
+  ASSERT_TRUE(brisk.connect(bind_));
+  const std::string msg = sip_request("slow");
+  const auto opened = Clock::now();
+  // Each byte is activity (the idle timer never fires); only the deadline ends this.
+  for (std::size_t i = 0; i < msg.size() && !slow.closed; ++i) {
+    slow.write(msg.substr(i, 1));
+    if (i % 10 == 0) {
+      brisk.write(sip_request("brisk" + std::to_string(i)));  // whole messages, in time
+    }
+    run_for(shard_.io, 10ms);
+    slow.poll();
   }
-  EXPECT_EQ(stats().send_errors, 3u);
+  ASSERT_TRUE(wait_closed(slow));
+  EXPECT_GE(Clock::now() - opened, Millis(250));
+  EXPECT_LT(Clock::now() - opened, Millis(2000));
+  EXPECT_EQ(stats().message_deadline_closed, 1u);
+  brisk.poll();
+  EXPECT_FALSE(brisk.closed);
   EXPECT_EQ(shard_.transport->connection_count(), 1u);
+}
+
+TEST_F(TcpTransport, AConnectionThatSendsNoMessageIsCutAtTheDeadline) {
+  TransportLimits limits;
+  limits.message_deadline = Millis(200);
+  start(limits);
+  TcpPeer silent(shard_.io), pinger(shard_.io);
+  ASSERT_TRUE(silent.connect(bind_));
+  ASSERT_TRUE(pinger.connect(bind_));
+  const auto opened = Clock::now();
+  for (int i = 0; i < 5 && !pinger.closed; ++i) {
+    pinger.write("\r\n\r\n");  // keepalives are no message
+    run_for(shard_.io, 60ms);
+    pinger.poll();
+  }
+  ASSERT_TRUE(wait_closed(silent));
+  ASSERT_TRUE(wait_closed(pinger));
+  EXPECT_GE(Clock::now() - opened, Millis(150));
+  EXPECT_EQ(stats().message_deadline_closed, 2u);
+  // A connection that sent its first message in time is not held to it afterwards.
+  TcpPeer prompt(shard_.io);
+  ASSERT_TRUE(prompt.connect(bind_));
+  prompt.write(sip_request("prompt"));
+  ASSERT_TRUE(wait_inbound(1));
+  run_for(shard_.io, 400ms);
+  prompt.poll();
+  EXPECT_FALSE(prompt.closed);
+  EXPECT_EQ(stats().message_deadline_closed, 2u);
 }
 
 TEST_F(TcpTransport, StreamSendWithoutListenerReturnsFalse) {
