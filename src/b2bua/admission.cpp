@@ -78,11 +78,12 @@ Verdict route(Admission& a) {
 
 // In order; the first refusal answers the INVITE. Limits per target (max_calls) are not a
 // stage: a full target is skipped for the next one when the call tries its targets.
-constexpr std::array<Stage, 6> kStages = {
+constexpr std::array<Stage, 7> kStages = {
     not_draining,        // 503 shutting_down
     max_forwards_left,   // 483
     relayable_body,      // 415
     known_source,        // 403 unknown_source
+    digest_credentials,  // 407 (admission_digest.cpp)
     route,               // 404 no_route
     registered_targets,  // 480 not_registered / contact_unreachable (b2bua_registered.cpp)
 };

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "portico/common/timer_service.hpp"
 #include "portico/policy/matcher.hpp"
 #include "portico/sip/message.hpp"
 #include "portico/transport/endpoint.hpp"
@@ -17,6 +18,9 @@
 namespace portico::registrar {
 class BindingDirectory;
 }  // namespace portico::registrar
+namespace portico::auth {
+class DigestAuthenticator;
+}  // namespace portico::auth
 
 namespace portico::b2bua {
 
@@ -41,10 +45,13 @@ struct Admission {
   std::shared_ptr<const policy::PolicySnapshot> policy;   // the snapshot the call will keep
   bool draining = false;                                  // shutting down: no new calls
   const registrar::BindingDirectory* bindings = nullptr;  // may be null (no registrar)
+  auth::DigestAuthenticator* digest = nullptr;            // may be null (no digest peers)
+  TimePoint now{};                                        // the shard clock, for nonces
 
   // Filled in by the stages, in order.
-  std::string source_peer;  // the trunk or access peer the request came from
-  policy::CallPlan plan;    // the route's plan, `registered` targets resolved
+  std::string source_peer;         // the trunk or access peer the request came from
+  std::string authenticated_user;  // user@domain, from an `auth: digest` peer
+  policy::CallPlan plan;           // the route's plan, `registered` targets resolved
 };
 
 /// One check of the chain.
@@ -52,6 +59,10 @@ using Stage = Verdict (*)(Admission& admission);
 
 /// Runs every stage in order; the first rejection, or a pass with `admission.plan` filled.
 Verdict admit(Admission& admission);
+
+/// The stage that authenticates requests from access peers marked `auth: digest`
+/// (admission_digest.cpp): 407 with a challenge until the credentials check.
+Verdict digest_credentials(Admission& admission);
 
 /// The stage that resolves `registered` targets from the shard's binding directory
 /// (b2bua_registered.cpp): drops those whose user has no reachable binding, 480 if none is left.

@@ -87,6 +87,8 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
                                  const transport::Flow& flow) {
   ++self.stats_.calls_attempted;
   Admission admission{req, flow, self.policy_(), self.draining_, self.bindings_};
+  admission.digest = self.digest_;
+  admission.now = self.timers_.now();
   const Verdict verdict = admit(admission);
   if (!verdict.admitted()) {
     if (!verdict.reason.empty()) {

@@ -11,7 +11,7 @@ namespace {
 
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
 const KeyList kTrunkKeys = {"realm", "host", "port", "transport", "max_calls", "sources"};
-const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls"};
+const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls", "auth"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
 
@@ -218,6 +218,14 @@ void parse_peer(const Reader& r, const std::string& name, const Field& entry, Pe
     }
   }
   parse_reachability(r, *m, entry, d.peer, d.transport_loc, d.transport_given);
+  if (const Field* f = find(*m, "auth")) {
+    d.auth_loc = f->loc;
+    if (const auto a = r.string(*f); a && (*a == "none" || *a == "digest")) {
+      d.peer.auth = *a == "digest" ? AccessPeer::Auth::Digest : AccessPeer::Auth::None;
+    } else if (a) {
+      r.error(*f, quote(*a) + " is not an authentication (none or digest)");
+    }
+  }
 }
 
 }  // namespace

@@ -153,6 +153,21 @@ const Table<registrar::RegistrarStats> kRegistrarRows{
      &registrar::RegistrarStats::pings_missed},
 };
 
+constexpr const char* kDigest =
+    "Digest credentials checked (REGISTER to Portico as registrar, calls from auth: digest peers)";
+const Table<auth::AuthStats> kAuthRows{
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "success"}},
+     &auth::AuthStats::successes},
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "failure"}},
+     &auth::AuthStats::failures},
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "stale"}},
+     &auth::AuthStats::stale},
+    {"portico_auth_replayed_total", "Digest credentials refused for a nonce-count seen before",
+     Type::Counter, {}, &auth::AuthStats::replayed},
+    {"portico_auth_challenges_total", "Digest challenges sent (401 and 407)", Type::Counter, {},
+     &auth::AuthStats::challenges},
+};
+
 const Table<trace::HepStats> kHepRows{
     {"portico_trace_hep_packets_total", kHep, Type::Counter, {{"result", "sent"}},
      &trace::HepStats::sent},

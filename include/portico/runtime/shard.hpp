@@ -28,6 +28,7 @@
 #include <tuple>
 #include <utility>
 
+#include "portico/auth/digest_authenticator.hpp"
 #include "portico/b2bua/anchored_media.hpp"
 #include "portico/b2bua/b2bua.hpp"
 #include "portico/b2bua/session_media.hpp"
@@ -63,6 +64,7 @@ struct ShardSnapshot {
   MessageCounts messages;
   b2bua::MediaStats media;
   registrar::RegistrarStats registration;
+  auth::AuthStats auth;
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
 };
@@ -129,6 +131,11 @@ class Shard {
   void abort_listeners() { transport_->abort_listeners(); }
   void log_status();
   ShardSnapshot snapshot() const;
+  /// Called once per failed digest check (wrong password, unknown user, replay) with the
+  /// source address, on this shard's thread (per-source bans). Set before start().
+  void set_auth_failure_hook(auth::DigestAuthenticator::FailureHook hook) {
+    digest_.set_failure_hook(std::move(hook));
+  }
   void end_all_calls(const std::string& reason);
   /// Graceful shutdown: refuse new calls (503), keep the ones in progress.
   void drain();
@@ -168,6 +175,7 @@ class Shard {
   MediaHost media_host_;                            // RO after bind(); read by other shards' bind
   std::unique_ptr<b2bua::MediaPorts> media_ports_;  // shard-local; RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;  // shard-local
+  auth::DigestAuthenticator digest_;                 // shard-local; used by registrar and B2BUA
   std::unique_ptr<SipFrontDoor> front_door_;         // shard-local; owns the transaction layer
   registrar::BindingDirectory bindings_;             // shard-local copy of every shard's bindings
   std::unique_ptr<registrar::Registrar> registrar_;  // shard-local; the bindings it owns (AOR)
