@@ -20,10 +20,12 @@ DigestAuthenticator::DigestAuthenticator(Millis nonce_lifetime, std::size_t trac
     : nonces_(nonce_lifetime, tracked_nonces),
       decoy_ha1_(hash_hex(Algorithm::Sha256, random_token(32))) {}
 
-DigestAuthenticator::Result DigestAuthenticator::check(
-    std::string_view method, std::string_view request_uri, std::string_view realm,
-    const std::vector<std::string>& values, const Ha1Lookup& lookup,
-    const asio::ip::address& source, TimePoint now, const Algorithms& offered) {
+DigestAuthenticator::Result DigestAuthenticator::check(std::string_view method,
+                                                       std::string_view realm,
+                                                       const std::vector<std::string>& values,
+                                                       const Ha1Lookup& lookup,
+                                                       const asio::ip::address& source,
+                                                       TimePoint now, const Algorithms& offered) {
   for (const auto& v : values) {
     const auto c = parse_credentials(v);
     if (!c || c->realm != realm) {
@@ -34,7 +36,7 @@ DigestAuthenticator::Result DigestAuthenticator::check(
     }
     // RFC 7616 §3.4: qop=auth is what Portico offers; without it there is no nonce-count to
     // stop a replay, so such credentials are answered with a new challenge.
-    if (c->qop.empty() || !iequals(c->uri, request_uri)) {
+    if (c->qop.empty()) {
       return fail(source);
     }
     switch (nonces_.check(c->nonce, c->nc_value, now)) {

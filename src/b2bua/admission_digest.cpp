@@ -36,9 +36,8 @@ Verdict digest_credentials(Admission& a) {
     }
   }
   const auto offered = registrar::digest_algorithms(reg);
-  const auto r = a.digest->check(a.req.method(), a.req.request_uri(), realm, values,
-                                 registrar::digest_users(reg), a.flow.remote.address, a.now,
-                                 offered);
+  const auto r = a.digest->check(a.req.method(), realm, values, registrar::digest_users(reg),
+                                 a.flow.remote.address, a.now, offered);
   using Outcome = auth::DigestAuthenticator::Outcome;
   if (r.outcome == Outcome::Authenticated) {
     a.authenticated_user = r.username + "@" + realm;

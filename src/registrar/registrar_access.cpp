@@ -19,9 +19,9 @@ bool Registrar::authenticated(sip::TxnId txn, const sip::Message& req, const tra
   const auto p = policy_();
   const auto offered = digest_algorithms(p->registration);
   // A domain's digest realm is its own name (policy/registration_domains.hpp).
-  const auto r = auth_->check(
-      "REGISTER", req.request_uri(), domain, detail::header_values(req.raw(), {"Authorization"}),
-      digest_users(p->registration), flow.remote.address, timers_.now(), offered);
+  const auto r =
+      auth_->check("REGISTER", domain, detail::header_values(req.raw(), {"Authorization"}),
+                   digest_users(p->registration), flow.remote.address, timers_.now(), offered);
   using Outcome = auth::DigestAuthenticator::Outcome;
   if (r.outcome == Outcome::Authenticated) {
     if (r.username == user) {

@@ -61,9 +61,12 @@ class DigestAuthenticator {
                                std::size_t tracked_nonces = kTrackedNonces);
 
   /// Checks the credentials among `values` (the request's Authorization or
-  /// Proxy-Authorization values) whose realm is `realm`, for `method` on `request_uri`.
+  /// Proxy-Authorization values) whose realm is `realm`, for a request `method`.
   /// Credentials with an algorithm not in `offered` are Missing (challenged again).
-  Result check(std::string_view method, std::string_view request_uri, std::string_view realm,
+  /// The digest-uri is covered by the response but need not equal the Request-URI: phones and
+  /// test tools differ there (sipp hashes sip:host:port), and qop=auth with a nonce-count that
+  /// must grow already stops a captured response from being used again.
+  Result check(std::string_view method, std::string_view realm,
                const std::vector<std::string>& values, const Ha1Lookup& lookup,
                const asio::ip::address& source, TimePoint now,
                const Algorithms& offered = default_algorithms());
