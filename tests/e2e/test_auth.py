@@ -22,6 +22,9 @@ Tests:
   digest_peer_invite          an INVITE from an `auth: digest` access peer (sources 0.0.0.0/0)
                               without credentials gets 407; with them (sipp MD5) the call completes,
                               and no credential goes on to the trunk
+  other_domain_takes_no_calls  a user registered (with its own valid password) in another served
+                              domain, 15550100@evil.test, gets no call for 15550100@portico.test:
+                              the carrier's INVITE gets 480 and the thief's socket nothing
   svwar_finds_no_extension    svwar -m REGISTER over extensions 100-119 (100-102 exist) learns
                               nothing: it gives up on the first probe, and forced on (also with a
                               Linphone User-Agent instead of its own) it reports no extension; a
@@ -151,13 +154,14 @@ class Phone:
         self.sock.bind((ctx.net.uac, PHONE_PORT))
         self.cseq = 0
 
-    def register(self, user: str, authorization: str = "", expires: int = 60) -> str:
+    def register(self, user: str, authorization: str = "", expires: int = 60,
+                 domain: str = "portico.test") -> str:
         n = self.ctx.net
         self.cseq += 1
-        req = (f"REGISTER sip:portico.test SIP/2.0\r\n"
+        req = (f"REGISTER sip:{domain} SIP/2.0\r\n"
                f"Via: SIP/2.0/UDP {n.uac}:{PHONE_PORT};branch=z9hG4bKpy{self.cseq}x{user};rport\r\n"
-               f"Max-Forwards: 70\r\nFrom: <sip:{user}@portico.test>;tag=py{user}\r\n"
-               f"To: <sip:{user}@portico.test>\r\nCall-ID: py-{user}@{n.uac}\r\n"
+               f"Max-Forwards: 70\r\nFrom: <sip:{user}@{domain}>;tag=py{user}\r\n"
+               f"To: <sip:{user}@{domain}>\r\nCall-ID: py-{user}@{n.uac}\r\n"
                f"CSeq: {self.cseq} REGISTER\r\n"
                f"Contact: <sip:{user}@{n.uac}:{CONTACT_PORT}>\r\nExpires: {expires}\r\n"
                f"{authorization}Content-Length: 0\r\n\r\n")
@@ -234,6 +238,36 @@ def test_sha256_wrong_password_replay(ctx):
         check(bye.startswith("SIP/2.0 200"), f"unregister: {bye.splitlines()[0]!r}")
     finally:
         phone.close()
+    ctx.finish_portico()
+
+
+@e2e_test(k=154, portico_only=True)
+def test_other_domain_takes_no_calls(ctx):
+    net = ctx.net
+    users = users_file(ctx, [(f"{USER}@portico.test", "portico.test", PASSWORD),
+                             (f"{USER}@evil.test", "evil.test", "evil")])
+    ctx.start_portico(policy(ctx, users, domains="[portico.test, evil.test]"))
+    thief = Phone(ctx)
+    try:
+        first = thief.register(USER, domain="evil.test")
+        ok = thief.register(USER, authorization(challenges(first)[0], USER, "evil", 1),
+                            domain="evil.test")
+        check(ok.startswith("SIP/2.0 200"), f"{USER}@evil.test was not registered:\n{ok}")
+        # The carrier calls the user at Portico's address: the default domain, portico.test,
+        # where nobody is registered.
+        caller = ctx.sipp("carrier", "uac_expect_480.xml", net.primary,
+                          remote=f"{net.carrier}:5060", service=USER)
+        caller.run()
+        print(f"    {caller.describe()}", flush=True)
+        assert_sipp(caller, 1)
+        thief.sock.settimeout(1.0)
+        try:
+            data = thief.sock.recv(65535).decode(errors="replace")
+            check(False, f"{USER}@evil.test received a call for {USER}@portico.test:\n{data}")
+        except socket.timeout:
+            pass
+    finally:
+        thief.close()
     ctx.finish_portico()
 
 
