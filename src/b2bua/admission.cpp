@@ -80,12 +80,13 @@ Verdict route(Admission& a) {
 
 // In order; the first refusal answers the INVITE. Limits per target (max_calls) are not a
 // stage: a full target is skipped for the next one when the call tries its targets.
-constexpr std::array<Stage, 9> kStages = {
+constexpr std::array<Stage, 10> kStages = {
     not_draining,                // 503 shutting_down
     max_forwards_left,           // 483
     relayable_body,              // 415
     media_streams_within_limit,  // 488 too_many_media_streams (call_limits.cpp)
     known_source,                // 403 unknown_source
+    digest_credentials,          // 407 (admission_digest.cpp)
     peer_limits,                 // 503 inbound_call_limit / inbound_cps_limit (admission_limits.cpp)
     calls_within_limits,         // 503 max_calls / peer_max_calls (call_limits.cpp)
     route,                       // 404 no_route

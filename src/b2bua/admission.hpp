@@ -20,6 +20,9 @@
 namespace portico::registrar {
 class BindingDirectory;
 }  // namespace portico::registrar
+namespace portico::auth {
+class DigestAuthenticator;
+}  // namespace portico::auth
 
 namespace portico::b2bua {
 
@@ -50,9 +53,11 @@ struct Admission {
   /// (unit tests of other stages).
   B2buaStats* stats = nullptr;
   CallCapLogs* cap_logs = nullptr;
+  auth::DigestAuthenticator* digest = nullptr;  // may be null (no digest peers)
 
   // Filled in by the stages, in order.
   std::string source_peer;  // the trunk or access peer the request came from
+  std::string authenticated_user;  // user@domain, from an `auth: digest` peer
   policy::CallPlan plan;    // the route's plan, `registered` targets resolved
   /// One of the source peer's max_calls_in (peer_limits), kept by the call.
   TrunkUsage::Slot in_slot;
@@ -78,6 +83,9 @@ std::string media_streams_warning(std::size_t max);
 /// limits.max_calls and the source peer's max_calls (calls from and to a peer count together):
 /// 503 with Retry-After when full; else the slots are held in the admission (call_limits.cpp).
 Verdict calls_within_limits(Admission& admission);
+/// The stage that authenticates requests from access peers marked `auth: digest`
+/// (admission_digest.cpp): 407 with a challenge until the credentials check.
+Verdict digest_credentials(Admission& admission);
 
 /// The stage that resolves `registered` targets from the shard's binding directory
 /// (b2bua_registered.cpp): drops those whose user has no reachable binding, 480 if none is left.

@@ -90,6 +90,7 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   admission.usage = &self.trunk_usage_;
   admission.stats = &self.stats_;
   admission.cap_logs = &self.cap_logs_;
+  admission.digest = self.digest_;
   admission.now = self.timers_.now();
   const Verdict verdict = admit(admission);
   if (!verdict.admitted()) {

@@ -6,6 +6,7 @@
 
 #include "admission.hpp"
 #include "portico/common/log.hpp"
+#include "portico/policy/registration_domains.hpp"
 #include "portico/registrar/binding_directory.hpp"
 
 namespace portico::b2bua {
@@ -14,13 +15,18 @@ Verdict registered_targets(Admission& a) {
   policy::CallPlan& plan = a.plan;
   std::string reason;  // why the last registered target was dropped
   auto& targets = plan.targets;
+  // Bindings are per user@domain: the Request-URI's host when Portico serves it, else the
+  // default domain (a carrier sends calls to Portico's own address, not the phones' domain).
+  const auto ruri = a.req.request_uri_parts();
+  const std::string domain =
+      policy::call_domain(a.policy->registration, ruri ? std::string_view(ruri->host) : "");
   for (auto it = targets.begin(); it != targets.end();) {
     if (it->kind != policy::PeerKind::Registered) {
       ++it;
       continue;
     }
     const registrar::ContactRoute* route =
-        a.bindings != nullptr ? a.bindings->find(it->realm, plan.ruri_user) : nullptr;
+        a.bindings != nullptr ? a.bindings->find(it->realm, plan.ruri_user, domain) : nullptr;
     if (route != nullptr && route->reachable) {
       it->remote = route->flow.remote;
       it->transport = route->flow.protocol;
@@ -33,6 +39,7 @@ Verdict registered_targets(Admission& a) {
     reason = route == nullptr ? "not_registered" : "contact_unreachable";
     log::info("call.target_skipped", {{"target", it->name},
                                       {"user", plan.ruri_user},
+                                      {"domain", domain},
                                       {"reason", reason},
                                       {"call_id", a.req.call_id()}});
     it = targets.erase(it);

@@ -101,9 +101,13 @@ std::string identify_source(const PolicySnapshot& policy, const std::string& rea
       return t.name;
     }
   }
-  for (const auto& p : policy.access_peers) {
-    if (p.realm == realm && any_contains(p.sources, source)) {
-      return p.name;
+  // Then peers trusted by address, before those that authenticate each request: an
+  // `auth: digest` peer may cover the whole internet and must not swallow a PBX's subnet.
+  for (const auto auth : {AccessPeer::Auth::None, AccessPeer::Auth::Digest}) {
+    for (const auto& p : policy.access_peers) {
+      if (p.auth == auth && p.realm == realm && any_contains(p.sources, source)) {
+        return p.name;
+      }
     }
   }
   return {};

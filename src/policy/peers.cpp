@@ -15,7 +15,7 @@ const KeyList kTrunkKeys = {"realm",     "host",         "port",          "trans
                             "sources",   "max_calls_in", "max_calls_out", "cps_in",    "cps_out",
                             "cps_burst", "pacing_wait",  "pacing_queue"};
 const KeyList kPeerKeys = {"realm",     "sources",      "host",          "port",   "transport",
-                           "max_calls", "max_calls_in", "max_calls_out", "cps_in", "cps_out",
+                           "max_calls", "auth", "max_calls_in", "max_calls_out", "cps_in", "cps_out",
                            "cps_burst", "pacing_wait",  "pacing_queue"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
@@ -224,6 +224,14 @@ void parse_peer(const Reader& r, const std::string& name, const Field& entry, Pe
     }
   }
   parse_reachability(r, *m, entry, d.peer, d.transport_loc, d.transport_given);
+  if (const Field* f = find(*m, "auth")) {
+    d.auth_loc = f->loc;
+    if (const auto a = r.string(*f); a && (*a == "none" || *a == "digest")) {
+      d.peer.auth = *a == "digest" ? AccessPeer::Auth::Digest : AccessPeer::Auth::None;
+    } else if (a) {
+      r.error(*f, quote(*a) + " is not an authentication (none or digest)");
+    }
+  }
 }
 
 }  // namespace

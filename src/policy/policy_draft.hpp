@@ -35,6 +35,7 @@ struct PeerDraft {
   SourceLoc realm_loc;
   SourceLoc transport_loc;
   bool transport_given = false;
+  SourceLoc auth_loc;
 };
 
 struct RouteDraft {
@@ -118,6 +119,8 @@ void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_routes(const Reader& r, const Field& f, PolicyDraft& draft);
 
+/// Reads `registration.users_file` into out.users (users_file.cpp); errors name file:line.
+void read_users_file(const Reader& r, const Field& f, RegistrationConfig& out);
 /// The registration section's references: its realm and registrar (registration.cpp).
 void check_registration(const PolicyDraft& draft, Diagnostics& diags);
 

@@ -2,7 +2,10 @@
 // registrations are relayed, and the expiries and keepalives that keep NAT pinholes open
 // (see RegistrationConfig in model.hpp and docs/policies.md#registration).
 
+#include <algorithm>
 #include <chrono>
+
+#include "portico/common/strings.hpp"
 
 #include "policy_draft.hpp"
 
@@ -10,12 +13,44 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kRegistrationKeys = {"realm",           "registrar",    "client_expires",
-                                   "upstream_expires", "options_ping", "ping_failures"};
+const KeyList kRegistrationKeys = {"realm",
+                                   "registrar",
+                                   "client_expires",
+                                   "upstream_expires",
+                                   "options_ping",
+                                   "ping_failures",
+                                   "domains",
+                                   "max_bindings",
+                                   "max_bindings_per_source",
+                                   "users_file",
+                                   "digest_algorithms"};
 
 constexpr Millis kSecond{1000};
 constexpr Millis kMaxExpires{std::chrono::hours(24 * 7)};
 constexpr std::int64_t kMaxPingFailures = 100;
+constexpr std::int64_t kMaxBindings = 10'000'000;
+
+void read_domains(const Reader& r, const Field& f, RegistrationConfig& out) {
+  const auto items = r.list(f);
+  if (!items) {
+    return;
+  }
+  for (const auto& item : *items) {
+    const auto d = r.string(item);
+    if (!d) {
+      continue;
+    }
+    const std::string lower = to_lower(*d);
+    const bool usable = !lower.empty() && lower.find_first_of(" \t@;<>\"") == std::string::npos;
+    if (!usable) {
+      r.error(item, "is not a domain (a host name or IP literal, as in sip:user@<domain>)");
+    } else if (std::find(out.domains.begin(), out.domains.end(), lower) != out.domains.end()) {
+      r.error(item, "domain " + quote(lower) + " is listed twice");
+    } else {
+      out.domains.push_back(lower);
+    }
+  }
+}
 
 // Expires values travel in whole seconds (RFC 3261 §20.19), so "1500ms" could not be granted.
 void read_expires(const Reader& r, const FieldMap& m, const std::string& key, Millis& out) {
@@ -32,6 +67,34 @@ void read_expires(const Reader& r, const FieldMap& m, const std::string& key, Mi
     return;
   }
   out = *d;
+}
+
+// RFC 7616 §3.7: one challenge per algorithm, the preferred first.
+void read_algorithms(const Reader& r, const Field& f, RegistrationConfig& out) {
+  const auto items = r.list(f);
+  if (!items) {
+    return;
+  }
+  std::vector<std::string> algorithms;
+  for (const auto& item : *items) {
+    const auto a = r.string(item);
+    if (!a) {
+      continue;
+    }
+    const std::string upper = *a == "md5" ? "MD5" : *a == "sha-256" ? "SHA-256" : *a;
+    if (upper != "SHA-256" && upper != "MD5") {
+      r.error(item, quote(*a) + " is not a digest algorithm (SHA-256 or MD5)");
+    } else if (std::find(algorithms.begin(), algorithms.end(), upper) != algorithms.end()) {
+      r.error(item, quote(upper) + " is listed twice");
+    } else {
+      algorithms.push_back(upper);
+    }
+  }
+  if (algorithms.empty()) {
+    r.error(f, "at least one digest algorithm is required (SHA-256, MD5)");
+    return;
+  }
+  out.digest_algorithms = std::move(algorithms);
 }
 
 }  // namespace
@@ -71,6 +134,27 @@ void parse_registration(const Reader& r, const Field& f, PolicyDraft& draft) {
                                     std::to_string(kMaxPingFailures) + ")");
     out.ping_failures = static_cast<int>(n.value_or(out.ping_failures));
   }
+  if (const Field* v = find(*m, "domains")) {
+    read_domains(r, *v, out);
+  }
+  if (const Field* v = find(*m, "max_bindings")) {
+    const auto n =
+        r.integer_in(*v, 1, kMaxBindings,
+                     "is not a number of bindings (1.." + std::to_string(kMaxBindings) + ")");
+    out.max_bindings = static_cast<std::size_t>(n.value_or(10000));
+  }
+  if (const Field* v = find(*m, "max_bindings_per_source")) {
+    const auto n =
+        r.integer_in(*v, 1, kMaxBindings,
+                     "is not a number of bindings (1.." + std::to_string(kMaxBindings) + ")");
+    out.max_bindings_per_source = static_cast<std::size_t>(n.value_or(20));
+  }
+  if (const Field* v = find(*m, "digest_algorithms")) {
+    read_algorithms(r, *v, out);
+  }
+  if (const Field* v = find(*m, "users_file")) {
+    read_users_file(r, *v, out);
+  }
   // The upstream registration is refreshed only when a client refresh finds it past half its
   // life; shorter than the client's own interval, it would lapse between two refreshes.
   if (out.upstream_expires < out.client_expires) {
@@ -93,6 +177,11 @@ void check_registration(const PolicyDraft& d, Diagnostics& diags) {
   }
   if (reg.registrar.empty()) {
     return;  // Portico answers REGISTER itself
+  }
+  if (!reg.users_file.empty()) {
+    diags.add(d.registrar_loc, "registration.users_file",
+              "is for Portico as the registrar: with a registrar, it authenticates REGISTER "
+              "itself (leave out one of users_file and registrar)");
   }
   if (d.trunks.count(reg.registrar) != 0) {
     return;

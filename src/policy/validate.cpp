@@ -131,6 +131,12 @@ void check_peers(const PolicyDraft& d, Diagnostics& diags) {
                 "name " + quote(name) + " is already used by trunk " + t->second.path + " (at " +
                     where(t->second.trunk.loc) + "); trunks and access peers need distinct names");
     }
+    // Digest credentials are checked against the registration users file.
+    if (p.peer.auth == AccessPeer::Auth::Digest &&
+        (!d.registration.enabled || d.registration.users_file.empty())) {
+      diags.add(p.auth_loc, p.path + ".auth",
+                "digest needs registration.users_file (the users it authenticates)");
+    }
   }
 }
 

@@ -14,10 +14,10 @@ const char* to_string(BindingState s) {
 }
 
 bool same_route(const ContactRoute& a, const ContactRoute& b) {
-  return a.aor == b.aor && a.realm == b.realm && a.contact_uri == b.contact_uri &&
-         a.flow.realm == b.flow.realm && a.flow.protocol == b.flow.protocol &&
-         a.flow.remote == b.flow.remote && a.flow.connection == b.flow.connection &&
-         a.reachable == b.reachable;
+  return a.aor == b.aor && a.domain == b.domain && a.realm == b.realm &&
+         a.contact_uri == b.contact_uri && a.flow.realm == b.flow.realm &&
+         a.flow.protocol == b.flow.protocol && a.flow.remote == b.flow.remote &&
+         a.flow.connection == b.flow.connection && a.reachable == b.reachable;
 }
 
 Millis BindingTable::grant(Millis requested, Millis client_expires) {
@@ -56,12 +56,13 @@ const Binding* BindingTable::find(const std::string& aor) const {
 }
 
 Binding& BindingTable::create(const std::string& aor, const std::string& user,
-                              const std::string& realm, std::string call_id,
-                              std::string from_tag, TimePoint now) {
+                              const std::string& domain, const std::string& realm,
+                              std::string call_id, std::string from_tag, TimePoint now) {
   Binding& b = bindings_[aor];
   b = Binding{};
   b.route.aor = aor;
   b.route.user = user;
+  b.route.domain = domain;
   b.route.realm = realm;
   b.call_id = std::move(call_id);
   b.from_tag = std::move(from_tag);

@@ -7,6 +7,7 @@
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
 #include "portico/policy/matcher.hpp"
+#include "portico/policy/registration_domains.hpp"
 #include "portico/sip/extensions.hpp"
 #include "portico/sip/shard_routing.hpp"
 #include "sip_fields.hpp"
@@ -35,6 +36,12 @@ const char* to_string(RegisterOutcome o) {
     case RegisterOutcome::UnknownSource: return "unknown_source";
     case RegisterOutcome::BadRequest: return "bad_request";
     case RegisterOutcome::Busy: return "busy";
+    case RegisterOutcome::DomainNotServed:
+      return "domain_not_served";
+    case RegisterOutcome::TooManyBindings:
+      return "too_many_bindings";
+    case RegisterOutcome::Forbidden:
+      return "forbidden";
   }
   return "?";
 }
@@ -87,6 +94,23 @@ bool Registrar::on_register(sip::TxnId txn, const sip::Message& req, const trans
     respond(txn, 500);
     return true;
   }
+  const std::string user = aor->substr(0, aor->rfind('@'));
+  // RFC 3261 §10.3 steps 1 and 5: only the domains Portico serves; bindings are per
+  // user@domain, so a user of one domain never takes the calls of another's.
+  const auto domain = policy::served_domain(reg, aor->substr(aor->rfind('@') + 1));
+  if (!domain) {
+    count(RegisterOutcome::DomainNotServed);
+    log::info("registration.rejected", {{"reason", "domain_not_served"},
+                                        {"realm", flow.realm},
+                                        {"remote", remote},
+                                        {"to", req.to().uri}});
+    respond(txn, 404, {}, "Domain Not Served");
+    return true;
+  }
+  if (!has_registrar() && !reg.users_file.empty() &&
+      !authenticated(txn, req, flow, user, *domain)) {
+    return true;
+  }
   std::int64_t header_secs = -1;  // no (usable) Expires header
   if (const auto h = req.header("Expires")) {
     if (const auto n = parse_uint(trim(*h)); n && *n <= UINT32_MAX) {
@@ -107,7 +131,7 @@ bool Registrar::on_register(sip::TxnId txn, const sip::Message& req, const trans
   }
   const auto contacts = req.contacts();
   if (contacts.empty()) {
-    query_binding(txn, *aor);
+    query_binding(txn, req, flow, *aor);
     return true;
   }
   const sip::NameAddr& contact = contacts.front();  // one binding per AOR: the first contact
@@ -126,17 +150,16 @@ bool Registrar::on_register(sip::TxnId txn, const sip::Message& req, const trans
     unregister_binding(txn, req, *aor);
     return true;
   }
-  const std::string user = aor->substr(0, aor->rfind('@'));
-  register_binding(txn, req, flow, *aor, user, contact.uri,
-                   Millis{static_cast<std::int64_t>(std::min<std::uint64_t>(secs, UINT32_MAX)) *
-                          1000});
+  register_binding(
+      txn, req, flow, *aor, user, *domain, contact.uri,
+      Millis{static_cast<std::int64_t>(std::min<std::uint64_t>(secs, UINT32_MAX)) * 1000});
   return true;
 }
 
 void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
                                  const transport::Flow& flow, const std::string& aor,
-                                 const std::string& user, const std::string& contact_uri,
-                                 Millis requested) {
+                                 const std::string& user, const std::string& domain,
+                                 const std::string& contact_uri, Millis requested) {
   const auto p = policy_();
   const auto& reg = p->registration;
   const TimePoint now = timers_.now();
@@ -144,6 +167,9 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
   if (b != nullptr && b->upstream_txn != 0) {
     count(RegisterOutcome::Busy);
     respond(txn, 500, "Retry-After: 1\r\n", "Registration In Progress");
+    return;
+  }
+  if (b == nullptr && !within_caps(txn, flow.remote.address)) {
     return;
   }
   const Millis granted = BindingTable::grant(requested, reg.client_expires);
@@ -157,7 +183,7 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
                                               *b, destination_of(flow), req.call_id(), req.cseq()));
   if (local) {
     if (b == nullptr) {
-      b = &table_.create(aor, user, flow.realm, {}, {}, now);
+      b = &table_.create(aor, user, domain, flow.realm, {}, {}, now);
     }
     const ContactRoute before = b->route;
     BindingTable::refresh_client(*b, contact_uri, destination_of(flow), granted, now);
@@ -184,15 +210,14 @@ void Registrar::register_binding(sip::TxnId txn, const sip::Message& req,
     return;
   }
   if (b == nullptr) {
-    b = &table_.create(aor, user, flow.realm, new_call_id_(), random_token(16), now);
+    b = &table_.create(aor, user, domain, flow.realm, new_call_id_(), random_token(16), now);
+    b->route.flow = destination_of(flow);  // counted against its source's cap while pending
   }
   Pending pending;
+  const UpstreamIdentity before = take_identity(*b, req);
   if (b->state == BindingState::Active) {
-    pending.kept = UpstreamIdentity{b->request_uri, b->aor_uri, b->credentials};
+    pending.kept = before;
   }
-  b->request_uri = req.request_uri();
-  b->aor_uri = req.to().uri;
-  b->credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
   b->last_activity = now;
   pending.kind = Pending::Kind::Register;
   pending.aor = aor;
@@ -215,12 +240,12 @@ void Registrar::unregister_binding(sip::TxnId txn, const sip::Message& req,
     respond(txn, 500, "Retry-After: 1\r\n", "Registration In Progress");
     return;
   }
-  if (b != nullptr && b->state == BindingState::Active) {
-    publish_removal(*b);
-  }
   // Nothing registered upstream (none, never accepted, or Portico is the registrar): done here.
   if (b == nullptr || b->state == BindingState::Pending || !has_registrar()) {
     if (b != nullptr) {
+      if (b->state == BindingState::Active) {
+        publish_removal(*b);
+      }
       log::info("registration.removed", {{"aor", aor}, {"reason", "unregistered"}});
       table_.erase(aor);
     }
@@ -228,27 +253,59 @@ void Registrar::unregister_binding(sip::TxnId txn, const sip::Message& req,
     respond(txn, 200);
     return;
   }
-  b->state = BindingState::Removing;
-  b->request_uri = req.request_uri();
-  b->aor_uri = req.to().uri;
-  b->credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
-  b->last_activity = timers_.now();
+  // Calls keep reaching the binding until the registrar accepts the removal: an unregister
+  // from someone else must not take a user's calls away (upstream_answered removes it on 2xx).
   Pending pending;
   pending.kind = Pending::Kind::Unregister;
   pending.aor = aor;
   pending.server_txn = txn;
+  pending.kept = take_identity(*b, req);
+  b->last_activity = timers_.now();
   send_upstream(*b, Millis{0}, std::move(pending));
 }
 
-void Registrar::query_binding(sip::TxnId txn, const std::string& aor) {
-  count(RegisterOutcome::Queried);
-  const Binding* b = table_.find(aor);
+void Registrar::query_binding(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow,
+                              const std::string& aor) {
+  Binding* b = table_.find(aor);
   if (b == nullptr || b->state != BindingState::Active) {
+    count(RegisterOutcome::Queried);
+    respond(txn, 200);  // nothing bound: nothing to reveal
+    return;
+  }
+  if (has_registrar()) {
+    // The binding's Contact only to someone the registrar accepts: relayed, answered on its 2xx.
+    if (b->upstream_txn != 0) {
+      count(RegisterOutcome::Busy);
+      respond(txn, 500, "Retry-After: 1\r\n", "Registration In Progress");
+      return;
+    }
+    Pending pending;
+    pending.kind = Pending::Kind::Query;
+    pending.aor = aor;
+    pending.server_txn = txn;
+    pending.kept = take_identity(*b, req);
+    send_upstream(*b, Millis{0}, std::move(pending));
+    return;
+  }
+  count(RegisterOutcome::Queried);
+  // Portico is the registrar: with a users file the query was authenticated (on_register);
+  // without one, only the binding's own flow learns its Contact.
+  const bool own_flow = BindingTable::continues_client(*b, destination_of(flow), b->client_call_id,
+                                                       b->client_cseq + 1);
+  if (policy_()->registration.users_file.empty() && !own_flow) {
     respond(txn, 200);
     return;
   }
   const auto left = std::chrono::duration_cast<Millis>(b->client_expiry - timers_.now());
   answer_ok(txn, b->route.contact_uri, std::max(Millis{0}, left));
+}
+
+Registrar::UpstreamIdentity Registrar::take_identity(Binding& b, const sip::Message& req) {
+  UpstreamIdentity before{b.request_uri, b.aor_uri, b.credentials};
+  b.request_uri = req.request_uri();
+  b.aor_uri = req.to().uri;
+  b.credentials = detail::header_lines(req.raw(), {"Authorization", "Proxy-Authorization"});
+  return before;
 }
 
 void Registrar::answer_ok(sip::TxnId txn, const std::string& contact_uri, Millis granted) {
@@ -271,11 +328,11 @@ void Registrar::respond(sip::TxnId txn, int status, const std::string& extra,
 }
 
 void Registrar::publish(const Binding& b) {
-  publish_(BindingUpdate{b.route.aor, b.route.user, b.route});
+  publish_(BindingUpdate{b.route.aor, b.route.user, b.route.domain, b.route});
 }
 
 void Registrar::publish_removal(const Binding& b) {
-  publish_(BindingUpdate{b.route.aor, b.route.user, std::nullopt});
+  publish_(BindingUpdate{b.route.aor, b.route.user, b.route.domain, std::nullopt});
 }
 
 std::string Registrar::server_header(const policy::PolicySnapshot& p) const {

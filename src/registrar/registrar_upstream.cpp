@@ -98,8 +98,10 @@ sip::TxnId Registrar::send_upstream(Binding& b, Millis expires, Pending pending)
   m.header("To", "<" + b.aor_uri + ">");
   m.header("Call-ID", b.call_id);
   m.header("CSeq", std::to_string(b.cseq) + " REGISTER");
-  m.header("Contact", "<" + b.upstream_contact + ">");
-  m.header("Expires", std::to_string(expires.count() / 1000));
+  if (pending.kind != Pending::Kind::Query) {  // a query lists bindings, changes none
+    m.header("Contact", "<" + b.upstream_contact + ">");
+    m.header("Expires", std::to_string(expires.count() / 1000));
+  }
   std::string_view creds = b.credentials;
   while (!creds.empty()) {  // one "Name: value\r\n" line at a time, exactly as the client sent
     const auto end = creds.find("\r\n");
@@ -159,14 +161,31 @@ void Registrar::upstream_answered(const Pending& p, const sip::Message& resp) {
     b->last_activity = now;
   }
   const bool client = p.server_txn != 0;
+  if (p.kind == Pending::Kind::Query) {
+    query_answered(p, resp, b);
+    return;
+  }
   if (p.kind == Pending::Kind::Unregister) {
     relay_to_client(p.server_txn, resp);
     if (client) {
       count(challenge ? RegisterOutcome::Challenged
                       : status < 300 ? RegisterOutcome::Unregistered : RegisterOutcome::Refused);
     }
-    if (!challenge && b != nullptr) {
-      // Also after a refusal: the client asked to go, and calls already no longer reach it.
+    if (b == nullptr) {
+      return;
+    }
+    if (client && status >= 300) {
+      // Only the registrar's 2xx removes a binding: a refused or challenged unregister may
+      // come from someone else, so the user keeps its calls (and Portico its credentials).
+      if (p.kept) {
+        restore(*b, *p.kept);
+      }
+      return;
+    }
+    if (!challenge) {
+      if (client && b->state == BindingState::Active) {
+        publish_removal(*b);
+      }
       log::info("registration.removed", {{"aor", p.aor},
                                          {"reason", client ? "unregistered" : "expired"},
                                          {"upstream_status", status}});
@@ -238,14 +257,35 @@ void Registrar::upstream_failed(const Pending& p, int status) {
   if (b == nullptr) {
     return;
   }
-  // A binding the registrar accepted before keeps its own expiry through a lost refresh.
-  if (p.kind == Pending::Kind::Register && b->state == BindingState::Active) {
+  // A binding the registrar accepted before keeps its own expiry through a lost refresh,
+  // unregister or query.
+  if (p.kind != Pending::Kind::Ping && p.server_txn != 0 && b->state == BindingState::Active) {
     if (p.kept) {
       restore(*b, *p.kept);
     }
     return;
   }
   table_.erase(p.aor);
+}
+
+void Registrar::query_answered(const Pending& p, const sip::Message& resp, Binding* b) {
+  if (b != nullptr && p.kept) {
+    restore(*b, *p.kept);  // a query never changes what Portico sends upstream
+  }
+  const int status = resp.status();
+  if (status >= 300) {
+    relay_to_client(p.server_txn, resp);
+    count(status == 401 || status == 407 ? RegisterOutcome::Challenged : RegisterOutcome::Refused);
+    return;
+  }
+  count(RegisterOutcome::Queried);
+  // The registrar accepted the query: the client learns its binding as Portico holds it.
+  if (b == nullptr || b->state != BindingState::Active) {
+    respond(p.server_txn, 200);
+    return;
+  }
+  const auto left = std::chrono::duration_cast<Millis>(b->client_expiry - timers_.now());
+  answer_ok(p.server_txn, b->route.contact_uri, std::max(Millis{0}, left));
 }
 
 void Registrar::restore(Binding& b, const UpstreamIdentity& kept) {

@@ -21,21 +21,18 @@ constexpr const char* kHep = "HEPv3 packets sent to the capture server";
 constexpr const char* kTraceFiles = "Per-call pcap files finished";
 constexpr const char* kTraceMessages = "SIP messages for per-call pcap files";
 constexpr const char* kCdrRecords = "Call records";
-<<<<<<< HEAD
 constexpr const char* kLimited = "Session limits: INVITEs refused, targets skipped";
 constexpr const char* kEdgeDropped = "SIP messages dropped unparsed by the source guard";
 constexpr const char* kEdgeBans = "Source addresses banned (policy rate_limits)";
 constexpr const char* kSipRefused = "Requests answered 503 statelessly at a limits cap";
 constexpr const char* kCallsRefused = "New calls refused at a limits cap";
 constexpr const char* kUnanswered = "Unanswered calls given up by a timer (408 to the caller)";
-=======
 constexpr const char* kHeaderLimit =
     "Messages refused before the parse for too many header fields or Via values";
 constexpr const char* kUnknownSource =
     "Requests from no trunk or access peer of their realm: one stateless 403, or nothing";
 constexpr const char* kConnectionsDropped =
     "TCP connections closed by a policy ingress limit, by limit";
->>>>>>> sec-ingress
 
 }  // namespace
 
@@ -221,6 +218,21 @@ const Table<registrar::RegistrarStats> kRegistrarRows{
      &registrar::RegistrarStats::pings_answered},
     {"portico_registration_pings_total", kPings, Type::Counter, {{"result", "missed"}},
      &registrar::RegistrarStats::pings_missed},
+};
+
+constexpr const char* kDigest =
+    "Digest credentials checked (REGISTER to Portico as registrar, calls from auth: digest peers)";
+const Table<auth::AuthStats> kAuthRows{
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "success"}},
+     &auth::AuthStats::successes},
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "failure"}},
+     &auth::AuthStats::failures},
+    {"portico_auth_digest_total", kDigest, Type::Counter, {{"result", "stale"}},
+     &auth::AuthStats::stale},
+    {"portico_auth_replayed_total", "Digest credentials refused for a nonce-count seen before",
+     Type::Counter, {}, &auth::AuthStats::replayed},
+    {"portico_auth_challenges_total", "Digest challenges sent (401 and 407)", Type::Counter, {},
+     &auth::AuthStats::challenges},
 };
 
 const Table<trace::HepStats> kHepRows{

@@ -44,6 +44,7 @@ extern const Table<b2bua::RealmMediaStats> kRealmMediaRows;
 extern const Table<media::RelayStats> kRelayRows;
 extern const Table<b2bua::MediaStats> kMediaRows;
 extern const Table<registrar::RegistrarStats> kRegistrarRows;
+extern const Table<auth::AuthStats> kAuthRows;
 extern const Table<trace::HepStats> kHepRows;
 extern const Table<trace::TraceWriterStats> kTraceWriterRows;
 extern const Table<ShardSnapshot> kTracedRows;
@@ -98,6 +99,8 @@ void for_each_table(Fn&& fn) {
       kMediaRows, [](auto& s) -> auto& { return s.media; }, Shown::Always);
   fn(
       kRegistrarRows, [](auto& s) -> auto& { return s.registration; }, Shown::WithRegistration);
+  fn(
+      kAuthRows, [](auto& s) -> auto& { return s.auth; }, Shown::WithRegistration);
   fn(
       kHepRows, [](auto& s) -> auto& { return s.hep; }, Shown::WithHep);
   fn(

@@ -117,10 +117,13 @@ void Shard::open_sip() {
   b2bua_->set_cdr_sink(cdr_sink_);
   b2bua_->set_call_traces(traces_.get());
   b2bua_->set_bindings(&bindings_);
+  b2bua_->set_authenticator(&digest_);
   registrar_ = std::make_unique<registrar::Registrar>(
       index_, shards_.size(), *timers_, front_door_->transport(), front_door_->layer(),
       [this] { return policy_; }, [this] { return sip::make_call_id(index_); },
       [this](registrar::BindingUpdate u) { publish_binding(std::move(u)); }, version_);
+  registrar_->set_directory(&bindings_);
+  registrar_->set_authenticator(&digest_);
   front_door_->connect(*b2bua_, *registrar_);
   // A source's packets may land on any shard (SO_REUSEPORT): a ban holds on all of them. Bans
   // are rare (one per source per ban_time), so a post each is cheap and keeps shards lock-free.
@@ -132,6 +135,11 @@ void Shard::open_sip() {
           }
         }
       });
+  // A failed digest check counts against its source: past rate_limits.auth_failures it is banned
+  // (svcrack and password guessing), on this shard and, through the ban sink, on the others.
+  digest_.set_failure_hook([this](const asio::ip::address& source) {
+    front_door_->source_guard().auth_failed(source);
+  });
 }
 
 void Shard::choose_media_host() {
@@ -318,6 +326,7 @@ ShardSnapshot Shard::snapshot() const {
   s.transactions = layer.stats();
   s.calls = b2bua_->stats();
   s.registration = registrar_->stats();
+  s.auth = digest_.stats();
   s.calls_active = b2bua_->call_count();
   s.active_by_route = b2bua_->active_calls();
   s.server_txns = layer.server_count();

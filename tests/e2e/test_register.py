@@ -62,7 +62,8 @@ trunks:
 access_peers:
   phones: {{realm: access, sources: ["{n.uac}/32"]}}
 registration: {{realm: access, {reg}client_expires: {client_expires}, upstream_expires: 3600s,
-               options_ping: {options_ping}, ping_failures: {ping_failures}}}
+               options_ping: {options_ping}, ping_failures: {ping_failures},
+               domains: [portico.test]}}
 routes:
   - name: to-phones
     match: {{realm: carrier, peer: carrier}}

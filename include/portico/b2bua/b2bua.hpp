@@ -24,6 +24,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "portico/auth/digest_authenticator.hpp"
 #include "portico/b2bua/call.hpp"
 #include "portico/b2bua/session_media.hpp"
 #include "portico/b2bua/trunk_usage.hpp"
@@ -125,6 +126,9 @@ class B2bua final : public sip::TransactionUser {
   /// The bindings `registered` route targets are looked up in (shard-local, owned by the
   /// runtime). Without them a `registered` target finds nobody. Set before traffic flows.
   void set_bindings(const registrar::BindingDirectory* bindings) { bindings_ = bindings; }
+  /// The shard's digest authenticator (owned by the runtime, shard-local), for calls from
+  /// access peers marked `auth: digest`; without it they are refused (500).
+  void set_authenticator(auth::DigestAuthenticator* digest) { digest_ = digest; }
 
   /// Ends every call (BYE on confirmed legs, CANCEL/487 on early ones). Shutdown.
   void end_all_calls(const std::string& reason);
@@ -160,6 +164,7 @@ class B2bua final : public sip::TransactionUser {
   CdrSink cdr_sink_;
   trace::CallTraces* traces_ = nullptr;                       // not owned; shard-local
   const registrar::BindingDirectory* bindings_ = nullptr;     // not owned; shard-local
+  auth::DigestAuthenticator* digest_ = nullptr;               // not owned; shard-local
 };
 
 }  // namespace portico::b2bua

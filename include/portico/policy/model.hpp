@@ -116,6 +116,10 @@ struct AccessPeer {
   Protocol transport = Protocol::Udp;
   int max_calls = 0;
   SessionLimits limits;
+  /// How its requests are trusted. None: its source address is enough. Digest: every
+  /// out-of-dialog request must also carry digest credentials from the registration users file
+  /// (RFC 7616; challenged with 407), so its sources may be wide (roaming phones).
+  enum class Auth { None, Digest } auth = Auth::None;
   SourceLoc loc;
 };
 
@@ -236,6 +240,16 @@ struct TraceConfig {
   SourceLoc loc;
 };
 
+/// One line of the registration users file: a user's HA1 hashes (RFC 7616 §3.4.2:
+/// H(username ":" realm ":" password)), never the password. Lower-case hex; empty = absent.
+struct DigestUser {
+  std::string user;
+  std::string domain;
+  std::string realm;
+  std::string ha1_md5;
+  std::string ha1_sha256;
+};
+
 /// REGISTER handling (policy `registration`): endpoints on `realm` register through Portico,
 /// which keeps their binding (the flow their REGISTER came from) and relays the registration to
 /// `registrar` with its own Contact. Absent section = REGISTER is answered 405 as before.
@@ -248,6 +262,16 @@ struct RegistrationConfig {
   Millis upstream_expires{std::chrono::seconds(3600)}; // asked of the registrar
   Millis options_ping{0};           // OPTIONS to each registered contact this often; 0 = off
   int ping_failures = 3;            // consecutive unanswered pings: contact unreachable
+  /// Domains served (lower case): a REGISTER's To host must be one of them. Empty = Portico's
+  /// own domain, named by any IP literal (docs/policies.md#registration).
+  std::vector<std::string> domains;
+  std::size_t max_bindings = 10000;          // bindings held at once, all sources
+  std::size_t max_bindings_per_source = 20;  // bindings registered from one source address
+  /// Digest users (registration.users_file), by "user@domain"; empty file name = none.
+  std::string users_file;
+  std::map<std::string, DigestUser> users;
+  /// Digest algorithms offered, one challenge each in this order ("SHA-256", "MD5").
+  std::vector<std::string> digest_algorithms{"SHA-256", "MD5"};
   SourceLoc loc;
 };
 

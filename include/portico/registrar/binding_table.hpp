@@ -36,6 +36,7 @@ const char* to_string(BindingState s);
 struct ContactRoute {
   std::string aor;                 // "user@host" of the REGISTER's To
   std::string user;
+  std::string domain;              // the served domain the host names (registration_domains)
   std::string realm;               // the realm the client registered on
   std::string contact_uri;         // the client's Contact URI: Request-URI of calls to it
   transport::Destination flow;     // where its REGISTER came from: NAT address, same connection
@@ -48,6 +49,7 @@ bool same_route(const ContactRoute& a, const ContactRoute& b);
 struct BindingUpdate {
   std::string aor;
   std::string user;
+  std::string domain;
   std::optional<ContactRoute> route;
 };
 
@@ -98,8 +100,9 @@ class BindingTable {
   Binding* find(const std::string& aor);
   const Binding* find(const std::string& aor) const;
   /// A new Pending binding with its own upstream Call-ID and tag.
-  Binding& create(const std::string& aor, const std::string& user, const std::string& realm,
-                  std::string call_id, std::string from_tag, TimePoint now);
+  Binding& create(const std::string& aor, const std::string& user, const std::string& domain,
+                  const std::string& realm, std::string call_id, std::string from_tag,
+                  TimePoint now);
   void erase(const std::string& aor);
 
   /// The client registered (or refreshed): its contact, flow and new expiry; reachable again.

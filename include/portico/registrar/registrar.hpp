@@ -29,8 +29,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "portico/auth/digest_authenticator.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/policy/model.hpp"
+#include "portico/registrar/binding_directory.hpp"
 #include "portico/registrar/binding_table.hpp"
 #include "portico/sip/transaction_layer.hpp"
 #include "portico/transport/transport.hpp"
@@ -49,8 +51,11 @@ enum class RegisterOutcome : std::uint8_t {
   UnknownSource,     // 403: not a known access peer of the realm
   BadRequest,        // 400: no user in To, unusable Contact
   Busy,              // 500 + Retry-After: a REGISTER for this AOR is already upstream
+  DomainNotServed,   // 404: the To host is not a domain in registration.domains
+  TooManyBindings,   // 503 + Retry-After: max_bindings or max_bindings_per_source reached
+  Forbidden,         // 403: authenticated, but as another user than the AOR's
 };
-inline constexpr std::size_t kRegisterOutcomes = 10;
+inline constexpr std::size_t kRegisterOutcomes = 13;
 const char* to_string(RegisterOutcome o);
 
 /// Counters of one shard's registrar (plain fields, summed at scrape time).
@@ -90,6 +95,13 @@ class Registrar {
   /// trying a flow that no longer exists (RFC 5626 §5.3: a dead flow is not used).
   void on_connection_closed(const transport::ConnectionRef& connection);
 
+  /// The shard's binding directory, for the binding caps (every shard's active bindings);
+  /// not owned, outlives the registrar. Null: caps count this shard's bindings only.
+  void set_directory(const BindingDirectory* directory) { directory_ = directory; }
+  /// The shard's digest authenticator, used when Portico is the registrar and the policy names
+  /// a users file; not owned, outlives the registrar. Null: such REGISTERs are refused (500).
+  void set_authenticator(auth::DigestAuthenticator* authenticator) { auth_ = authenticator; }
+
   /// Counters, with the active/unreachable gauges filled in (for the metrics snapshot); the
   /// gauge maps are empty when the policy has no registration section.
   RegistrarStats stats() const;
@@ -105,7 +117,7 @@ class Registrar {
     std::string credentials;
   };
   struct Pending {
-    enum class Kind { Register, Unregister, Ping };
+    enum class Kind { Register, Unregister, Query, Ping };
     Kind kind = Kind::Register;
     std::string aor;
     sip::TxnId server_txn = 0;        // the client's REGISTER to answer, or 0 (Portico's own)
@@ -126,10 +138,21 @@ class Registrar {
                const std::string& reason = {});
   void answer_ok(sip::TxnId txn, const std::string& contact_uri, Millis granted);
   void register_binding(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow,
-                        const std::string& aor, const std::string& user,
+                        const std::string& aor, const std::string& user, const std::string& domain,
                         const std::string& contact_uri, Millis requested);
   void unregister_binding(sip::TxnId txn, const sip::Message& req, const std::string& aor);
-  void query_binding(sip::TxnId txn, const std::string& aor);
+  void query_binding(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow,
+                     const std::string& aor);
+  /// Portico as the registrar with a users file: true when `req` carries valid credentials
+  /// of the AOR's own user; otherwise answered here (401 with a challenge, or 403).
+  bool authenticated(sip::TxnId txn, const sip::Message& req, const transport::Flow& flow,
+                     const std::string& user, const std::string& domain);
+  /// True when one more binding from `source` stays within the policy's caps; otherwise the
+  /// REGISTER is answered 503 here (registrar_caps.cpp).
+  bool within_caps(sip::TxnId txn, const asio::ip::address& source);
+  /// Takes the client's request URI, To and credentials for the next upstream REGISTER,
+  /// returning what the binding had (put back unless the registrar answers 2xx).
+  static UpstreamIdentity take_identity(Binding& b, const sip::Message& req);
   void publish(const Binding& b);
   void publish_removal(const Binding& b);
 
@@ -139,6 +162,8 @@ class Registrar {
   Pending take_pending(sip::TxnId txn);  // removes an open transaction's record (it exists)
   void upstream_answered(const Pending& p, const sip::Message& resp);
   void upstream_failed(const Pending& p, int status);
+  /// The registrar's answer to a relayed query (b: the binding, or null).
+  void query_answered(const Pending& p, const sip::Message& resp, Binding* b);
   void relay_to_client(sip::TxnId server_txn, const sip::Message& resp);
   /// Puts back the identity of the registration the registrar last accepted.
   static void restore(Binding& b, const UpstreamIdentity& kept);
@@ -166,6 +191,9 @@ class Registrar {
   BindingTable table_;                                  // shard-local: the only owner's copy
   std::unordered_map<sip::TxnId, Pending> pending_;     // shard-local
   RegistrarStats stats_;                                // shard-local (copied by stats())
+  const BindingDirectory* directory_ = nullptr;         // shard-local; not owned; may be null
+  auth::DigestAuthenticator* auth_ = nullptr;           // shard-local; not owned; may be null
+  bool refusing_bindings_ = false;                      // shard-local: a cap is refusing
   Timer sweep_timer_;                                   // shard-local
 };
 

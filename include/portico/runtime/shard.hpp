@@ -28,6 +28,7 @@
 #include <tuple>
 #include <utility>
 
+#include "portico/auth/digest_authenticator.hpp"
 #include "portico/b2bua/anchored_media.hpp"
 #include "portico/b2bua/b2bua.hpp"
 #include "portico/b2bua/session_media.hpp"
@@ -64,6 +65,7 @@ struct ShardSnapshot {
   MessageCounts messages;
   b2bua::MediaStats media;
   registrar::RegistrarStats registration;
+  auth::AuthStats auth;
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
   edge::SourceGuardStats edge;    // per-source rate limits and bans
@@ -173,6 +175,7 @@ class Shard {
   MediaHost media_host_;                            // RO after bind(); read by other shards' bind
   std::unique_ptr<b2bua::MediaPorts> media_ports_;  // shard-local; RTP port slices
   std::unique_ptr<b2bua::AnchoredMediaFactory> media_factory_;  // shard-local
+  auth::DigestAuthenticator digest_;                 // shard-local; used by registrar and B2BUA
   std::unique_ptr<SipFrontDoor> front_door_;         // shard-local; owns the transaction layer
   registrar::BindingDirectory bindings_;             // shard-local copy of every shard's bindings
   std::unique_ptr<registrar::Registrar> registrar_;  // shard-local; the bindings it owns (AOR)

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "portico/auth/digest_authenticator.hpp"
 #include "portico/policy/loader.hpp"
 #include "portico/registrar/binding_directory.hpp"
 #include "portico/sip/message.hpp"
@@ -77,12 +80,16 @@ class AdmissionTest : public ::testing::Test {
     admission_->usage = usage_;
     admission_->stats = &stats_;
     admission_->cap_logs = &cap_logs_;
+    admission_->digest = &digest_;
+    admission_->now = now_;
     return admit(*admission_);
   }
 
   std::shared_ptr<const policy::PolicySnapshot> policy_ =
       policy::load_policy_texts({{"policy.yaml", kPolicy}});
   registrar::BindingDirectory bindings_;
+  auth::DigestAuthenticator digest_;
+  TimePoint now_ = TimePoint{} + std::chrono::hours(1);
   bool draining_ = false;
   std::optional<sip::Message> req_;
   Flow flow_;
@@ -147,19 +154,20 @@ TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
   EXPECT_EQ(v.reason, "not_registered");
 
   const Endpoint nat{asio::ip::make_address("192.0.2.77"), 4000};
-  registrar::ContactRoute r{"15550100@example.com",
+  registrar::ContactRoute r{"15550100@198.51.100.1",
                             "15550100",
+                            "access",  // Portico's own domain (no registration.domains)
                             "access",
                             "sip:15550100@10.0.0.5:5062",
                             {"access", Protocol::Udp, nat, {}},
                             false};
-  bindings_.apply({r.aor, r.user, r});
+  bindings_.apply({r.aor, r.user, r.domain, r});
   v = run(invite("+15550100"), "carrier", kCarrier);
   EXPECT_EQ(v.status, 480);
   EXPECT_EQ(v.reason, "contact_unreachable");
 
   r.reachable = true;
-  bindings_.apply({r.aor, r.user, r});
+  bindings_.apply({r.aor, r.user, r.domain, r});
   v = run(invite("+15550100"), "carrier", kCarrier);
   EXPECT_TRUE(v.admitted());
   ASSERT_EQ(admission_->plan.targets.size(), 1u);
@@ -213,6 +221,54 @@ TEST_F(AdmissionTest, MaxCallsCountCallsFromAPeerAndInAll) {
   EXPECT_EQ(v.status, 503);
   EXPECT_EQ(v.reason, "max_calls");
   EXPECT_EQ(stats_.refused_max_calls, 1u);
+}
+
+// A peer marked `auth: digest` (sources: the whole internet) must authenticate each INVITE;
+// a PBX trusted by address inside its range is not asked.
+TEST_F(AdmissionTest, DigestPeerIsChallengedWith407UntilItAuthenticates) {
+  const std::string users = ::testing::TempDir() + "/portico_admission_users";
+  std::ofstream(users) << "1001 sha256:"
+                       << auth::ha1(auth::Algorithm::Sha256, "1001", "access", "pw") << "\n";
+  std::string text = kPolicy;
+  text.replace(text.find("registration: {realm: access}"), 29,
+               "  roaming: {realm: access, sources: [0.0.0.0/0], auth: digest}\n"
+               "registration: {realm: access, users_file: " +
+                   users + "}");
+  policy_ = policy::load_policy_texts({{"policy.yaml", text}});
+  EXPECT_TRUE(run(invite("02079460000")).admitted());  // the PBX, by address
+
+  Verdict v = run(invite("02079460000"), "access", kStranger);
+  EXPECT_EQ(admission_->source_peer, "roaming");
+  EXPECT_EQ(v.status, 407);
+  EXPECT_TRUE(v.reason.empty());  // answered only: no CDR, no calls_rejected
+  ASSERT_NE(v.extra_headers.find("Proxy-Authenticate: Digest realm=\"access\""), std::string::npos)
+      << v.extra_headers;
+  const auto n0 = v.extra_headers.find("nonce=\"") + 7;
+  auth::Credentials c;
+  c.username = "1001";
+  c.realm = "access";
+  c.nonce = v.extra_headers.substr(n0, v.extra_headers.find('"', n0) - n0);
+  c.uri = "sip:02079460000@198.51.100.1";
+  c.algorithm = auth::Algorithm::Sha256;
+  c.qop = "auth";
+  c.nc = "00000001";
+  c.cnonce = "c1";
+  const auto with = [&](const std::string& password) {
+    const std::string r =
+        auth::expected_response(c, auth::ha1(c.algorithm, "1001", "access", password), "INVITE");
+    std::string t = invite("02079460000");
+    t.insert(t.find("Content-Type:"),
+             "Proxy-Authorization: Digest username=\"1001\", realm=\"access\", nonce=\"" + c.nonce +
+                 "\", uri=\"" + c.uri + "\", response=\"" + r +
+                 "\", algorithm=SHA-256, qop=auth, nc=" + c.nc + ", cnonce=\"c1\"\r\n");
+    return t;
+  };
+  v = run(with("wrong"), "access", kStranger);
+  EXPECT_EQ(v.status, 407);
+  EXPECT_EQ(digest_.stats().failures, 1u);
+  v = run(with("pw"), "access", kStranger);
+  EXPECT_TRUE(v.admitted());
+  EXPECT_EQ(admission_->authenticated_user, "1001@access");
 }
 
 }  // namespace

@@ -51,6 +51,23 @@ std::string invite(const std::string& user) {
          "CSeq: 1 INVITE\r\nContact: <sip:core@203.0.113.50>\r\nContent-Length: 0\r\n\r\n";
 }
 
+// An INVITE for user@host, each with its own Call-ID and branch (`n`).
+std::string invite_to(const std::string& user, const std::string& host, int n) {
+  const std::string id = std::to_string(n);
+  return "INVITE sip:" + user + "@" + host +
+         " SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKd" +
+         id +
+         "\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:+4420@203.0.113.50>;tag=d" +
+         id +
+         "\r\n"
+         "To: <sip:" +
+         user + "@" + host + ">\r\nCall-ID: d-" + id +
+         "@203.0.113.50\r\n"
+         "CSeq: 1 INVITE\r\nContact: <sip:core@203.0.113.50>\r\nContent-Length: 0\r\n\r\n";
+}
+
 class RegisteredTargetTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,9 +77,20 @@ class RegisteredTargetTest : public ::testing::Test {
   }
 
   void bind(const std::string& user, transport::Destination flow, bool reachable = true) {
-    registrar::ContactRoute r{user + "@example.com", user, "access",
-                              "sip:" + user + "@10.0.0.5:5062", std::move(flow), reachable};
-    bindings_.apply({r.aor, r.user, r});
+    bind_in(user, "access", std::move(flow), reachable);
+  }
+
+  // `domain` "access": Portico's own (the policy lists no domains).
+  void bind_in(const std::string& user, const std::string& domain, transport::Destination flow,
+               bool reachable = true) {
+    registrar::ContactRoute r{user + "@" + (domain == "access" ? "198.51.100.1" : domain),
+                              user,
+                              domain,
+                              "access",
+                              "sip:" + user + "@10.0.0.5:5062",
+                              std::move(flow),
+                              reachable};
+    bindings_.apply({r.aor, r.user, r.domain, r});
   }
 
   void inject(const std::string& text) {
@@ -111,8 +139,35 @@ TEST_F(RegisteredTargetTest, InviteGoesToTheRegisteredFlowWithTheContactAsReques
   ASSERT_TRUE(inv.ok());
   EXPECT_EQ(inv->method(), "INVITE");
   EXPECT_EQ(inv->request_uri(), "sip:15550100@10.0.0.5:5062");
-  EXPECT_EQ(inv->to().uri, "sip:15550100@example.com");
+  EXPECT_EQ(inv->to().uri, "sip:15550100@198.51.100.1");
   EXPECT_EQ(inv->top_via().host, "198.51.100.1");
+}
+
+// Regression: bindings were looked up by user alone, so alice@evil.example (registered later)
+// took the calls for alice@corp.example.
+TEST_F(RegisteredTargetTest, AUserOfAnotherDomainDoesNotTakeTheCall) {
+  std::string text = kPolicy;
+  text.replace(text.find("registration: {realm: access}"), 29,
+               "registration: {realm: access, domains: [corp.example, evil.example]}");
+  policy_ = policy::load_policy_texts({{"policy.yaml", text}});
+  const Endpoint evil{asio::ip::make_address("192.0.2.66"), 5060};
+  bind_in("alice", "evil.example", {"access", Protocol::Udp, evil, {}});
+  // "+": the route with no fallback target. Sent to Portico's address: the default domain, corp.example, where alice is not bound.
+  inject(invite_to("+alice", "203.0.113.1", 1));
+  EXPECT_TRUE(sent_to(evil).empty());
+  EXPECT_EQ(final_status(sent_to(kCarrier)), 480);
+  inject(invite_to("+alice", "corp.example", 2));
+  EXPECT_TRUE(sent_to(evil).empty());
+  EXPECT_EQ(final_status(sent_to(kCarrier)), 480);
+
+  bind_in("alice", "corp.example", {"access", Protocol::Udp, kNat, {}});
+  inject(invite_to("+alice", "203.0.113.1", 3));
+  EXPECT_EQ(sent_to(kNat).size(), 1u);
+  EXPECT_TRUE(sent_to(evil).empty());
+  // A Request-URI naming a served domain reaches that domain's user.
+  inject(invite_to("+alice", "evil.example", 4));
+  EXPECT_EQ(sent_to(evil).size(), 1u);
+  EXPECT_TRUE(sent_to(kNat).empty());
 }
 
 TEST_F(RegisteredTargetTest, TcpBindingIsCalledDownItsOwnConnection) {

@@ -22,7 +22,8 @@ class BindingTableTest : public ::testing::Test {
 
   // A binding the registrar accepted at t=0 for `upstream`, the client granted `client`.
   Binding& active(seconds upstream = seconds(3600), seconds client = seconds(60)) {
-    Binding& b = table_.create("alice@example.com", "alice", "access", "pt00abc", "tag1", at(0));
+    Binding& b = table_.create("alice@example.com", "alice", "example.com", "access", "pt00abc",
+                               "tag1", at(0));
     BindingTable::refresh_client(b, "sip:alice@192.168.1.20:5062", kNat, client, at(0));
     BindingTable::upstream_registered(b, upstream, at(0));
     return b;
@@ -46,7 +47,8 @@ TEST_F(BindingTableTest, GraceIsTenPercentWithinOneToTenSeconds) {
 }
 
 TEST_F(BindingTableTest, NewBindingIsPendingUntilTheRegistrarAccepts) {
-  Binding& b = table_.create("bob@example.com", "bob", "access", "pt01x", "t", at(0));
+  Binding& b =
+      table_.create("bob@example.com", "bob", "example.com", "access", "pt01x", "t", at(0));
   EXPECT_EQ(b.state, BindingState::Pending);
   EXPECT_EQ(b.route.aor, "bob@example.com");
   EXPECT_FALSE(BindingTable::upstream_fresh(b, at(0), window(seconds(60))));
@@ -115,34 +117,52 @@ TEST_F(BindingTableTest, UnregisterRemovesTheBinding) {
 
 TEST(BindingDirectory, FindsByRealmAndUserAndForgetsRemovals) {
   BindingDirectory dir;
-  ContactRoute r{"alice@example.com", "alice", "access", "sip:alice@10.0.0.5:5062", kNat, true};
-  dir.apply({r.aor, r.user, r});
-  ASSERT_NE(dir.find("access", "alice"), nullptr);
-  EXPECT_EQ(dir.find("access", "alice")->flow.remote.port, 40123);
-  EXPECT_EQ(dir.find("carrier", "alice"), nullptr);
-  EXPECT_EQ(dir.find("access", "bob"), nullptr);
+  ContactRoute r{"alice@example.com",       "alice", "example.com", "access",
+                 "sip:alice@10.0.0.5:5062", kNat,    true};
+  dir.apply({r.aor, r.user, r.domain, r});
+  ASSERT_NE(dir.find("access", "alice", "example.com"), nullptr);
+  EXPECT_EQ(dir.find("access", "alice", "example.com")->flow.remote.port, 40123);
+  EXPECT_EQ(dir.find("carrier", "alice", "example.com"), nullptr);
+  EXPECT_EQ(dir.find("access", "bob", "example.com"), nullptr);
+  EXPECT_EQ(dir.from_source(kNat.remote.address), 1u);
 
   r.reachable = false;  // an update replaces, never duplicates
-  dir.apply({r.aor, r.user, r});
+  dir.apply({r.aor, r.user, r.domain, r});
   EXPECT_EQ(dir.size(), 1u);
-  EXPECT_FALSE(dir.find("access", "alice")->reachable);
+  EXPECT_EQ(dir.from_source(kNat.remote.address), 1u);
+  EXPECT_FALSE(dir.find("access", "alice", "example.com")->reachable);
 
-  dir.apply({r.aor, r.user, std::nullopt});
-  EXPECT_EQ(dir.find("access", "alice"), nullptr);
+  dir.apply({r.aor, r.user, r.domain, std::nullopt});
+  EXPECT_EQ(dir.find("access", "alice", "example.com"), nullptr);
   EXPECT_EQ(dir.size(), 0u);
+  EXPECT_EQ(dir.from_source(kNat.remote.address), 0u);
 }
 
-TEST(BindingDirectory, OneUserUnderTwoDomainsFindsTheLatest) {
+// Regression: bindings were keyed by user alone, so alice@evil took the calls of alice@corp.
+TEST(BindingDirectory, OneUserInTwoDomainsIsTwoUsers) {
   BindingDirectory dir;
-  ContactRoute a{"alice@a.example", "alice", "access", "sip:alice@10.0.0.5", kNat, true};
-  ContactRoute b{"alice@b.example", "alice", "access", "sip:alice@10.0.0.6", kNat, true};
-  dir.apply({a.aor, a.user, a});
-  dir.apply({b.aor, b.user, b});
-  EXPECT_EQ(dir.find("access", "alice")->aor, "alice@b.example");
-  dir.apply({a.aor, a.user, a});
-  EXPECT_EQ(dir.find("access", "alice")->aor, "alice@a.example");
-  dir.apply({a.aor, a.user, std::nullopt});
-  EXPECT_EQ(dir.find("access", "alice")->aor, "alice@b.example");
+  ContactRoute corp{
+      "alice@corp.example", "alice", "corp.example", "access", "sip:alice@10.0.0.5", kNat, true};
+  ContactRoute evil{
+      "alice@evil.example", "alice", "evil.example", "access", "sip:alice@10.6.6.6", kNat, true};
+  dir.apply({corp.aor, corp.user, corp.domain, corp});
+  dir.apply({evil.aor, evil.user, evil.domain, evil});  // the later registration
+  EXPECT_EQ(dir.find("access", "alice", "corp.example")->aor, "alice@corp.example");
+  EXPECT_EQ(dir.find("access", "alice", "evil.example")->aor, "alice@evil.example");
+  dir.apply({corp.aor, corp.user, corp.domain, std::nullopt});
+  EXPECT_EQ(dir.find("access", "alice", "corp.example"), nullptr);
+}
+
+// Portico's own domain named by two of its addresses: one user, the latest binding.
+TEST(BindingDirectory, TwoAorsOfOneDomainFindTheLatest) {
+  BindingDirectory dir;
+  ContactRoute a{"alice@192.0.2.1", "alice", "access", "access", "sip:alice@10.0.0.5", kNat, true};
+  ContactRoute b{"alice@192.0.2.2", "alice", "access", "access", "sip:alice@10.0.0.6", kNat, true};
+  dir.apply({a.aor, a.user, a.domain, a});
+  dir.apply({b.aor, b.user, b.domain, b});
+  EXPECT_EQ(dir.find("access", "alice", "access")->aor, "alice@192.0.2.2");
+  dir.apply({b.aor, b.user, b.domain, std::nullopt});
+  EXPECT_EQ(dir.find("access", "alice", "access")->aor, "alice@192.0.2.1");
 }
 
 }  // namespace

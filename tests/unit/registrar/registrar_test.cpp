@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "portico/auth/digest.hpp"
 #include "portico/policy/loader.hpp"
 #include "portico/registrar/binding_directory.hpp"
 #include "portico/sip/message.hpp"
@@ -33,6 +36,7 @@ registration:
   registrar: demo
   client_expires: 60s
   upstream_expires: 3600s
+  domains: [example.com]
 )";
 
 // The phone writes its private address; its packets arrive from the NAT's public one.
@@ -188,7 +192,7 @@ TEST_F(RegistrarTest, ChallengeIsRelayedAndCredentialsGoUpUnchanged) {
   auto to_phone = only_to(kNat);
   EXPECT_EQ(to_phone.status(), 401);
   EXPECT_NE(to_phone.raw().find(challenge), std::string_view::npos) << to_phone.raw();
-  EXPECT_TRUE(directory_.find("access", "alice") == nullptr);
+  EXPECT_TRUE(directory_.find("access", "alice", "example.com") == nullptr);
 
   const std::string creds =
       "Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"abc123\", "
@@ -206,7 +210,7 @@ TEST_F(RegistrarTest, ChallengeIsRelayedAndCredentialsGoUpUnchanged) {
   EXPECT_EQ(ok.contacts()[0].uri, "sip:alice@10.0.0.5:5062");
   EXPECT_NE(ok.raw().find(";expires=60"), std::string_view::npos) << ok.raw();
 
-  const ContactRoute* route = directory_.find("access", "alice");
+  const ContactRoute* route = directory_.find("access", "alice", "example.com");
   ASSERT_NE(route, nullptr);
   EXPECT_EQ(route->contact_uri, "sip:alice@10.0.0.5:5062");
   EXPECT_EQ(route->flow.remote, kNat);  // the NAT pinhole, not the Contact
@@ -248,11 +252,12 @@ TEST_F(RegistrarTest, RefreshFromANewNatMappingGoesUpstreamAndFollowsItOn2xx) {
   auto up = only_to(kRegistrar);
   EXPECT_EQ(up.method(), "REGISTER");
   EXPECT_TRUE(sent_to(remapped).empty());
-  ASSERT_EQ(directory_.find("access", "alice")->flow.remote, kNat);  // not before the 2xx
+  ASSERT_EQ(directory_.find("access", "alice", "example.com")->flow.remote,
+            kNat);  // not before the 2xx
   answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
   EXPECT_EQ(only_to(remapped).status(), 200);
-  ASSERT_NE(directory_.find("access", "alice"), nullptr);
-  EXPECT_EQ(directory_.find("access", "alice")->flow.remote, remapped);
+  ASSERT_NE(directory_.find("access", "alice", "example.com"), nullptr);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com")->flow.remote, remapped);
 }
 
 TEST_F(RegistrarTest, RegisterFromAnotherAddressCannotTakeTheBinding) {
@@ -276,7 +281,7 @@ TEST_F(RegistrarTest, RegisterFromAnotherAddressCannotTakeTheBinding) {
   answer(up, 403);
   EXPECT_EQ(only_to(attacker).status(), 403);
   EXPECT_EQ(refreshed(), 1u);
-  const auto* route = directory_.find("access", "alice");
+  const auto* route = directory_.find("access", "alice", "example.com");
   ASSERT_NE(route, nullptr);
   EXPECT_EQ(route->flow.remote, kNat);
   EXPECT_EQ(route->contact_uri, "sip:alice@10.0.0.5:5062");
@@ -319,27 +324,54 @@ TEST_F(RegistrarTest, OnlyAContinuationOfTheAcceptedRegisterIsAnsweredLocally) {
   EXPECT_TRUE(sent_to(kRegistrar).empty());
 }
 
-TEST_F(RegistrarTest, UnregisterRemovesTheBindingAndGoesUpstream) {
+TEST_F(RegistrarTest, UnregisterGoesUpstreamAndRemovesTheBindingOnlyOn2xx) {
   start();
   registered();
-  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  ASSERT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   inject(reg(2, 0), from(kNat));
-  EXPECT_EQ(directory_.find("access", "alice"), nullptr);  // calls stop at once
   auto up = only_to(kRegistrar);
   EXPECT_EQ(up.header("Expires"), "0");
   EXPECT_EQ(up.contacts().at(0).uri, "sip:alice@203.0.113.1:5060");
+  // Until the registrar accepts the removal, calls still reach the phone.
+  EXPECT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   answer(up, 200);
   EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com"), nullptr);
   EXPECT_EQ(registrar_->binding_count(), 0u);
+}
+
+// Regression: an unregister removed the binding before the registrar answered, so anyone
+// could take a user's calls away with one unauthenticated REGISTER.
+TEST_F(RegistrarTest, RefusedOrChallengedUnregisterKeepsTheBinding) {
+  start();
+  registered();
+  const Endpoint attacker{asio::ip::make_address("192.0.2.66"), 5060};
+  for (const int status : {401, 403}) {
+    inject(reg(10 + status, 0, "", "*"), from(attacker));
+    auto up = only_to(kRegistrar);
+    EXPECT_EQ(up.header("Expires"), "0");
+    answer(up, status,
+           status == 401 ? "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"x\"\r\n" : "");
+    EXPECT_EQ(only_to(attacker).status(), status);
+    const ContactRoute* route = directory_.find("access", "alice", "example.com");
+    ASSERT_NE(route, nullptr) << status;
+    EXPECT_EQ(route->flow.remote, kNat);
+  }
+  // The phone's own refresh still continues its registration: the credentials and Request-URI
+  // of the refused unregister were not kept.
+  inject(reg(2), from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
 }
 
 TEST_F(RegistrarTest, ContactStarWithExpiresZeroUnregisters) {
   start();
   registered();
   inject(reg(2, 0, "", "*"), from(kNat));
-  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  EXPECT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   answer(only_to(kRegistrar), 200);
   EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com"), nullptr);
 }
 
 TEST_F(RegistrarTest, ExpiryRemovesTheBindingAndUnregistersUpstreamWithLastCredentials) {
@@ -349,9 +381,9 @@ TEST_F(RegistrarTest, ExpiryRemovesTheBindingAndUnregistersUpstreamWithLastCrede
   answer(only_to(kRegistrar), 200);
   ASSERT_EQ(only_to(kNat).status(), 200);
   timers_.advance(seconds(65));  // 60 s granted + 6 s grace not yet over
-  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  ASSERT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   timers_.advance(seconds(2));
-  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com"), nullptr);
   auto ups = sent_to(kRegistrar);  // sent at 66 s, retransmitted over UDP by 67 s
   ASSERT_FALSE(ups.empty());
   auto& up = ups.front();
@@ -370,24 +402,45 @@ TEST_F(RegistrarTest, ContactExpiresParameterWinsAndIsNeverLengthened) {
   auto ok = only_to(kNat);
   EXPECT_NE(ok.raw().find(";expires=30"), std::string_view::npos) << ok.raw();
   timers_.advance(seconds(32));  // 30 s + 3 s grace
-  EXPECT_NE(directory_.find("access", "alice"), nullptr);
+  EXPECT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   timers_.advance(seconds(2));
-  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com"), nullptr);
 }
 
-TEST_F(RegistrarTest, NoContactListsTheCurrentBinding) {
+std::string query_from(const std::string& via_host, int cseq) {
+  return "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP " + via_host +
+         ":5062;branch=z9hG4bKq" + std::to_string(cseq) +
+         ";rport\r\n"
+         "From: <sip:alice@example.com>;tag=q1\r\nTo: <sip:alice@example.com>\r\n"
+         "Call-ID: query-1@" +
+         via_host + "\r\nCSeq: " + std::to_string(cseq) + " REGISTER\r\nContent-Length: 0\r\n\r\n";
+}
+
+// Regression: a query REGISTER (no Contact) was answered with the user's Contact at once, to
+// anyone. It is relayed, and the Contact listed only on the registrar's 2xx.
+TEST_F(RegistrarTest, QueryListsTheBindingOnlyAfterTheRegistrar2xx) {
   start();
   registered();
-  const std::string query =
-      "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKq;rport\r\n"
-      "From: <sip:alice@example.com>;tag=phone1\r\nTo: <sip:alice@example.com>\r\n"
-      "Call-ID: reg-1@10.0.0.5\r\nCSeq: 5 REGISTER\r\nContent-Length: 0\r\n\r\n";
-  inject(query, from(kNat));
+  const Endpoint stranger{asio::ip::make_address("192.0.2.66"), 5060};
+  inject(query_from("192.0.2.66", 1), from(stranger));
+  EXPECT_TRUE(sent_to(stranger).empty());  // nothing before the registrar answers
+  auto up = only_to(kRegistrar);
+  EXPECT_EQ(up.method(), "REGISTER");
+  EXPECT_TRUE(up.contacts().empty());  // a query changes nothing upstream
+  EXPECT_FALSE(up.header("Expires").has_value());
+  answer(up, 401, "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"x\"\r\n");
+  auto refused = only_to(stranger);
+  EXPECT_EQ(refused.status(), 401);
+  EXPECT_TRUE(refused.contacts().empty());
+  EXPECT_NE(refused.raw().find("WWW-Authenticate: Digest"), std::string_view::npos);
+
+  inject(query_from("10.0.0.5", 2), from(kNat));
+  answer(only_to(kRegistrar), 200, "Contact: <sip:alice@203.0.113.1:5060>;expires=3500\r\n");
   auto ok = only_to(kNat);
   EXPECT_EQ(ok.status(), 200);
   ASSERT_EQ(ok.contacts().size(), 1u);
-  EXPECT_EQ(ok.contacts()[0].uri, "sip:alice@10.0.0.5:5062");
-  EXPECT_TRUE(sent_to(kRegistrar).empty());
+  EXPECT_EQ(ok.contacts()[0].uri, "sip:alice@10.0.0.5:5062");  // the phone's, not Portico's
+  EXPECT_NE(directory_.find("access", "alice", "example.com"), nullptr);
 }
 
 TEST_F(RegistrarTest, RefusedRegistrationLeavesNoBinding) {
@@ -437,21 +490,23 @@ TEST_F(RegistrarTest, UnsupportedRequiredExtensionsGet420) {
 }
 
 TEST_F(RegistrarTest, WithoutARegistrarPorticoAnswersItself) {
-  start("registration: {realm: access, client_expires: 60s}\n");
+  start("registration: {realm: access, client_expires: 60s, domains: [example.com]}\n");
   inject(reg(1), from(kNat));
   auto ok = only_to(kNat);
   EXPECT_EQ(ok.status(), 200);
   EXPECT_NE(ok.raw().find(";expires=60"), std::string_view::npos);
   EXPECT_TRUE(transport_.sent.empty());
-  ASSERT_NE(directory_.find("access", "alice"), nullptr);
+  ASSERT_NE(directory_.find("access", "alice", "example.com"), nullptr);
   timers_.advance(seconds(67));
-  EXPECT_EQ(directory_.find("access", "alice"), nullptr);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com"), nullptr);
   EXPECT_TRUE(transport_.sent.empty());
 }
 
 TEST_F(RegistrarTest, UnansweredPingsMarkTheContactUnreachableAndRegisterRevivesIt) {
-  start("registration: {realm: access, client_expires: 3600s, options_ping: 20s, "
-        "ping_failures: 2}\n");
+  start(
+      "registration: {realm: access, domains: [example.com], client_expires: 3600s, "
+      "options_ping: 20s, "
+      "ping_failures: 2}\n");
   inject(reg(1), from(kNat));
   ASSERT_EQ(only_to(kNat).status(), 200);
   timers_.advance(seconds(1));
@@ -464,18 +519,18 @@ TEST_F(RegistrarTest, UnansweredPingsMarkTheContactUnreachableAndRegisterRevives
   // Answered: still reachable.
   answer(pings[0], 200);
   timers_.advance(seconds(20));
-  ASSERT_TRUE(directory_.find("access", "alice")->reachable);
+  ASSERT_TRUE(directory_.find("access", "alice", "example.com")->reachable);
 
   // Two pings unanswered (each runs into Timer F, 32 s): unreachable.
   timers_.advance(seconds(120));
-  ASSERT_NE(directory_.find("access", "alice"), nullptr);
-  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+  ASSERT_NE(directory_.find("access", "alice", "example.com"), nullptr);
+  EXPECT_FALSE(directory_.find("access", "alice", "example.com")->reachable);
   EXPECT_GE(registrar_->stats().pings_missed, 2u);
   EXPECT_EQ(registrar_->stats().unreachable.at("access"), 1u);
 
   transport_.take();
   inject(reg(2), from(kNat));
-  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+  EXPECT_TRUE(directory_.find("access", "alice", "example.com")->reachable);
 }
 
 TEST_F(RegistrarTest, ClosedConnectionMakesItsBindingUnreachableUntilTheNextRegister) {
@@ -486,22 +541,199 @@ TEST_F(RegistrarTest, ClosedConnectionMakesItsBindingUnreachableUntilTheNextRegi
   auto up = only_to(kRegistrar);
   answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
   ASSERT_EQ(only_to(kNat).status(), 200);
-  ASSERT_TRUE(directory_.find("access", "alice")->reachable);
+  ASSERT_TRUE(directory_.find("access", "alice", "example.com")->reachable);
 
   registrar_->on_connection_closed(transport::ConnectionRef{0, 8});  // someone else's
-  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
+  EXPECT_TRUE(directory_.find("access", "alice", "example.com")->reachable);
   registrar_->on_connection_closed(transport::ConnectionRef{0, 7});
-  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+  EXPECT_FALSE(directory_.find("access", "alice", "example.com")->reachable);
 
   tcp.connection = transport::ConnectionRef{0, 9};  // the phone reconnects and registers
   inject(reg(2), tcp);
   // A new connection is a new flow: the registrar must accept it before calls use it.
   up = only_to(kRegistrar);
-  EXPECT_FALSE(directory_.find("access", "alice")->reachable);
+  EXPECT_FALSE(directory_.find("access", "alice", "example.com")->reachable);
   answer(up, 200, "Contact: <" + up.contacts().at(0).uri + ">;expires=3600\r\n");
   EXPECT_EQ(only_to(kNat).status(), 200);
-  EXPECT_TRUE(directory_.find("access", "alice")->reachable);
-  EXPECT_EQ(directory_.find("access", "alice")->flow.connection, (transport::ConnectionRef{0, 9}));
+  EXPECT_TRUE(directory_.find("access", "alice", "example.com")->reachable);
+  EXPECT_EQ(directory_.find("access", "alice", "example.com")->flow.connection,
+            (transport::ConnectionRef{0, 9}));
+}
+
+TEST_F(RegistrarTest, DomainNotServedGets404AndIsCounted) {
+  start();
+  std::string evil = reg(1);
+  evil.replace(evil.find("To: <sip:alice@example.com>"), 27, "To: <sip:alice@evil.example>");
+  inject(evil, from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 404);
+  EXPECT_TRUE(sent_to(kRegistrar).empty());
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  EXPECT_EQ(
+      registrar_->stats().outcomes[static_cast<std::size_t>(RegisterOutcome::DomainNotServed)], 1u);
+}
+
+// Without `domains`, Portico serves itself, named by an IP literal; a host name is refused.
+TEST_F(RegistrarTest, WithoutDomainsOnlyIpLiteralsAreServed) {
+  start("registration: {realm: access}\n");
+  inject(reg(1), from(kNat));  // To alice@example.com
+  EXPECT_EQ(only_to(kNat).status(), 404);
+  std::string own = reg(2);
+  own.replace(own.find("To: <sip:alice@example.com>"), 27, "To: <sip:alice@198.51.100.1>");
+  inject(own, from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  // Calls find it in Portico's own domain, known by the realm's name.
+  EXPECT_NE(directory_.find("access", "alice", "access"), nullptr);
+}
+
+// A REGISTER for user n from `remote`.
+std::string reg_user(int n, const std::string& host = "example.com") {
+  const std::string u = "u" + std::to_string(n);
+  return "REGISTER sip:" + host + " SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKu" +
+         std::to_string(n) + ";rport\r\nFrom: <sip:" + u + "@" + host + ">;tag=t" +
+         std::to_string(n) + "\r\nTo: <sip:" + u + "@" + host + ">\r\nCall-ID: u" +
+         std::to_string(n) + "@10.0.0.5\r\nCSeq: 1 REGISTER\r\nContact: <sip:" + u +
+         "@10.0.0.5:5062>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n";
+}
+
+TEST_F(RegistrarTest, BindingCapsRefuseWith503AndCount) {
+  start(
+      "registration: {realm: access, domains: [example.com], max_bindings: 3, "
+      "max_bindings_per_source: 2}\n");
+  const Endpoint other{asio::ip::make_address("192.0.2.78"), 5060};
+  inject(reg_user(1), from(kNat));
+  inject(reg_user(2), from(kNat));
+  inject(reg_user(3), from(kNat));  // a third from the same address
+  auto answers = sent_to(kNat);
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(answers[0].status(), 200);
+  EXPECT_EQ(answers[1].status(), 200);
+  EXPECT_EQ(answers[2].status(), 503);
+  EXPECT_TRUE(answers[2].header("Retry-After").has_value());
+  inject(reg_user(4), from(other));  // another address: fine, 3 in all
+  EXPECT_EQ(only_to(other).status(), 200);
+  const Endpoint third{asio::ip::make_address("192.0.2.79"), 5060};
+  inject(reg_user(5), from(third));  // max_bindings
+  EXPECT_EQ(only_to(third).status(), 503);
+  EXPECT_EQ(registrar_->binding_count(), 3u);
+  EXPECT_EQ(
+      registrar_->stats().outcomes[static_cast<std::size_t>(RegisterOutcome::TooManyBindings)], 2u);
+  // A refresh of an existing binding is never refused.
+  std::string refresh = reg_user(1);
+  refresh.replace(refresh.find("CSeq: 1"), 7, "CSeq: 2");
+  refresh.replace(refresh.find("branch=z9hG4bKu1"), 16, "branch=z9hG4bKu1b");
+  inject(refresh, from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+}
+
+// Portico as the registrar, with digest users.
+class DigestRegistrarTest : public RegistrarTest {
+ protected:
+  void start_digest() {
+    const std::string users = ::testing::TempDir() + "/portico_registrar_users";
+    {
+      std::ofstream f(users);
+      f << "# test users\nalice@example.com example.com md5:"
+        << auth::ha1(auth::Algorithm::Md5, "alice", "example.com", "secret")
+        << " sha256:" << auth::ha1(auth::Algorithm::Sha256, "alice", "example.com", "secret")
+        << "\n"
+        << "bob sha256:" << auth::ha1(auth::Algorithm::Sha256, "bob", "example.com", "pw") << "\n";
+    }
+    start("registration: {realm: access, domains: [example.com], users_file: " + users + "}\n");
+    registrar_->set_authenticator(&auth_);
+  }
+
+  // The phone's answer to `challenge` (its WWW-Authenticate lines).
+  static std::string credentials(const sip::Message& challenge, const std::string& user,
+                                 const std::string& password, auth::Algorithm a,
+                                 const std::string& nc = "00000001") {
+    const std::string raw(challenge.raw());
+    const auto n0 = raw.find("nonce=\"") + 7;
+    auth::Credentials c;
+    c.username = user;
+    c.realm = "example.com";
+    c.nonce = raw.substr(n0, raw.find('"', n0) - n0);
+    c.uri = "sip:example.com";
+    c.algorithm = a;
+    c.qop = "auth";
+    c.nc = nc;
+    c.cnonce = "abc123";
+    const std::string r =
+        auth::expected_response(c, auth::ha1(a, user, c.realm, password), "REGISTER");
+    return "Authorization: Digest username=\"" + user + "\", realm=\"example.com\", nonce=\"" +
+           c.nonce + "\", uri=\"sip:example.com\", response=\"" + r +
+           "\", algorithm=" + auth::to_string(a) + ", qop=auth, nc=" + nc +
+           ", cnonce=\"abc123\"\r\n";
+  }
+
+  /// The 401's challenge with its nonce blanked: what a prober compares.
+  static std::string shape(const sip::Message& m) {
+    std::string out = std::to_string(m.status());
+    for (const auto& v : m.header_values("WWW-Authenticate")) {
+      std::string line = v;
+      const auto n0 = line.find("nonce=\"") + 7;
+      line.replace(n0, line.find('"', n0) - n0, "N");
+      out += "|" + line;
+    }
+    return out;
+  }
+
+  auth::DigestAuthenticator auth_;
+};
+
+TEST_F(DigestRegistrarTest, RegisterNeedsTheUsersPassword) {
+  start_digest();
+  inject(reg(1), from(kNat));
+  const auto challenge = only_to(kNat);
+  ASSERT_EQ(challenge.status(), 401);
+  ASSERT_EQ(challenge.header_values("WWW-Authenticate").size(), 2u);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  inject(reg(2, 3600, credentials(challenge, "alice", "secret", auth::Algorithm::Sha256)),
+         from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  EXPECT_NE(directory_.find("access", "alice", "example.com"), nullptr);
+  EXPECT_EQ(auth_.stats().successes, 1u);
+}
+
+// svwar's question: does the answer differ between a user that exists and one that does not?
+TEST_F(DigestRegistrarTest, UnknownUserAndWrongPasswordAnswerAlike) {
+  start_digest();
+  std::vector<asio::ip::address> failures;
+  auth_.set_failure_hook([&](const asio::ip::address& a) { failures.push_back(a); });
+  inject(reg(1), from(kNat));
+  const auto challenge = only_to(kNat);
+  inject(reg(2, 3600, credentials(challenge, "alice", "guess", auth::Algorithm::Md5)), from(kNat));
+  const auto wrong = only_to(kNat);
+  std::string mallory =
+      reg(3, 3600, credentials(challenge, "mallory", "guess", auth::Algorithm::Md5, "00000002"));
+  for (const char* field : {"From: <sip:alice@", "To: <sip:alice@"}) {
+    mallory.replace(mallory.find(field), std::string(field).size(),
+                    std::string(field).replace(std::string(field).find("alice"), 5, "mallory"));
+  }
+  inject(mallory, from(kNat));
+  const auto unknown = only_to(kNat);
+  EXPECT_EQ(shape(wrong), shape(challenge));
+  EXPECT_EQ(shape(unknown), shape(challenge));
+  EXPECT_EQ(wrong.status(), 401);
+  EXPECT_EQ(auth_.stats().failures, 2u);
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_EQ(failures[0], kNat.address);
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+}
+
+TEST_F(DigestRegistrarTest, ReplayedNonceCountAndAnotherUsersCredentialsAreRefused) {
+  start_digest();
+  inject(reg(1), from(kNat));
+  const auto challenge = only_to(kNat);
+  const std::string creds = credentials(challenge, "alice", "secret", auth::Algorithm::Md5);
+  inject(reg(2, 3600, creds), from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 200);
+  inject(reg(3, 3600, creds), from(kNat));  // the same nonce-count again
+  EXPECT_EQ(only_to(kNat).status(), 401);
+  EXPECT_EQ(auth_.stats().replayed, 1u);
+  // bob's valid credentials do not register alice (RFC 3261 §10.3 step 6).
+  inject(reg(4, 3600, credentials(challenge, "bob", "pw", auth::Algorithm::Sha256, "00000005")),
+         from(kNat));
+  EXPECT_EQ(only_to(kNat).status(), 403);
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ routes:
     targets: [{trunk: demo}]
 registration:
   realm: access
+  domains: [example.com]
   registrar: demo
   client_expires: 60s
   upstream_expires: 3600s
