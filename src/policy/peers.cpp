@@ -10,8 +10,9 @@ namespace portico::policy::detail {
 namespace {
 
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
-const KeyList kTrunkKeys = {"realm", "host", "port", "transport", "max_calls", "sources"};
-const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls"};
+const KeyList kTrunkKeys = {"realm",     "host",    "port",   "transport",
+                            "max_calls", "sources", "trusted"};
+const KeyList kPeerKeys = {"realm", "sources", "host", "port", "transport", "max_calls", "trusted"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
 
@@ -159,6 +160,9 @@ void parse_reachability(const Reader& r, const FieldMap& m, const Field& entry, 
         *f, 0, kMaxCalls,
         "is not a call limit (0 = unlimited, at most " + std::to_string(kMaxCalls) + ")");
     peer.max_calls = static_cast<int>(n.value_or(peer.max_calls));
+  }
+  if (const Field* f = find(m, "trusted")) {
+    peer.trusted = r.boolean(*f).value_or(peer.trusted);
   }
 }
 

@@ -21,6 +21,8 @@ constexpr const char* kHep = "HEPv3 packets sent to the capture server";
 constexpr const char* kTraceFiles = "Per-call pcap files finished";
 constexpr const char* kTraceMessages = "SIP messages for per-call pcap files";
 constexpr const char* kCdrRecords = "Call records";
+constexpr const char* kTooLong =
+    "Values over a headers length limit (display name, URI, header, body)";
 
 }  // namespace
 
@@ -41,6 +43,15 @@ const Table<b2bua::B2buaStats> kCallRows{
      &b2bua::B2buaStats::calls_timed_out},
     {"portico_sip_unknown_dialog_total", "In-dialog requests answered 481", Type::Counter, {},
      &b2bua::B2buaStats::unknown_dialog},
+    {"portico_sip_identity_headers_removed_total",
+     "Identity headers (P-Asserted-Identity, Diversion...) from untrusted peers, removed",
+     Type::Counter, {}, &b2bua::B2buaStats::identity_removed},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "truncated"}},
+     &b2bua::B2buaStats::too_long_truncated},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "dropped"}},
+     &b2bua::B2buaStats::too_long_dropped},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "refused"}},
+     &b2bua::B2buaStats::too_long_refused},
 };
 
 const Table<ShardSnapshot> kSnapshotRows{
@@ -116,6 +127,8 @@ const Table<media::RelayStats> kRelayRows{
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter, {{"reason", "hijack"}},
      &media::RelayStats::hijack_dropped},
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
+     {{"reason", "unexpected_source"}}, &media::RelayStats::source_dropped},
+    {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
      {{"reason", "malformed"}}, &media::RelayStats::malformed_rtp},
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
      {{"reason", "send_error"}}, &media::RelayStats::send_error},
@@ -136,6 +149,9 @@ const Table<b2bua::MediaStats> kMediaRows{
      &b2bua::MediaStats::sessions_anchored},
     {"portico_media_ports_exhausted_total", "Offers refused because a port range was full",
      Type::Counter, {}, &b2bua::MediaStats::ports_exhausted},
+    {"portico_media_address_refused_total",
+     "Offers and answers refused because their media address is outside allowed_networks",
+     Type::Counter, {}, &b2bua::MediaStats::address_refused},
     {"portico_media_timeouts_total", "Calls ended because no RTP flowed either way",
      Type::Counter, {}, &b2bua::MediaStats::media_timeouts},
     {"portico_media_dtmf_mismatches_total",

@@ -66,6 +66,10 @@ struct B2buaStats {
   std::uint64_t failovers = 0;
   std::uint64_t calls_timed_out = 0;     // max call duration reached
   std::uint64_t unknown_dialog = 0;      // 481 sent
+  std::uint64_t identity_removed = 0;    // identity headers from untrusted peers, removed
+  std::uint64_t too_long_truncated = 0;  // From display names cut to max_display_name
+  std::uint64_t too_long_dropped = 0;    // passed headers over max_header_value, dropped
+  std::uint64_t too_long_refused = 0;    // INVITEs refused for a length limit
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)
