@@ -29,8 +29,9 @@ Addresses (subnet 127.0.k.0/24) as in every test: Portico access .1 / carrier .2
                     trunk, with the host replaced by Portico's carrier address.
   svmap_learns_nothing
                     sipvicious svmap (always -b/-x 127.0.0.1) scans Portico inside a private
-                    network namespace (only lo), with OPTIONS and INVITE and another From name;
-                    a raw OPTIONS with a browser User-Agent too. Portico is found, but svmap's
+                    network namespace (only lo), with OPTIONS and INVITE, another From name,
+                    and a User-Agent other than its default (a softphone's, seen in Portico's
+                    trace); raw OPTIONS with a browser's and other User-Agents too. Portico is found, but svmap's
                     User Agent column says `unknown` and no answer carries a Server or
                     User-Agent header, the word Portico or a version number.
 """
@@ -268,6 +269,21 @@ def test_identity_from_trusted_peer(ctx: Ctx):
 
 
 SCAN_NS = "scan"
+SCANNER_UA = "Zoiper rv2.10.19.5"
+# svmap has no option for its User-Agent ("friendly-scanner", which scanners change to pass as
+# phones): the same svmap with the default of its request builder replaced.
+SVMAP_AS = (
+    "import sys\n"
+    "sys.path.insert(0, '/usr/share/sipvicious')\n"
+    "from sipvicious.libs import svhelper\n"
+    "from sipvicious import svmap\n"
+    "f = svhelper.makeRequest\n"
+    "names = f.__code__.co_varnames[:f.__code__.co_argcount][-len(f.__defaults__):]\n"
+    "d = list(f.__defaults__)\n"
+    "d[names.index('useragent')] = sys.argv[1]\n"
+    "f.__defaults__ = tuple(d)\n"
+    "sys.argv = sys.argv[2:]\n"
+    "sys.exit(svmap.main())\n")
 
 
 def raw_options(topo: netns.Topology, target: str, user_agent: str) -> str:
@@ -306,10 +322,15 @@ def test_svmap_learns_nothing(ctx: Ctx):
         ctx.start_portico(policy, wrap=topo.wrap(SCAN_NS))
         answers: list[str] = []
         tables: list[str] = []
-        for extra in (["-m", "OPTIONS"], ["-m", "OPTIONS", "--fromname", "Bob Smith", "-e", "200"],
-                      ["-m", "INVITE"]):
-            argv = [svmap, "-b", "127.0.0.1", "-x", "127.0.0.1", "-P", "5070", "-p", "5060",
+        for ua, extra in ((None, ["-m", "OPTIONS"]),
+                          (None, ["-m", "OPTIONS", "--fromname", "Bob Smith", "-e", "200"]),
+                          (None, ["-m", "INVITE"]),
+                          (SCANNER_UA, ["-m", "OPTIONS"]),
+                          (SCANNER_UA, ["-m", "INVITE"])):
+            prog = [svmap] if ua is None else ["/usr/bin/python3", "-c", SVMAP_AS, ua, "svmap"]
+            argv = [*prog, "-b", "127.0.0.1", "-x", "127.0.0.1", "-P", "5070", "-p", "5060",
                     "-t", "0.05", *extra, net.access]
+            extra = extra + ([f"(User-Agent {ua})"] if ua else [])
             r = topo.exec(SCAN_NS, argv, check=False, timeout=30)
             out = r.stdout + r.stderr
             (ctx.dir / f"svmap{len(tables)}.log").write_text(" ".join(argv) + "\n" + out)
@@ -320,8 +341,11 @@ def test_svmap_learns_nothing(ctx: Ctx):
             check(row[-1].split("|")[-2].strip() == "unknown" if "|" in row[-1]
                   else row[-1].rstrip().endswith("unknown"),
                   f"svmap learnt a user agent: {row[-1]}")
+        seen_ua = [m for m in parse_trace(ctx.portico.log())
+                   if m.dir == "in" and f"User-Agent: {SCANNER_UA}" in m.text]
+        check(seen_ua, f"svmap did not send User-Agent: {SCANNER_UA} (Portico's trace)")
         for ua in ("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "friendly-scanner",
-                   "Zoiper rv2.10.19.5"):
+                   SCANNER_UA):
             answer = raw_options(topo, net.access, ua)
             answers.append(answer)
             print(f"    OPTIONS with User-Agent {ua!r}: {answer.splitlines()[0] if answer else '-'}")
