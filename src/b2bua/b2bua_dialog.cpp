@@ -87,6 +87,14 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
     respond(self, txn, 483);
     return;
   }
+  if (req.body().size() > call.plan.policy->headers.max_body) {
+    ++self.stats_.too_long_refused;  // what crosses is bounded in a dialog too (RFC 3261 §21.4.14)
+    respond(self, txn, 413);
+    if (m == "INVITE") {
+      reinvite_over(call);
+    }
+    return;
+  }
   std::string body;
   if (!req.body().empty()) {
     SdpRole role = (m == "INVITE" || m == "UPDATE") ? SdpRole::Offer : SdpRole::Answer;

@@ -738,6 +738,24 @@ TEST_F(B2buaEdgeTest, LongUriAndBodyAreRefused) {
   EXPECT_EQ(b2b_.stats().too_long_refused, 2u);
 }
 
+TEST_F(B2buaEdgeTest, OverlongBodyInADialogIsRefused) {
+  sip::Message inv = answered_call();
+  sent_to(kPbx);
+  const std::string from = inv.to().raw + ";tag=btag1";
+  const std::string body = "v=0\r\n" + std::string(17000, 'x');
+  std::string info = request_in_dialog("INFO", inv.contacts()[0].uri, from, inv.from().raw,
+                                       inv.call_id(), 5,
+                                       "SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKin1");
+  info.replace(info.find("Content-Length: 0\r\n\r\n"), 21,
+               "Content-Type: application/x-blob\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
+  inject(info, from_trunk(kPrimary));
+  EXPECT_NE(find(sent_to(kPrimary), "INFO", 413), nullptr);
+  EXPECT_EQ(find(sent_to(kPbx), "INFO"), nullptr);
+  EXPECT_EQ(b2b_.stats().too_long_refused, 1u);
+  EXPECT_EQ(b2b_.call_count(), 1u);  // the call goes on
+}
+
 TEST_F(B2buaEdgeTest, OverlongPassedHeaderIsDropped) {
   inject(invite("02079460000", "a-call-1@10.1.1.5",
                 "Subject: " + std::string(3000, 's') + "\r\nPriority: urgent\r\n"),
