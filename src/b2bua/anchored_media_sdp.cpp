@@ -126,6 +126,18 @@ std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, st
       auto rc_ip = rc->connection ? parse_ip(rc->connection->address) : addr;
       rtcp = Endpoint{use_signalling || !rc_ip ? peer_ip : *rc_ip, rc->port};
     }
+    // Portico is no open UDP relay: the other leg's media goes only where the realm allows.
+    for (const auto& ep : {rtp, rtcp}) {
+      if (ep && !policy::media_address_allowed(*src.media, ep->address)) {
+        ++factory_.closed_.address_refused;
+        log::warn("media.address_refused", {{"call", log_id_},
+                                            {"stream", i},
+                                            {"realm", src.realm},
+                                            {"address", ep->address.to_string()}});
+        return Error{"media_address_refused", "media address " + ep->address.to_string() +
+                                                  " is outside the realm's " + "allowed_networks"};
+      }
+    }
   }
   streams_[i].held[index_of(from)] = on_hold_address ||
                                      sdp::direction(s, m) != sdp::Direction::SendRecv;
@@ -191,6 +203,7 @@ media::SideConfig AnchoredMedia::side_config(Side s) const {
   c.local = m.address;
   c.latch = m.nat;  // symmetric RTP only where peers sit behind NAT; elsewhere SDP is the truth
   c.latch_any_ip = m.nat && m.latch_any_ip;
+  c.strict_port = m.strict_source_port;
   return c;
 }
 

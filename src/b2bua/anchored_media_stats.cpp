@@ -112,6 +112,7 @@ void AnchoredMedia::report_one_way() {
              {"silent_realm", silent.realm},
              {"silent_peer", silent.signalling_address.to_string()},
              {"dropped_hijack", st.hijack_dropped},
+             {"dropped_unexpected_source", st.source_dropped},
              {"dropped_no_destination", st.no_destination},
              {"detail", std::string("no RTP arrived from the ") + (a_silent ? "caller" : "callee") +
                             "'s side; check its NAT/firewall and the realm's media.nat setting"}});

@@ -226,12 +226,11 @@ Call* B2bua::Impl::find_by_call_id(B2bua& self, const std::string& call_id, Side
   return call;
 }
 
-std::string B2bua::Impl::server_header(const B2bua& self, const policy::PolicySnapshot& p) {
-  std::string v = p.headers.server_name;
-  if (p.headers.expose_version) {
-    v += "/" + self.version_;
-  }
-  return v;
+std::string B2bua::Impl::server_line(const B2bua& self, const policy::PolicySnapshot& p,
+                                     std::string_view header) {
+  // An empty server_name sends no Server/User-Agent at all: nothing for a scanner to read.
+  const std::string v = policy::product_token(p.headers, self.version_);
+  return v.empty() ? std::string() : std::string(header) + ": " + v + "\r\n";
 }
 
 void B2bua::Impl::respond(B2bua& self, sip::TxnId txn, int status, std::string reason,
@@ -241,7 +240,7 @@ void B2bua::Impl::respond(B2bua& self, sip::TxnId txn, int status, std::string r
   parts.status = status;
   parts.reason = std::move(reason);
   parts.to_tag = random_token(16);
-  parts.extra_headers = std::move(extra) + "Server: " + server_header(self, *p) + "\r\n";
+  parts.extra_headers = std::move(extra) + server_line(self, *p, "Server");
   self.layer_.respond(txn, parts);
 }
 

@@ -74,12 +74,11 @@ std::optional<Error> B2bua::Impl::a_response_parts(B2bua& self, Call& call,
                                                    sip::ResponseParts& parts) {
   const auto& policy = *call.plan.policy;
   parts.status = resp.status();
-  parts.reason = resp.reason_phrase();
+  parts.reason = relayed_reason(resp, policy.headers);
   const Leg& a = call.leg(Side::A);
   parts.to_tag = a.local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers, a.local_host) +
-                        "Contact: " + a.contact + "\r\nServer: " + server_header(self, policy) +
-                        "\r\n";
+  parts.extra_headers = passed_headers(self, call, Side::B, resp, a.local_host) +
+                        "Contact: " + a.contact + "\r\n" + server_line(self, policy, "Server");
   if (resp.body().empty()) {
     return std::nullopt;
   }
@@ -175,7 +174,7 @@ void B2bua::Impl::prack_from_a(B2bua& self, Call& call, sip::TxnId txn, const si
   sip::ResponseParts parts;
   parts.status = 200;
   parts.to_tag = a.local_tag;
-  parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
+  parts.extra_headers = server_line(self, *call.plan.policy, "Server");
   self.layer_.respond(txn, parts);
   if (b.prack_rack) {
     // A answered B's offer in its PRACK: that answer goes to B in Portico's PRACK.

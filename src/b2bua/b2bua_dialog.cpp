@@ -130,6 +130,14 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
     respond(self, txn, 483);
     return;
   }
+  if (req.body().size() > call.plan.policy->headers.max_body) {
+    ++self.stats_.too_long_refused;  // what crosses is bounded in a dialog too (RFC 3261 §21.4.14)
+    respond(self, txn, 413);
+    if (m == "INVITE") {
+      reinvite_over(call);
+    }
+    return;
+  }
   std::string body;
   const std::size_t max_streams = call.plan.policy->limits.max_media_streams;
   if (refreshes_target(m) && sdp::count_media_lines(req.body()) > max_streams) {
@@ -146,7 +154,7 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
     auto r = call.media->relay_body(from, role, req.content_type(), req.body());
     if (!r.ok()) {
       respond(self, txn, media_failure_status(r.error().reason), {},
-              "Warning: 305 portico \"" + r.error().detail + "\"\r\n");
+              media_warning(r.error().reason));
       if (m == "INVITE") {
         reinvite_over(call);
       }
@@ -158,9 +166,9 @@ void B2bua::Impl::relay_request(B2bua& self, Call& call, Side from, sip::TxnId t
   std::uint16_t port = 0;
   local_address(self, y, host, port);
   const auto& policy = *call.plan.policy;
-  std::string extra = relayed_headers(req, policy.headers, host);
+  std::string extra = passed_headers(self, call, from, req, host);
   if (!policy.headers.pass_user_agent) {
-    extra += "User-Agent: " + server_header(self, policy) + "\r\n";
+    extra += server_line(self, policy, "User-Agent");
   }
   std::uint32_t cseq = ++y.local_cseq;
   std::string bytes = leg_request(y, m, cseq, host, port, new_branch(), extra,
@@ -196,13 +204,13 @@ void B2bua::Impl::relayed_response(B2bua& self, Call& call, const PendingRequest
   const auto& policy = *call.plan.policy;
   sip::ResponseParts parts;
   parts.status = status;
-  parts.reason = resp.reason_phrase();
+  parts.reason = relayed_reason(resp, policy.headers);
   parts.to_tag = call.leg(back).local_tag;
-  parts.extra_headers = relayed_headers(resp, policy.headers, call.leg(back).local_host);
+  parts.extra_headers = passed_headers(self, call, p.leg, resp, call.leg(back).local_host);
   if (status >= 200 && status < 300 && refreshes_target(m)) {
     parts.extra_headers += "Contact: " + call.leg(back).contact + "\r\n";
   }
-  parts.extra_headers += "Server: " + server_header(self, policy) + "\r\n";
+  parts.extra_headers += server_line(self, policy, "Server");
   if (!resp.body().empty()) {
     SdpRole role = p.offer_in_request ? SdpRole::Answer : SdpRole::Offer;
     auto r = call.media->relay_body(p.leg, role, resp.content_type(), resp.body());

@@ -19,6 +19,24 @@
 
 namespace portico::b2bua {
 
+/// What relayed_headers removed from one message (edge_checks.cpp adds them to the stats).
+struct PassedHeaderCounts {
+  std::uint64_t identity_removed = 0;  // identity headers from an untrusted peer
+  std::uint64_t too_long_dropped = 0;  // values over max_header_value
+};
+
+/// A new call's INVITE against the length limits (edge_checks.cpp).
+struct CrossingCheck {
+  int status = 0;       // 0: within the limits (display name maybe truncated); else refused
+  std::string reason;   // stable token of a refusal: "uri_too_long", "body_too_long"...
+  std::string display;  // the From display name to send on (truncated if it was too long)
+};
+
+/// Checks the Request-URI, From/To URIs, body, From display name and passed headers of an
+/// initial INVITE against the headers rules; counts truncations and refusals in `stats`.
+CrossingCheck check_crossing(const sip::Message& req, const policy::HeaderRules& rules,
+                             B2buaStats& stats);
+
 struct B2bua::Impl {
   // b2bua.cpp
   static Call* find_call(B2bua& self, CallHandle h);
@@ -29,7 +47,17 @@ struct B2bua::Impl {
                       std::string extra = {});
   static sip::TxnId send_on_leg(B2bua& self, Call& call, Side side, std::string bytes,
                                 PendingRequest pending);
-  static std::string server_header(const B2bua& self, const policy::PolicySnapshot& p);
+  /// "Server: Portico\r\n" (or User-Agent, per `header`); empty when server_name is empty.
+  static std::string server_line(const B2bua& self, const policy::PolicySnapshot& p,
+                                 std::string_view header);
+
+  // edge_checks.cpp
+  /// Whether side `s`'s peer (the call's source peer, or its current target) is `trusted`.
+  static bool peer_trusted(const Call& call, Side s);
+  /// relayed_headers for a message from side `from`'s peer, with that peer's trust; what was
+  /// removed is counted in the shard's stats.
+  static std::string passed_headers(B2bua& self, const Call& call, Side from,
+                                    const sip::Message& msg, const std::string& local_host);
 
   // b2bua_invite.cpp
   /// Admission (admission.hpp), then the call and its first target; a refusal is answered,
@@ -145,12 +173,20 @@ std::string via_value(transport::Protocol p, const std::string& host, std::uint1
 std::string new_branch();
 /// Header lines of `msg` that may cross to the other leg under `rules`, plus the protocol
 /// headers a dialog needs end to end (Supported, Require without 100rel, Allow, Event...).
-/// URI hosts that are IP literals in pass-listed headers (P-Asserted-Identity, Diversion...)
-/// become `local_host`, Portico's address on the leg the header is sent on.
+/// URI hosts in pass-listed headers (P-Asserted-Identity, Diversion...) become `local_host`,
+/// Portico's address on the leg the header is sent on.
+/// Identity headers cross only when `trusted`; values over max_header_value are dropped; both
+/// counted in `counts`.
 std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules,
-                            const std::string& local_host);
-/// Replaces the IP-literal host of every sip:/sips: URI in a header value.
-std::string hide_ip_hosts(std::string_view value, const std::string& local_host);
+                            const std::string& local_host, bool trusted,
+                            PassedHeaderCounts& counts);
+/// Replaces the host (IP literal or name) of every sip:/sips: URI in a header value.
+std::string hide_hosts(std::string_view value, const std::string& local_host);
+/// The Warning line of a media refusal (488): a fixed text per reason, no topology.
+std::string media_warning(const std::string& reason);
+/// The reason phrase for a relayed response: the other leg's only with relay_reason_phrases,
+/// else empty (the standard phrase).
+std::string relayed_reason(const sip::Message& resp, const policy::HeaderRules& rules);
 /// Contact header value for Portico on a realm/protocol.
 std::string contact_for(const std::string& host, std::uint16_t port, transport::Protocol p);
 /// "sip:user@host:port;transport=tcp" for a target.

@@ -56,14 +56,16 @@ void fill_b_leg(Leg& b, const Call& call, const policy::ResolvedTarget& t, const
                 std::uint16_t port) {
   b.local_tag = random_token(16);
   std::string h6 = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  // libosip2 unescaped the user parts: escaped again, "0044%3E%3Btag%3Dx" stays one user
+  // and cannot close the URI and add parameters to To or the Request-URI.
+  const std::string caller = sip::escape_user(call.caller_user);
+  const std::string callee = sip::escape_user(call.plan.ruri_user);
   b.local_uri =
-      name_addr(call.caller_display,
-                "sip:" + (call.caller_user.empty() ? "anonymous" : call.caller_user) + "@" + h6);
-  b.remote_uri = !t.to_uri.empty()
-                     ? t.to_uri
-                     : "<sip:" + call.plan.ruri_user + "@" + t.remote.host_for_uri() + ">";
+      name_addr(call.caller_display, "sip:" + (caller.empty() ? "anonymous" : caller) + "@" + h6);
+  b.remote_uri = !t.to_uri.empty() ? t.to_uri
+                                   : "<sip:" + callee + "@" + t.remote.host_for_uri() + ">";
   b.remote_target = !t.request_uri.empty() ? t.request_uri
-                                           : target_uri(call.plan.ruri_user, t.remote, t.transport);
+                                           : target_uri(callee, t.remote, t.transport);
   b.local_cseq = 1;
   b.invite_cseq = 1;
   b.contact = contact_for(host, port, t.transport);
@@ -104,10 +106,18 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
     }
     return;
   }
+  const CrossingCheck limits = check_crossing(req, admission.plan.policy->headers, self.stats_);
+  if (limits.status != 0) {
+    ++self.stats_.calls_rejected;
+    respond(self, txn, limits.status);
+    emit_rejected_cdr(self, req, flow, limits.status, limits.reason);
+    return;
+  }
   Call& c = create_call(self, txn, req, flow, std::move(admission.plan));
   c.in_slot = std::move(admission.in_slot);
   c.source_slot = std::move(admission.source_slot);
   c.total_slot = std::move(admission.total_slot);
+  c.caller_display = limits.display;  // truncated to max_display_name if it was longer
   if (!try_next_target(self, c)) {
     no_target_left(self, c);
   }
@@ -143,7 +153,7 @@ Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& 
   a.local_host = host;
   c.caller_body = std::string(req.body());
   c.caller_content_type = req.content_type();
-  c.invite_headers = relayed_headers(req, c.plan.policy->headers, "");  // hidden per target
+  c.invite_headers = passed_headers(self, c, Side::A, req, "");  // hosts hidden per target
   c.caller_display = req.from().display;
   auto from_uri = sip::parse_uri(req.from().uri);
   c.caller_user = from_uri ? from_uri->user : "";
@@ -268,9 +278,9 @@ bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string
   }
   std::string branch = new_branch();
   const auto& rules = call.plan.policy->headers;
-  std::string extra = hide_ip_hosts(call.invite_headers, host) + "Supported: 100rel\r\n";
+  std::string extra = hide_hosts(call.invite_headers, host) + "Supported: 100rel\r\n";
   if (!rules.pass_user_agent) {
-    extra += "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
+    extra += server_line(self, *call.plan.policy, "User-Agent");
   }
   b.invite_ruri = b.remote_target;
   b.invite_via = via_value(t.transport, host, port, branch);
@@ -395,13 +405,15 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
   sip::ResponseParts parts;
   parts.status = status;
   parts.to_tag = a.local_tag;
-  parts.extra_headers = "Server: " + server_header(self, *call.plan.policy) + "\r\n";
+  parts.extra_headers = server_line(self, *call.plan.policy, "Server");
   if (resp == nullptr && status == 503 && call.retry_after > 0) {
     parts.extra_headers += "Retry-After: " + std::to_string(call.retry_after) + "\r\n";
   }
   if (resp != nullptr) {
-    parts.reason = resp->reason_phrase();
-    parts.extra_headers += relayed_headers(*resp, call.plan.policy->headers, a.local_host);
+    parts.reason = relayed_reason(*resp, call.plan.policy->headers);
+    parts.extra_headers += passed_headers(self, call, Side::B, *resp, a.local_host);
+  } else if (status == 488) {
+    parts.extra_headers += media_warning(reason);
   }
   a.final_status = status;
   self.layer_.respond(a.invite_txn, parts);

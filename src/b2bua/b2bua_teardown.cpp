@@ -62,7 +62,7 @@ void B2bua::Impl::send_bye(B2bua& self, Call& call, Side side) {
   std::uint32_t cseq = ++l.local_cseq;
   std::string extra;
   if (!call.plan.policy->headers.pass_user_agent) {
-    extra = "User-Agent: " + server_header(self, *call.plan.policy) + "\r\n";
+    extra = server_line(self, *call.plan.policy, "User-Agent");
   }
   std::string bytes = leg_request(l, "BYE", cseq, host, port, new_branch(), extra, "", "");
   send_on_leg(self, call, side, std::move(bytes),

@@ -145,8 +145,9 @@ std::string leg_request(const Leg& leg, std::string_view method, std::uint32_t c
   return b.body(content_type, body).build();
 }
 
-std::string hide_ip_hosts(std::string_view value, const std::string& local_host) {
-  // Every "sip:"/"sips:" URI whose host is an IP literal gets Portico's own address instead:
+std::string hide_hosts(std::string_view value, const std::string& local_host) {
+  // Every "sip:"/"sips:" URI gets Portico's own address as its host, whether it named an IP
+  // literal or a host name (an internal name tells as much about the network as an address):
   // identity headers keep their user part (the number) but no longer name a private host.
   std::string out;
   size_t i = 0;
@@ -176,10 +177,8 @@ std::string hide_ip_hosts(std::string_view value, const std::string& local_host)
     } else {
       host = host.substr(0, host.find(':'));
     }
-    std::error_code ec;
-    asio::ip::make_address(std::string(host), ec);
     out.append(value.substr(i, colon + 1 + host_at - i));
-    if (!ec) {
+    if (!host.empty()) {
       out.append(local_host.find(':') != std::string::npos ? "[" + local_host + "]" : local_host);
     } else {
       out.append(hostport);
@@ -191,7 +190,8 @@ std::string hide_ip_hosts(std::string_view value, const std::string& local_host)
 }
 
 std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& rules,
-                            const std::string& local_host) {
+                            const std::string& local_host, bool trusted,
+                            PassedHeaderCounts& counts) {
   std::string out;
   for (const auto& [name, value] : msg.headers()) {
     bool ua = iequals(name, "User-Agent") || iequals(name, "Server");
@@ -199,8 +199,16 @@ std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& 
     if (!keep) {
       continue;
     }
+    if (!trusted && policy::is_identity_header(name)) {
+      ++counts.identity_removed;  // RFC 3325 §5: only a trusted peer may assert an identity
+      continue;
+    }
+    if (value.size() > rules.max_header_value) {
+      ++counts.too_long_dropped;  // what crosses is bounded; the initial INVITE may refuse
+      continue;
+    }
     if (!local_host.empty() && listed(name, rules.pass)) {
-      out += name + ": " + hide_ip_hosts(value, local_host) + "\r\n";
+      out += name + ": " + hide_hosts(value, local_host) + "\r\n";
       continue;
     }
     if (iequals(name, "Supported") || iequals(name, "Require")) {
@@ -213,6 +221,20 @@ std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& 
     out += name + ": " + value + "\r\n";
   }
   return out;
+}
+
+std::string media_warning(const std::string& reason) {
+  // RFC 3261 §20.43 codes with fixed texts: a refusal names no realm, address or port range.
+  // The warn-agent is the "-" pseudonym, which names no product either.
+  if (reason == "media_address_refused") {
+    return "Warning: 301 - \"Incompatible network address\"\r\n";
+  }
+  return "Warning: 305 - \"Incompatible media format\"\r\n";
+}
+
+std::string relayed_reason(const sip::Message& resp, const policy::HeaderRules& rules) {
+  // Empty = the standard phrase: the other leg's text may name its product or its network.
+  return rules.relay_reason_phrases ? resp.reason_phrase() : std::string();
 }
 
 }  // namespace portico::b2bua

@@ -4,13 +4,14 @@
 
 namespace portico::media {
 
-void Latch::reset(std::optional<Endpoint> expected, bool enabled, bool any_ip) {
+void Latch::reset(std::optional<Endpoint> expected, bool enabled, bool any_ip, bool strict_port) {
   expected_ = std::move(expected);
   latched_to_.reset();
   ssrc_.reset();
   last_accept_ = TimePoint{};
   enabled_ = enabled;
   any_ip_ = any_ip;
+  strict_port_ = strict_port;
   latched_ = false;
 }
 
@@ -23,7 +24,10 @@ bool Latch::ip_allowed(const Endpoint& source) const {
 Latch::Verdict Latch::on_packet(const Endpoint& source, std::optional<std::uint32_t> ssrc,
                                 TimePoint now, Millis relatch_after) {
   if (!enabled_) {
-    return Verdict::Accept;  // fixed destination from SDP; sources are not filtered
+    // Fixed destination from SDP, and only the SDP source: no SDP yet, nobody may send.
+    const bool from_sdp = expected_ && source.address == expected_->address &&
+                          (!strict_port_ || source.port == expected_->port);
+    return from_sdp ? Verdict::Accept : Verdict::Stranger;
   }
   if (latched_ && source == *latched_to_) {
     last_accept_ = now;
@@ -37,14 +41,17 @@ Latch::Verdict Latch::on_packet(const Endpoint& source, std::optional<std::uint3
   }
   if (latched_) {
     // §5.1 hijack protection: a second source while the first one is alive is an attacker
-    // (or a stale NAT binding); only a silent flow restarted with a new SSRC may move.
+    // (or a stale NAT binding); a silent flow moves only to the signalled address or to a
+    // source that carries on the stream seen before.
     if (now - last_accept_ < relatch_after) {
       return Verdict::Hijack;
     }
     if (!ssrc) {
       return Verdict::Malformed;
     }
-    if (ssrc_ && *ssrc == *ssrc_) {
+    const bool signalled = expected_ && source.address == expected_->address;
+    const bool same_stream = ssrc_ && *ssrc == *ssrc_;
+    if (!signalled && !same_stream) {
       return Verdict::Hijack;
     }
   } else if (!ssrc) {

@@ -71,6 +71,7 @@ struct StreamCounters {
   std::array<SoloCounter, 2> rtcp_reports;
   SoloCounter no_destination;
   SoloCounter hijack_dropped;
+  SoloCounter source_dropped;
   SoloCounter malformed_rtp;
   SoloCounter send_error;
   SoloCounter oversize;
@@ -125,7 +126,7 @@ struct RelayStream::Impl final : UringSink, ReadySink {
   void arm(std::size_t port);
   Latch& latch(Side s, Channel c);
   void reset_latches(Side s, std::optional<Endpoint> rtp, std::optional<Endpoint> rtcp,
-                     bool latch_on, bool any_ip);
+                     const SideConfig& mode);
 
   // relay_path.cpp: the stages, in order
   void on_readable(std::size_t port);

@@ -153,6 +153,9 @@ bool RelayStream::Impl::stage_latch(PacketCtx& ctx) {
     case Latch::Verdict::Hijack:
       counters.hijack_dropped.add();
       return false;
+    case Latch::Verdict::Stranger:
+      counters.source_dropped.add();
+      return false;
     case Latch::Verdict::Malformed:
       counters.malformed_rtp.add();
       return false;

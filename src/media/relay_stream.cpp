@@ -42,6 +42,7 @@ RelayStats& RelayStats::operator+=(const RelayStats& o) {
   }
   no_destination += o.no_destination;
   hijack_dropped += o.hijack_dropped;
+  source_dropped += o.source_dropped;
   malformed_rtp += o.malformed_rtp;
   send_error += o.send_error;
   oversize += o.oversize;
@@ -60,6 +61,7 @@ RelayStats StreamCounters::load() const {
   }
   out.no_destination = no_destination.get();
   out.hijack_dropped = hijack_dropped.get();
+  out.source_dropped = source_dropped.get();
   out.malformed_rtp = malformed_rtp.get();
   out.send_error = send_error.get();
   out.oversize = oversize.get();
@@ -151,10 +153,11 @@ Latch& RelayStream::Impl::latch(Side s, Channel c) {
 }
 
 void RelayStream::Impl::reset_latches(Side s, std::optional<Endpoint> rtp,
-                                      std::optional<Endpoint> rtcp, bool latch_on, bool any_ip) {
-  latch(s, Channel::Rtp).reset(rtp, latch_on, any_ip);
+                                      std::optional<Endpoint> rtcp, const SideConfig& mode) {
+  latch(s, Channel::Rtp).reset(rtp, mode.latch, mode.latch_any_ip, mode.strict_port);
   if (!rtcp_mux) {
-    latch(s, Channel::Rtcp).reset(rtcp_default(rtp, rtcp), latch_on, any_ip);
+    latch(s, Channel::Rtcp)
+        .reset(rtcp_default(rtp, rtcp), mode.latch, mode.latch_any_ip, mode.strict_port);
   }
 }
 
@@ -264,9 +267,7 @@ void RelayStream::set_peer(Side s, std::optional<Endpoint> rtp, std::optional<En
   SideConfig& side = s == Side::A ? config_.a : config_.b;
   side.peer_rtp = rtp;
   side.peer_rtcp = rtcp;
-  on_media_shard([s, rtp, rtcp, latch_on = side.latch, any_ip = side.latch_any_ip](Impl& m) {
-    m.reset_latches(s, rtp, rtcp, latch_on, any_ip);
-  });
+  on_media_shard([s, rtp, rtcp, mode = side](Impl& m) { m.reset_latches(s, rtp, rtcp, mode); });
 }
 
 std::optional<Endpoint> RelayStream::destination(Side s, Channel c) const {

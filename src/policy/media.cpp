@@ -8,7 +8,8 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kMediaKeys = {"address", "advertised_address", "ports", "nat", "latch_any_ip"};
+const KeyList kMediaKeys = {"address",      "advertised_address", "ports",        "nat",
+                            "latch_any_ip", "allowed_networks",   "strict_source"};
 
 constexpr std::int64_t kLowestMediaPort = 1024;  // below it binding needs privileges
 constexpr std::int64_t kMinRangePorts = 4;       // two RTP/RTCP pairs: one call, both legs
@@ -75,6 +76,26 @@ void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out) {
     out.latch_any_ip = r.boolean(*b).value_or(out.latch_any_ip);
     if (out.latch_any_ip && !out.nat) {
       r.error(*b, "latch_any_ip only applies with nat: true");
+    }
+  }
+  if (const Field* n = find(*m, "allowed_networks")) {
+    if (auto cidrs = r.cidrs(*n)) {
+      if (cidrs->empty()) {
+        r.error(*n, "an empty list would refuse every call; leave the key out for the default");
+      }
+      out.allowed_networks = std::move(*cidrs);
+    }
+  }
+  if (const Field* s = find(*m, "strict_source")) {
+    if (const auto text = r.string(*s)) {
+      if (*text == "address" || *text == "address_port") {
+        out.strict_source_port = *text == "address_port";
+      } else {
+        r.error(*s, quote(*text) + " is not a source check (address or address_port)");
+      }
+      if (out.nat) {
+        r.error(*s, "strict_source applies without nat; with nat the source is latched");
+      }
     }
   }
 }

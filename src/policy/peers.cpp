@@ -11,12 +11,14 @@ namespace {
 
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
 // From max_calls_in on: the session limits (session_limits.cpp).
-const KeyList kTrunkKeys = {"realm",     "host",         "port",          "transport", "max_calls",
-                            "sources",   "max_calls_in", "max_calls_out", "cps_in",    "cps_out",
-                            "cps_burst", "pacing_wait",  "pacing_queue"};
-const KeyList kPeerKeys = {"realm",     "sources",      "host",          "port",   "transport",
-                           "max_calls", "auth", "max_calls_in", "max_calls_out", "cps_in", "cps_out",
-                           "cps_burst", "pacing_wait",  "pacing_queue"};
+const KeyList kTrunkKeys = {"realm",        "host",          "port",    "transport", "max_calls",
+                            "sources",      "trusted",       "max_calls_in", "max_calls_out",
+                            "cps_in",       "cps_out",       "cps_burst", "pacing_wait",
+                            "pacing_queue"};
+const KeyList kPeerKeys = {"realm",        "sources",       "host",      "port",    "transport",
+                           "max_calls",    "auth",          "trusted",   "max_calls_in",
+                           "max_calls_out", "cps_in",       "cps_out",   "cps_burst",
+                           "pacing_wait",  "pacing_queue"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
 
@@ -166,6 +168,9 @@ void parse_reachability(const Reader& r, const FieldMap& m, const Field& entry, 
     peer.max_calls = static_cast<int>(n.value_or(peer.max_calls));
   }
   parse_session_limits(r, m, peer.limits);
+  if (const Field* f = find(m, "trusted")) {
+    peer.trusted = r.boolean(*f).value_or(peer.trusted);
+  }
 }
 
 std::optional<std::vector<Cidr>> parse_sources(const Reader& r, const Field& f) {

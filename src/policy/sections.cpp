@@ -23,7 +23,10 @@ const KeyList kTimerKeys = {"t1",
                             "drain_timeout",
                             "timer_c",
                             "max_ringing"};
-const KeyList kHeaderKeys = {"pass", "pass_user_agent", "server_name", "expose_version"};
+const KeyList kHeaderKeys = {"pass",           "pass_user_agent",      "server_name",
+                             "expose_version", "relay_reason_phrases", "max_display_name",
+                             "max_uri",        "max_header_value",     "max_body",
+                             "on_too_long"};
 const KeyList kMetricsKeys = {"address", "port"};
 const KeyList kCdrKeys = {"path", "max_size", "keep"};
 
@@ -185,6 +188,33 @@ void parse_timers(const Reader& r, const Field& f, Timers& out) {
   }
 }
 
+// What may cross to the other realm: length limits and the phrases relayed.
+void parse_crossing_limits(const Reader& r, const FieldMap& m, HeaderRules& out) {
+  if (const Field* v = find(m, "relay_reason_phrases")) {
+    out.relay_reason_phrases = r.boolean(*v).value_or(out.relay_reason_phrases);
+  }
+  // Below 16 bytes a limit would break ordinary traffic; above 64 KB it limits nothing.
+  const auto limit = [&](const char* key, std::size_t& field) {
+    if (const Field* v = find(m, key)) {
+      const auto n = r.integer_in(*v, 16, 65535, "is not a length limit (16..65535 bytes)");
+      field = static_cast<std::size_t>(n.value_or(static_cast<std::int64_t>(field)));
+    }
+  };
+  limit("max_display_name", out.max_display_name);
+  limit("max_uri", out.max_uri);
+  limit("max_header_value", out.max_header_value);
+  limit("max_body", out.max_body);
+  if (const Field* v = find(m, "on_too_long")) {
+    if (const auto s = r.string(*v)) {
+      if (*s == "refuse" || *s == "truncate") {
+        out.refuse_too_long = *s == "refuse";
+      } else {
+        r.error(*v, quote(*s) + " is not an action (refuse or truncate)");
+      }
+    }
+  }
+}
+
 void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
   const auto m = r.map(f, kHeaderKeys);
   if (!m) {
@@ -209,7 +239,7 @@ void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
   }
   if (const Field* v = find(*m, "server_name")) {
     if (auto s = r.string(*v)) {
-      if (is_token(*s)) {
+      if (s->empty() || is_token(*s)) {
         out.server_name = *s;
       } else {
         r.error(*v, quote(*s) +
@@ -221,6 +251,7 @@ void parse_headers(const Reader& r, const Field& f, HeaderRules& out) {
   if (const Field* v = find(*m, "expose_version")) {
     out.expose_version = r.boolean(*v).value_or(out.expose_version);
   }
+  parse_crossing_limits(r, *m, out);
 }
 
 void parse_metrics(const Reader& r, const Field& f, MetricsConfig& out) {

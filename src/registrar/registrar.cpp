@@ -323,7 +323,8 @@ void Registrar::respond(sip::TxnId txn, int status, const std::string& extra,
   parts.status = status;
   parts.reason = reason;
   parts.to_tag = random_token(16);
-  parts.extra_headers = extra + "Server: " + server_header(*policy_()) + "\r\n";
+  const std::string product = server_header(*policy_());
+  parts.extra_headers = product.empty() ? extra : extra + "Server: " + product + "\r\n";
   layer_.respond(txn, parts);
 }
 
@@ -336,8 +337,7 @@ void Registrar::publish_removal(const Binding& b) {
 }
 
 std::string Registrar::server_header(const policy::PolicySnapshot& p) const {
-  return p.headers.expose_version ? p.headers.server_name + "/" + version_
-                                  : p.headers.server_name;
+  return policy::product_token(p.headers, version_);
 }
 
 RegistrarStats Registrar::stats() const {

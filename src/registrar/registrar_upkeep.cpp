@@ -88,7 +88,9 @@ void Registrar::ping(Binding& b) {
   m.header("To", "<" + b.route.contact_uri + ">");
   m.header("Call-ID", new_call_id_());
   m.header("CSeq", "1 OPTIONS");
-  m.header("User-Agent", server_header(*p));
+  if (const std::string product = server_header(*p); !product.empty()) {
+    m.header("User-Agent", product);
+  }
   const sip::TxnId id = layer_.send_request(m.build(), flow);
   b.ping_txn = id;
   b.next_ping = timers_.now() + p->registration.options_ping;

@@ -110,7 +110,9 @@ sip::TxnId Registrar::send_upstream(Binding& b, Millis expires, Pending pending)
     m.header(line.substr(0, colon), trim(line.substr(colon + 1)));
     creds = end == std::string_view::npos ? std::string_view{} : creds.substr(end + 2);
   }
-  m.header("User-Agent", server_header(*p));
+  if (const std::string product = server_header(*p); !product.empty()) {
+    m.header("User-Agent", product);
+  }
   const sip::TxnId id = layer_.send_request(m.build(), *dst);
   b.upstream_txn = id;
   pending_[id] = std::move(pending);

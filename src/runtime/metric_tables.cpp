@@ -33,6 +33,8 @@ constexpr const char* kUnknownSource =
     "Requests from no trunk or access peer of their realm: one stateless 403, or nothing";
 constexpr const char* kConnectionsDropped =
     "TCP connections closed by a policy ingress limit, by limit";
+constexpr const char* kTooLong =
+    "Values over a headers length limit (display name, URI, header, body)";
 
 }  // namespace
 
@@ -76,6 +78,15 @@ const Table<b2bua::B2buaStats> kCallRows{
      &b2bua::B2buaStats::timer_c_expired},
     {"portico_calls_unanswered_timeouts_total", kUnanswered, Type::Counter,
      {{"timer", "max_ringing"}}, &b2bua::B2buaStats::ringing_expired},
+    {"portico_sip_identity_headers_removed_total",
+     "Identity headers (P-Asserted-Identity, Diversion...) from untrusted peers, removed",
+     Type::Counter, {}, &b2bua::B2buaStats::identity_removed},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "truncated"}},
+     &b2bua::B2buaStats::too_long_truncated},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "dropped"}},
+     &b2bua::B2buaStats::too_long_dropped},
+    {"portico_sip_too_long_total", kTooLong, Type::Counter, {{"action", "refused"}},
+     &b2bua::B2buaStats::too_long_refused},
 };
 
 const Table<ShardSnapshot> kSnapshotRows{
@@ -183,6 +194,8 @@ const Table<media::RelayStats> kRelayRows{
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter, {{"reason", "hijack"}},
      &media::RelayStats::hijack_dropped},
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
+     {{"reason", "unexpected_source"}}, &media::RelayStats::source_dropped},
+    {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
      {{"reason", "malformed"}}, &media::RelayStats::malformed_rtp},
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
      {{"reason", "send_error"}}, &media::RelayStats::send_error},
@@ -203,6 +216,9 @@ const Table<b2bua::MediaStats> kMediaRows{
      &b2bua::MediaStats::sessions_anchored},
     {"portico_media_ports_exhausted_total", "Offers refused because a port range was full",
      Type::Counter, {}, &b2bua::MediaStats::ports_exhausted},
+    {"portico_media_address_refused_total",
+     "Offers and answers refused because their media address is outside allowed_networks",
+     Type::Counter, {}, &b2bua::MediaStats::address_refused},
     {"portico_media_timeouts_total", "Calls ended because no RTP flowed either way",
      Type::Counter, {}, &b2bua::MediaStats::media_timeouts},
     {"portico_media_dtmf_mismatches_total",

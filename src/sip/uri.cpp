@@ -109,6 +109,26 @@ Result<Uri> parse_sip(std::string_view text, std::string_view scheme) {
 
 }  // namespace
 
+std::string escape_user(std::string_view user) {
+  // unreserved = alphanum / mark; user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
+  static constexpr std::string_view kKeep = "-_.!~*'()&=+$,;?/";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(user.size());
+  for (const char ch : user) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (alnum || kKeep.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4U];
+      out += kHex[c & 0xFU];
+    }
+  }
+  return out;
+}
+
 bool uri_has_headers(std::string_view uri) {
   return after_userinfo(uri).find('?') != std::string_view::npos;
 }

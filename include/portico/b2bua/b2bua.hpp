@@ -81,6 +81,10 @@ struct B2buaStats {
   std::uint64_t in_dialog_wrong_source = 0;  // in-dialog request from outside the leg's peer: 403
   std::uint64_t timer_c_expired = 0;         // B's INVITE CANCELled by Timer C, A got 408
   std::uint64_t ringing_expired = 0;         // unanswered past timers.max_ringing, A got 408
+  std::uint64_t identity_removed = 0;    // identity headers from untrusted peers, removed
+  std::uint64_t too_long_truncated = 0;  // From display names cut to max_display_name
+  std::uint64_t too_long_dropped = 0;    // passed headers over max_header_value, dropped
+  std::uint64_t too_long_refused = 0;    // INVITEs refused for a length limit
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)

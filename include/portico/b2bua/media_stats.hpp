@@ -40,6 +40,7 @@ struct MediaStats {
   media::RelayStats relay;              // drops by reason, latching events (all streams)
   std::uint64_t sessions_anchored = 0;  // calls whose media went through Portico
   std::uint64_t ports_exhausted = 0;    // offers refused because a range was full
+  std::uint64_t address_refused = 0;    // SDPs naming a media address outside allowed_networks
   std::uint64_t media_timeouts = 0;     // calls ended for silence
   /// Answered calls that ended with RTP in one direction only, by the silent direction
   /// (index = media::Direction: AtoB = the caller sent nothing): one-way audio, named.

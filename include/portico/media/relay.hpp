@@ -16,8 +16,9 @@
 // first destination; with `latch` the first valid RTP from the expected IP (any port: the NAT
 // rewrote it), or from anywhere with `latch_any_ip`, becomes the destination. A different
 // source is then a hijack attempt and is dropped, unless the latched source has been silent
-// for `relatch_after` and the packet carries a new SSRC (RFC 3550 §8: a restarted endpoint
-// picks a new SSRC), which is what a peer that moved (new NAT binding) looks like.
+// for `relatch_after` and the packet comes from the expected IP (a new NAT binding) or carries
+// the SSRC seen before (the same stream, moved). Without `latch` only the SDP address (and
+// port, with `strict_port`) may send: everything else is dropped as an unexpected source.
 
 #include <asio/io_context.hpp>
 
@@ -45,8 +46,9 @@ struct SideConfig {
   std::optional<Endpoint> peer_rtp;    // c=/m= of the peer's SDP; nullopt = not known yet
   std::optional<Endpoint> peer_rtcp;   // RFC 3605 a=rtcp; default peer_rtp port + 1
   bool latch = true;                   // RFC 7362 symmetric RTP; false = fixed SDP destination
-                                       // and no source filtering
+                                       // and only the SDP address may send (strict source)
   bool latch_any_ip = false;           // latch onto any source IP, not only the SDP one
+  bool strict_port = false;            // without latch: the SDP port must match too
 };
 
 struct StreamConfig {
@@ -63,6 +65,7 @@ struct RelayStats {
   std::array<std::uint64_t, 2> rtcp_reports{};  // RTCP reception report blocks read, by Direction
   std::uint64_t no_destination = 0;
   std::uint64_t hijack_dropped = 0;
+  std::uint64_t source_dropped = 0;  // not latching: not from the SDP address (strict)
   std::uint64_t malformed_rtp = 0;
   std::uint64_t send_error = 0;
   std::uint64_t oversize = 0;
@@ -71,8 +74,8 @@ struct RelayStats {
   std::uint64_t relatched = 0;             // latch moved after silence + new SSRC
 
   std::uint64_t dropped() const {
-    return no_destination + hijack_dropped + malformed_rtp + send_error + oversize +
-           transform_dropped;
+    return no_destination + hijack_dropped + source_dropped + malformed_rtp + send_error +
+           oversize + transform_dropped;
   }
   RelayStats& operator+=(const RelayStats& o);
 };

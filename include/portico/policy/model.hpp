@@ -63,8 +63,18 @@ struct RealmMedia {
                                     // from (RFC 7362), expected from the SIP source address
   bool latch_any_ip = false;        // with nat: latch onto any source address, not only the
                                     // signalling peer's
+  /// Where this realm's SDP may point media (c= addresses). Empty = the built-in rule:
+  /// anywhere but multicast, broadcast and, unless `address` is loopback, loopback (see
+  /// media_address_allowed). An SDP naming another address is refused with 488.
+  std::vector<Cidr> allowed_networks;
+  /// Without nat: packets are accepted only from the SDP address (true: and its port too,
+  /// for peers known to send symmetric RTP, RFC 4961).
+  bool strict_source_port = false;
   SourceLoc loc;
 };
+
+/// Whether media may be sent to `a` under `m`'s allowed_networks (any thread).
+bool media_address_allowed(const RealmMedia& m, const asio::ip::address& a);
 
 struct Realm {
   std::string name;
@@ -103,6 +113,7 @@ struct Trunk {
   int max_calls = 0;                // concurrent calls, 0 = unlimited
   std::vector<Cidr> sources;        // where its requests come from; default host/32
   SessionLimits limits;
+  bool trusted = false;             // RFC 3325 trust domain: its identity headers pass
   SourceLoc loc;
 };
 
@@ -120,6 +131,7 @@ struct AccessPeer {
   /// out-of-dialog request must also carry digest credentials from the registration users file
   /// (RFC 7616; challenged with 407), so its sources may be wide (roaming phones).
   enum class Auth { None, Digest } auth = Auth::None;
+  bool trusted = false;  // RFC 3325 trust domain: its identity headers pass
   SourceLoc loc;
 };
 
@@ -186,9 +198,26 @@ struct HeaderRules {
                                 "Diversion", "History-Info", "Identity", "Reason",
                                 "Subject", "Priority", "Organization"};
   bool pass_user_agent = false;     // relay User-Agent / Server of the other leg
-  std::string server_name = "Portico";  // Portico's own User-Agent/Server value
+  std::string server_name;          // Portico's own User-Agent/Server value; empty = none sent
   bool expose_version = false;      // append "/<version>" to server_name
+  bool relay_reason_phrases = false;  // false: the standard phrase replaces the other leg's
+  // What may cross to the other realm (bytes). A longer display name is truncated (or, with
+  // on_too_long: refuse, refused 400); a longer passed header is dropped (refused 400); a
+  // longer URI is refused 414/400, a longer body 413.
+  std::size_t max_display_name = 128;
+  std::size_t max_uri = 1024;
+  std::size_t max_header_value = 2048;  // a STIR/SHAKEN Identity header is ~1 KB
+  std::size_t max_body = 16384;
+  bool refuse_too_long = false;  // on_too_long: refuse (true) | truncate (false)
 };
+
+/// RFC 3325 identity headers (P-Asserted-Identity and its kin, Diversion, Remote-Party-ID):
+/// they cross only from peers marked `trusted`.
+bool is_identity_header(std::string_view name);
+
+/// What Portico calls itself in Server/User-Agent: server_name, "/<version>" with
+/// expose_version; empty (no header) when server_name is empty.
+std::string product_token(const HeaderRules& h, std::string_view version);
 
 struct Server {
   int shards = 0;                   // 0 = one per CPU

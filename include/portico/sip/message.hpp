@@ -52,6 +52,10 @@ struct Uri {
   bool lr = false;
 };
 Result<Uri> parse_uri(std::string_view text);
+/// A user part as it must be written in a SIP URI (RFC 3261 §25.1 `user`): unreserved and
+/// user-unreserved characters as they are, everything else %-escaped. parse_uri returns the
+/// user unescaped; writing it back unescaped would let "%3E" close the URI.
+std::string escape_user(std::string_view user);
 
 class Message {
  public:

@@ -20,6 +20,7 @@ using transport::Protocol;
 constexpr const char* kPolicy = R"(
 server: {shards: 1}
 timers: {t1: 500ms, t2: 4s, t4: 5s, max_call_duration: 60s}
+headers: {server_name: Portico}
 realms:
   access: {listeners: ["udp://198.51.100.1:5060"]}
   carrier: {listeners: ["udp://203.0.113.1:5060"]}
@@ -27,7 +28,7 @@ trunks:
   primary: {realm: carrier, host: 203.0.113.50, port: 5060, max_calls: 2}
   backup: {realm: carrier, host: 203.0.113.51, port: 5060}
 access_peers:
-  pbx: {realm: access, sources: ["10.1.1.0/24"], host: 10.1.1.5, port: 5060}
+  pbx: {realm: access, sources: ["10.1.1.0/24"], host: 10.1.1.5, port: 5060, trusted: true}
 routes:
   - name: out
     match: {realm: access, user_prefix: "0"}
@@ -612,6 +613,204 @@ TEST_F(B2buaTest, DrainingRefusesNewCallsWith503AndRetryAfter) {
   ASSERT_NE(r503, nullptr);
   EXPECT_EQ(r503->header("Retry-After").value_or(""), "30");
   EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
+}  // namespace
+}  // namespace portico::b2bua
+
+// The edge: identity trust, escaped user parts, length limits, texts that name no topology.
+namespace portico::b2bua {
+namespace {
+
+class B2buaEdgeTest : public B2buaTest {
+ protected:
+  /// The fixture's policy with `from` replaced by `to` (every occurrence).
+  void edit_policy(const std::string& from, const std::string& to) {
+    std::string text = kPolicy;
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    policy_ = policy::load_policy_texts({{"policy.yaml", text}});
+  }
+
+  static std::string head_of(const sip::Message& m) {
+    std::string raw(m.raw());
+    return raw.substr(0, raw.find("\r\n\r\n"));
+  }
+};
+
+TEST_F(B2buaEdgeTest, IdentityHeadersFromAnUntrustedPeerAreRemovedAndCounted) {
+  edit_policy(", trusted: true}", "}");
+  inject(invite("02079460000", "a-call-1@10.1.1.5",
+                "P-Preferred-Identity: <sip:+442079460002@10.1.1.5>\r\n"
+                "Diversion: <sip:+442079460003@10.1.1.5>;reason=unconditional\r\n"
+                "Identity: abc.def.ghi;info=<https://cert.example/x.pem>\r\n"
+                "Privacy: none\r\n"),
+         from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  const std::string head = head_of(to_trunk[0]);
+  for (const char* h : {"P-Asserted-Identity", "P-Preferred-Identity", "Diversion", "Identity:"}) {
+    EXPECT_EQ(head.find(h), std::string::npos) << h << " crossed from an untrusted peer:\n" << head;
+  }
+  EXPECT_NE(head.find("Privacy: none"), std::string::npos) << "other passed headers still pass";
+  EXPECT_EQ(b2b_.stats().identity_removed, 4u);
+}
+
+TEST_F(B2buaEdgeTest, IdentityFromAnUntrustedTrunkIsRemovedFromItsAnswer) {
+  inject(invite(), from_pbx());
+  auto inv = std::move(sent_to(kPrimary).front());
+  inject(response_to(inv, 200, "btag1", "P-Asserted-Identity: <sip:+15550001@203.0.113.50>\r\n",
+                     "v=0\r\n"),
+         from_trunk(kPrimary));
+  const auto to_pbx = sent_to(kPbx);
+  const sip::Message* ok = find(to_pbx, "INVITE", 200);
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ(head_of(*ok).find("P-Asserted-Identity"), std::string::npos) << head_of(*ok);
+  EXPECT_EQ(b2b_.stats().identity_removed, 1u);
+}
+
+TEST_F(B2buaEdgeTest, EscapedUserPartCannotInjectIntoToOrTheRequestUri) {
+  // libosip2 unescapes "%3E%3Btag%3Dx": written back as is, it would close the URI in To and
+  // give the trunk a To tag of the attacker's choice.
+  inject(invite("0044%3E%3Btag%3Dx"), from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  const sip::Message& out = to_trunk[0];
+  EXPECT_EQ(out.to().tag, "") << head_of(out);
+  auto ruri = out.request_uri_parts();
+  ASSERT_TRUE(ruri.ok());
+  EXPECT_EQ(ruri->user, "+44044>;tag=x");  // one user part, the same number
+  EXPECT_EQ(ruri->host, "203.0.113.50");
+  EXPECT_EQ(head_of(out).find(">;tag=x"), std::string::npos) << head_of(out);
+}
+
+TEST_F(B2buaEdgeTest, EscapedCallerUserCannotInjectIntoFrom) {
+  std::string req = invite();
+  const std::string from = "From: \"Alice\" <sip:1001@10.1.1.5>;tag=atag1";
+  req.replace(req.find(from), from.size(), "From: <sip:1001%3E%3Btag%3Devil@10.1.1.5>;tag=atag1");
+  inject(req, from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  EXPECT_NE(to_trunk[0].from().tag, "evil");
+  EXPECT_EQ(head_of(to_trunk[0]).find(">;tag=evil"), std::string::npos);
+}
+
+TEST_F(B2buaEdgeTest, LongDisplayNameIsTruncatedAndCounted) {
+  std::string req = invite();
+  const std::string alice = "\"Alice\"";
+  req.replace(req.find(alice), alice.size(), "\"" + std::string(16 * 1024, 'A') + "\"");
+  inject(req, from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  // 128 bytes as written: the quotes and 126 bytes of the name
+  EXPECT_EQ(to_trunk[0].from().display, std::string(126, 'A'));
+  EXPECT_NE(head_of(to_trunk[0]).find("From: \"" + std::string(126, 'A') + "\" <"),
+            std::string::npos);
+  EXPECT_EQ(b2b_.stats().too_long_truncated, 1u);
+}
+
+TEST_F(B2buaEdgeTest, LongDisplayNameIsRefusedWhenThePolicySaysSo) {
+  edit_policy("headers: {server_name: Portico}",
+              "headers: {server_name: Portico, on_too_long: refuse}");
+  std::string req = invite();
+  const std::string alice = "\"Alice\"";
+  req.replace(req.find(alice), alice.size(), "\"" + std::string(200, 'A') + "\"");
+  inject(req, from_pbx());
+  EXPECT_TRUE(sent_to(kPrimary).empty());
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 400), nullptr);
+  EXPECT_EQ(b2b_.stats().too_long_refused, 1u);
+  EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
+TEST_F(B2buaEdgeTest, LongUriAndBodyAreRefused) {
+  inject(invite("0" + std::string(1100, '1')), from_pbx());
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 414), nullptr);
+  std::string big = invite("02079460000", "big-body@10.1.1.5");
+  const std::string cl = "Content-Length: ";
+  const auto at = big.find(cl);
+  const std::string body =
+      big.substr(big.find("\r\n\r\n") + 4) + "a=x-pad:" + std::string(17000, 'p') + "\r\n";
+  big = big.substr(0, at) + cl + std::to_string(body.size()) + "\r\n\r\n" + body;
+  inject(big, from_pbx());
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 413), nullptr);
+  EXPECT_TRUE(sent_to(kPrimary).empty());
+  EXPECT_EQ(b2b_.stats().too_long_refused, 2u);
+}
+
+TEST_F(B2buaEdgeTest, OverlongBodyInADialogIsRefused) {
+  sip::Message inv = answered_call();
+  sent_to(kPbx);
+  const std::string from = inv.to().raw + ";tag=btag1";
+  const std::string body = "v=0\r\n" + std::string(17000, 'x');
+  std::string info = request_in_dialog("INFO", inv.contacts()[0].uri, from, inv.from().raw,
+                                       inv.call_id(), 5,
+                                       "SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKin1");
+  info.replace(info.find("Content-Length: 0\r\n\r\n"), 21,
+               "Content-Type: application/x-blob\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
+  inject(info, from_trunk(kPrimary));
+  EXPECT_NE(find(sent_to(kPrimary), "INFO", 413), nullptr);
+  EXPECT_EQ(find(sent_to(kPbx), "INFO"), nullptr);
+  EXPECT_EQ(b2b_.stats().too_long_refused, 1u);
+  EXPECT_EQ(b2b_.call_count(), 1u);  // the call goes on
+}
+
+TEST_F(B2buaEdgeTest, OverlongPassedHeaderIsDropped) {
+  inject(invite("02079460000", "a-call-1@10.1.1.5",
+                "Subject: " + std::string(3000, 's') + "\r\nPriority: urgent\r\n"),
+         from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  EXPECT_EQ(head_of(to_trunk[0]).find("Subject"), std::string::npos);
+  EXPECT_NE(head_of(to_trunk[0]).find("Priority: urgent"), std::string::npos);
+  EXPECT_EQ(b2b_.stats().too_long_dropped, 1u);
+}
+
+TEST_F(B2buaEdgeTest, HostNamesInPassedHeadersAreHidden) {
+  std::string req = invite();
+  const std::string pai = "P-Asserted-Identity: <sip:+442079460001@10.1.1.5>";
+  req.replace(req.find(pai), pai.size(),
+              "P-Asserted-Identity: <sip:+442079460001@pbx7.corp.internal:5060>");
+  inject(req, from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  const std::string head = head_of(to_trunk[0]);
+  EXPECT_EQ(head.find("corp.internal"), std::string::npos) << head;
+  EXPECT_NE(head.find("P-Asserted-Identity: <sip:+442079460001@203.0.113.1>"), std::string::npos)
+      << head;
+}
+
+TEST_F(B2buaEdgeTest, ReasonPhrasesAreTheStandardOnesUnlessRelayed) {
+  inject(invite(), from_pbx());
+  auto inv = std::move(sent_to(kPrimary).front());
+  inject(response_to(inv, 486, "p1"), from_trunk(kPrimary));  // "486 Status"
+  const sip::Message* busy = find(sent_to(kPbx), "INVITE", 486);
+  ASSERT_NE(busy, nullptr);
+  EXPECT_EQ(busy->reason_phrase(), "Busy Here");
+
+  edit_policy("headers: {server_name: Portico}",
+              "headers: {server_name: Portico, relay_reason_phrases: true}");
+  sent_to(kPrimary);  // the ACK of the first 486
+  inject(invite("02079460000", "second@10.1.1.5"), from_pbx());
+  auto second = sent_to(kPrimary);
+  ASSERT_EQ(second.size(), 1u);
+  inject(response_to(second[0], 486, "p2"), from_trunk(kPrimary));
+  busy = find(sent_to(kPbx), "INVITE", 486);
+  ASSERT_NE(busy, nullptr);
+  EXPECT_EQ(busy->reason_phrase(), "Status");
+}
+
+TEST_F(B2buaEdgeTest, NoServerOrUserAgentWithoutAServerName) {
+  edit_policy("headers: {server_name: Portico}", "");
+  inject(invite(), from_pbx());
+  auto to_trunk = sent_to(kPrimary);
+  ASSERT_EQ(to_trunk.size(), 1u);
+  EXPECT_EQ(head_of(to_trunk[0]).find("User-Agent"), std::string::npos);
+  inject(response_to(to_trunk[0], 486, "p1"), from_trunk(kPrimary));
+  const sip::Message* busy = find(sent_to(kPbx), "INVITE", 486);
+  ASSERT_NE(busy, nullptr);
+  EXPECT_FALSE(busy->header("Server").has_value());
 }
 
 }  // namespace

@@ -36,10 +36,10 @@ class RelayTest : public ::testing::TestWithParam<Io> {
   /// A stream whose SDP peers are the given endpoints (nullopt = unknown), on 127.0.0.1.
   RelayStreamPtr open(std::optional<Endpoint> a_rtp, std::optional<Endpoint> a_rtcp,
                       std::optional<Endpoint> b_rtp, std::optional<Endpoint> b_rtcp,
-                      bool mux = false) {
+                      bool mux = false, bool latch = true, bool any_ip = false) {
     StreamConfig c;
-    c.a = SideConfig{kV4, a_rtp, a_rtcp, true, false};
-    c.b = SideConfig{kV4, b_rtp, b_rtcp, true, false};
+    c.a = SideConfig{kV4, a_rtp, a_rtcp, latch, any_ip};
+    c.b = SideConfig{kV4, b_rtp, b_rtcp, latch, any_ip};
     c.rtcp_mux = mux;
     auto s = RelayStream::open(deps(), std::move(c));
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().detail);
@@ -173,19 +173,19 @@ TEST_P(RelayTest, HijackFromAThirdSocketIsDroppedWhileThePeerIsActive) {
   EXPECT_EQ(s->destination(Side::A, Channel::Rtp), a_rtp_.endpoint());
 }
 
-TEST_P(RelayTest, RelatchesAfterSilenceWithANewSsrc) {
+TEST_P(RelayTest, RelatchesAfterSilenceFromTheSignalledAddress) {
   auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt);
   ASSERT_NE(s, nullptr);
   a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
   ASSERT_TRUE(await(b_rtp_, 1));
 
   TestPeer moved(io_, kV4);  // the same endpoint after a new NAT binding
-  timers_.advance(Millis{1000});
-  moved.send(s->local_rtp(Side::A), make_rtp(1, 2));  // silent long enough, but same SSRC
+  moved.send(s->local_rtp(Side::A), make_rtp(1, 2));  // the first source is still alive
   ASSERT_TRUE(pump_until(io_, [&] { return s->stats().hijack_dropped == 1; }));
-  moved.send(s->local_rtp(Side::A), make_rtp(2, 1));  // restarted stream: new SSRC
+  timers_.advance(Millis{1000});
+  moved.send(s->local_rtp(Side::A), make_rtp(1, 3));  // silent long enough: the stream moved
   ASSERT_TRUE(await(b_rtp_, 2));
-  EXPECT_EQ(b_rtp_.got[1].data, make_rtp(2, 1));
+  EXPECT_EQ(b_rtp_.got[1].data, make_rtp(1, 3));
   EXPECT_EQ(s->stats().relatched, 1U);
   EXPECT_EQ(s->destination(Side::A, Channel::Rtp), moved.endpoint());
 
@@ -193,6 +193,40 @@ TEST_P(RelayTest, RelatchesAfterSilenceWithANewSsrc) {
   ASSERT_TRUE(await(moved, 1));
   a_rtp_.poll();
   EXPECT_TRUE(a_rtp_.got.empty());
+}
+
+TEST_P(RelayTest, SilentStreamIsNotTakenOverByAStrangerWithANewSsrc) {
+  // latch_any_ip (the peer's SDP names an address it never sends from): a stream on hold
+  // stays with its source; a new SSRC from another address does not re-latch it.
+  auto s =
+      open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt, false, true, true);
+  ASSERT_NE(s, nullptr);
+  a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
+  ASSERT_TRUE(await(b_rtp_, 1));
+  timers_.advance(Millis{5000});
+  TestPeer stranger(io_, asio::ip::make_address("127.0.0.3"));
+  stranger.send(s->local_rtp(Side::A), make_rtp(0xBAD, 1));
+  ASSERT_TRUE(pump_until(io_, [&] { return s->stats().hijack_dropped == 1; }));
+  EXPECT_EQ(s->destination(Side::A, Channel::Rtp), a_rtp_.endpoint());
+  EXPECT_EQ(s->stats().relatched, 0U);
+}
+
+TEST_P(RelayTest, WithoutLatchingOnlyTheSdpAddressIsRelayed) {
+  // A realm without nat: an anchored port relays only what the SDP's peer sends, so it is
+  // no open relay for a third party that learnt the port.
+  auto s = open(a_rtp_.endpoint(), std::nullopt, b_rtp_.endpoint(), std::nullopt, false, false);
+  ASSERT_NE(s, nullptr);
+  TestPeer stranger(io_, asio::ip::make_address("127.0.0.3"));
+  stranger.send(s->local_rtp(Side::A), make_rtp(0xBAD, 1));
+  ASSERT_TRUE(pump_until(io_, [&] { return s->stats().source_dropped == 1; }));
+  a_rtp_.send(s->local_rtp(Side::A), make_rtp(1, 1));
+  ASSERT_TRUE(await(b_rtp_, 1));
+  pump_for(io_, 20ms);
+  b_rtp_.poll();
+  ASSERT_EQ(b_rtp_.got.size(), 1U);
+  EXPECT_EQ(b_rtp_.got[0].data, make_rtp(1, 1));
+  EXPECT_EQ(s->stats().source_dropped, 1U);
+  EXPECT_EQ(s->stats().latched, 0U);
 }
 
 TEST_P(RelayTest, ShortPacketsAreDroppedWhenLatchingNeedsAnSsrc) {

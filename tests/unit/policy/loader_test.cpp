@@ -183,7 +183,7 @@ access_peers:
   EXPECT_EQ(p->timers.t1, timers.t1);
   EXPECT_EQ(p->timers.max_call_duration, timers.max_call_duration);
   EXPECT_EQ(p->headers.pass, headers.pass);
-  EXPECT_EQ(p->headers.server_name, "Portico");
+  EXPECT_EQ(p->headers.server_name, "");  // no Server/User-Agent unless configured
   const Trunk* demo = p->find_trunk("demo");
   ASSERT_NE(demo, nullptr);
   EXPECT_EQ(demo->port, 5060);
