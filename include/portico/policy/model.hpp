@@ -315,6 +315,9 @@ struct RateLimits {
   Millis ban_time{std::chrono::seconds(60)};  // 0 = no ban: only the excess is dropped
   std::uint32_t max_sources = 16384;          // sources tracked per shard; read at start-up
   std::vector<Cidr> allow;                    // never limited nor banned
+  SourceLoc loc;
+};
+
 /// What an unidentified or unauthenticated sender can make Portico spend before any call
 /// exists (policy `ingress`, docs/policies.md#ingress). Each bound is counted when it refuses.
 struct Ingress {
