@@ -87,10 +87,10 @@ constexpr std::array<Stage, 10> kStages = {
     media_streams_within_limit,  // 488 too_many_media_streams (call_limits.cpp)
     known_source,                // 403 unknown_source
     digest_credentials,          // 407 (admission_digest.cpp)
-    peer_limits,                 // 503 inbound_call_limit / inbound_cps_limit (admission_limits.cpp)
-    calls_within_limits,         // 503 max_calls / peer_max_calls (call_limits.cpp)
-    route,                       // 404 no_route
-    registered_targets,          // 480 not_registered / contact_unreachable (b2bua_registered.cpp)
+    peer_limits,          // 503 inbound_call_limit / inbound_cps_limit (admission_limits.cpp)
+    calls_within_limits,  // 503 max_calls / peer_max_calls (call_limits.cpp)
+    route,                // 404 no_route
+    registered_targets,   // 480 not_registered / contact_unreachable (b2bua_registered.cpp)
 };
 
 }  // namespace

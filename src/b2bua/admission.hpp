@@ -56,9 +56,9 @@ struct Admission {
   auth::DigestAuthenticator* digest = nullptr;  // may be null (no digest peers)
 
   // Filled in by the stages, in order.
-  std::string source_peer;  // the trunk or access peer the request came from
+  std::string source_peer;         // the trunk or access peer the request came from
   std::string authenticated_user;  // user@domain, from an `auth: digest` peer
-  policy::CallPlan plan;    // the route's plan, `registered` targets resolved
+  policy::CallPlan plan;           // the route's plan, `registered` targets resolved
   /// One of the source peer's max_calls_in (peer_limits), kept by the call.
   TrunkUsage::Slot in_slot;
   TrunkUsage::Slot source_slot;  // held for the call: the source peer's max_calls

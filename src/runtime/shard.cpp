@@ -137,9 +137,8 @@ void Shard::open_sip() {
       });
   // A failed digest check counts against its source: past rate_limits.auth_failures it is banned
   // (svcrack and password guessing), on this shard and, through the ban sink, on the others.
-  digest_.set_failure_hook([this](const asio::ip::address& source) {
-    front_door_->source_guard().auth_failed(source);
-  });
+  digest_.set_failure_hook(
+      [this](const asio::ip::address& source) { front_door_->source_guard().auth_failed(source); });
 }
 
 void Shard::choose_media_host() {

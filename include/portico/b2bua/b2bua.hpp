@@ -69,11 +69,11 @@ struct B2buaStats {
   std::uint64_t calls_timed_out = 0;     // max call duration reached
   std::uint64_t unknown_dialog = 0;      // 481 sent
   // Session limits of trunks and access peers (admission_limits.cpp, b2bua_pacing.cpp).
-  std::uint64_t limited_in_calls = 0;    // INVITEs refused 503: the peer's max_calls_in
-  std::uint64_t limited_in_cps = 0;      // INVITEs refused 503: the peer's cps_in
-  std::uint64_t limited_out_calls = 0;   // targets skipped: their max_calls_out
-  std::uint64_t limited_out_cps = 0;     // targets skipped: cps_out queue full or wait too long
-  std::uint64_t calls_paced = 0;         // INVITEs held for their turn on a target's cps_out
+  std::uint64_t limited_in_calls = 0;   // INVITEs refused 503: the peer's max_calls_in
+  std::uint64_t limited_in_cps = 0;     // INVITEs refused 503: the peer's cps_in
+  std::uint64_t limited_out_calls = 0;  // targets skipped: their max_calls_out
+  std::uint64_t limited_out_cps = 0;    // targets skipped: cps_out queue full or wait too long
+  std::uint64_t calls_paced = 0;        // INVITEs held for their turn on a target's cps_out
   // Caps and checks of the limits section (each refusal is also in calls_rejected, with its reason).
   std::uint64_t refused_max_calls = 0;       // limits.max_calls reached: 503
   std::uint64_t refused_peer_max_calls = 0;  // the source peer's max_calls reached: 503
@@ -81,10 +81,10 @@ struct B2buaStats {
   std::uint64_t in_dialog_wrong_source = 0;  // in-dialog request from outside the leg's peer: 403
   std::uint64_t timer_c_expired = 0;         // B's INVITE CANCELled by Timer C, A got 408
   std::uint64_t ringing_expired = 0;         // unanswered past timers.max_ringing, A got 408
-  std::uint64_t identity_removed = 0;    // identity headers from untrusted peers, removed
-  std::uint64_t too_long_truncated = 0;  // From display names cut to max_display_name
-  std::uint64_t too_long_dropped = 0;    // passed headers over max_header_value, dropped
-  std::uint64_t too_long_refused = 0;    // INVITEs refused for a length limit
+  std::uint64_t identity_removed = 0;        // identity headers from untrusted peers, removed
+  std::uint64_t too_long_truncated = 0;      // From display names cut to max_display_name
+  std::uint64_t too_long_dropped = 0;        // passed headers over max_header_value, dropped
+  std::uint64_t too_long_refused = 0;        // INVITEs refused for a length limit
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)

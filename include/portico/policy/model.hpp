@@ -113,7 +113,7 @@ struct Trunk {
   int max_calls = 0;                // concurrent calls, 0 = unlimited
   std::vector<Cidr> sources;        // where its requests come from; default host/32
   SessionLimits limits;
-  bool trusted = false;             // RFC 3325 trust domain: its identity headers pass
+  bool trusted = false;  // RFC 3325 trust domain: its identity headers pass
   SourceLoc loc;
 };
 
