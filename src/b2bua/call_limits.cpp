@@ -1,4 +1,4 @@
-// The admission stages that bound what new calls may hold (issue 13 §3): m= lines per offer,
+// The admission stages that bound what new calls may hold: m= lines per offer,
 // calls in progress in all (limits.max_calls, shared by the shards through TrunkUsage), and a
 // peer's max_calls counting the calls it places as well as those it receives (one counter per
 // peer name: the same slot kind try_next_target takes for calls to it).

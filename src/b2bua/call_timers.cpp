@@ -1,4 +1,4 @@
-// Timers that bound an unanswered call (issue 13 §3).
+// Timers that bound an unanswered call.
 //
 // Timer C (RFC 3261 §16.6 step 11, §16.7 step 2): B's INVITE that gets neither a final response
 // nor a new provisional for timers.timer_c is given up: CANCEL towards B (or as soon as B sends

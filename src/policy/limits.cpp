@@ -1,4 +1,4 @@
-// The `limits` section: caps on what senders can make Portico hold (issue 13 §3). Every key is
+// The `limits` section: caps on what senders can make Portico hold. Every key is
 // optional; 0 turns a cap off. Defaults and meaning: model.hpp (Limits) and docs/policies.md.
 
 #include "policy_draft.hpp"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 13 §2-3 at the edge: nothing accepted from the wrong place, bounded state.
+"""At the edge: nothing accepted from the wrong place, bounded state.
 
 A forged 200 from another address does not answer a call; a BYE with the right Call-ID and tags
 from another address does not end one; Timer C and max_ringing give up a callee that rings
@@ -300,7 +300,7 @@ CALLS_DURING_FLOOD = 8
 
 @e2e_test(k=174, portico_only=True, timeout=180)
 def test_options_flood_holds_little_memory(ctx):
-    """The flood of issue 13: 18,000 OPTIONS of 20 KB with unique branches at 1,000/s (18 s)
+    """The OPTIONS flood: 18,000 OPTIONS of 20 KB with unique branches at 1,000/s (18 s)
     from an allowed source, with the transaction caps OFF and T1 500 ms (Timer J 32 s: every
     transaction is still held when the flood ends). Portico's peak RSS (VmHWM, /proc) grows
     < 100 MB (the old code kept each request: ~99 KB per transaction, 1.7 GB), and 8 calls

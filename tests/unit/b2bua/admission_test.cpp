@@ -175,7 +175,7 @@ TEST_F(AdmissionTest, RegisteredTargetsAreResolvedOrRefusedWith480) {
   EXPECT_EQ(admission_->plan.targets[0].remote.port, 4000);
 }
 
-// Issue 13 §3: an offer with more m= lines than limits.max_media_streams is refused 488 before
+// An offer with more m= lines than limits.max_media_streams is refused 488 before
 // the SDP is parsed.
 TEST_F(AdmissionTest, TooManyMediaStreamsIs488) {
   policy_ = policy::load_policy_texts(
@@ -193,7 +193,7 @@ TEST_F(AdmissionTest, TooManyMediaStreamsIs488) {
   EXPECT_EQ(stats_.refused_media_streams, 1u);
 }
 
-// Issue 13 §3: a peer's max_calls counts the calls it places (the same counter as the calls
+// A peer's max_calls counts the calls it places (the same counter as the calls
 // routed to it), and limits.max_calls counts every call. Slots live as long as the admission
 // (the call) holds them.
 TEST_F(AdmissionTest, MaxCallsCountCallsFromAPeerAndInAll) {

@@ -297,7 +297,7 @@ TEST_F(ClientTransactionTest, SetConfigAppliesToNewTransactions) {
   expect_idle();
 }
 
-// Issue 13 §2: the branch alone is no proof; a 200 from another address (or another port of
+// The branch alone is no proof; a 200 from another address (or another port of
 // the same host) must not complete the transaction, and the real answer still does.
 TEST_F(ClientTransactionTest, ResponseFromAnotherFlowIsDroppedAndCounted) {
   TxnId id = layer.send_request(outbound("INVITE"), dst);

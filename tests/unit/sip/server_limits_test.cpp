@@ -1,4 +1,4 @@
-// ServerLimits (issue 13 §3): caps on open server transactions and pending INVITEs, in all and
+// ServerLimits: caps on open server transactions and pending INVITEs, in all and
 // per source address. Over a cap: one stateless 503 with Retry-After to the source, no
 // transaction, counted; the cap frees as transactions end.
 

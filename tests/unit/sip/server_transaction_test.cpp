@@ -240,7 +240,7 @@ TEST_F(ServerTransactionTest, CancelAfterFinalIsAnsweredButNotReported) {
   EXPECT_EQ(kinds(), (std::vector<std::string>{"request"}));
 }
 
-// Issue 13 §2: branch, sent-by and Call-ID are in clear text; a CANCEL (or a "retransmission")
+// Branch, sent-by and Call-ID are in clear text; a CANCEL (or a "retransmission")
 // from another host must not end or touch the INVITE.
 TEST_F(ServerTransactionTest, CancelFromAnotherSourceDoesNotCancel) {
   deliver(request("INVITE"), udp);
