@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Digest authentication where Portico is the registrar itself, and for calls from access peers
-marked `auth: digest`, with sipp (MD5), a small Python phone (SHA-256) and sipvicious svwar.
+marked `auth: digest`, with sipp (MD5), a small Python phone (SHA-256) and sipvicious svwar and svcrack.
 
     python3 tests/e2e/test_auth.py --portico build/src/portico
 
@@ -30,6 +30,9 @@ Tests:
                               Linphone User-Agent instead of its own) it reports no extension; a
                               known and an unknown user get the same 401, byte for byte apart
                               from the nonce
+  svcrack_is_banned           svcrack guessing a password is banned after rate_limits.auth_failures
+                              wrong guesses: it finds nothing, one ban is counted and logged, the
+                              banned address gets no answer and another address still does
 """
 
 from __future__ import annotations
@@ -374,6 +377,69 @@ def test_svwar_finds_no_extension(ctx):
     check(known.startswith("SIP/2.0 401 ") and 'WWW-Authenticate: Digest realm="access"' in known,
           f"a known user was not challenged:\n{known}")
     check(known == unknown, f"known and unknown users answered differently:\n{known}\n---\n{unknown}")
+    ctx.finish_portico()
+
+
+def register_answer(ctx: Ctx, source: str, n: int) -> str | None:
+    """A REGISTER without credentials from `source`: its final answer, or None after 2 s."""
+    net = ctx.net
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        port = s.getsockname()[1]
+        req = (f"REGISTER sip:{net.access} SIP/2.0\r\n"
+               f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bKafter{n};rport\r\n"
+               f"Max-Forwards: 70\r\nFrom: <sip:100@{net.access}>;tag=after\r\n"
+               f"To: <sip:100@{net.access}>\r\nCall-ID: after-{n}@{source}\r\n"
+               f"CSeq: 1 REGISTER\r\nContact: <sip:100@{source}:{port}>\r\n"
+               f"Content-Length: 0\r\n\r\n")
+        s.sendto(req.encode(), (net.access, 5060))
+        s.settimeout(2)
+        try:
+            while True:
+                data = s.recv(65535).decode()
+                if not data.startswith("SIP/2.0 1"):
+                    return data
+        except socket.timeout:
+            return None
+
+
+@e2e_test(k=154, portico_only=True)
+def test_svcrack_is_banned(ctx):
+    """svcrack guesses extension 100's password (1000-1199; the right one, 1150, is in its range
+    and MD5 is the only algorithm offered, so without a ban it would find it). With
+    rate_limits.auth_failures 5 the sixth wrong guess bans its address: svcrack hears nothing
+    more and finds nothing, one ban is counted and logged, and another address is still
+    answered."""
+    net = ctx.net
+    users = users_file(ctx, [("100", "access", "1150")])
+    peers = '  phones: {realm: access, sources: ["127.0.0.0/8"]}'
+    text = policy(ctx, users, domains="[]", peers=peers, algorithms="[MD5]")
+    text += "rate_limits: {auth_failures: 5, auth_window: 60s, ban_time: 60s}\n"
+    ctx.start_portico(text)
+    svcrack = shutil.which("svcrack")
+    check(svcrack is not None, "svcrack not found (package sipvicious)")
+    out = ctx.dir / "svcrack.log"
+    with open(out, "w") as f:
+        r = subprocess.run([svcrack, "-b", "127.0.0.1", "-x", "127.0.0.1", "-u", "100",
+                            "-r", "1000-1199", "-t", "0.05", "--maximumtime", "5",
+                            f"udp://{net.access}:5060"], stdout=f, stderr=subprocess.STDOUT,
+                           timeout=90, preexec_fn=_child_preexec)
+    result = out.read_text()
+    print(f"    svcrack (status {r.returncode}):\n" + "\n".join(
+        "      " + l for l in result.strip().splitlines()[-6:]), flush=True)
+    check("1150" not in result, f"svcrack found the password:\n{result}")
+    m = scrape_metrics(net.ip(3), METRICS_PORT)
+    bans = m.get('portico_edge_bans_total{reason="auth_failures"}', 0)
+    failures = m.get("portico_edge_auth_failures_total", 0)
+    check(bans == 1, f"expected one auth_failures ban, metrics: {m}")
+    check(6 <= failures <= 12, f"{failures} failed checks: the ban did not stop the guessing")
+    ban_lines = [l for l in ctx.portico.grep("edge.ban") if "edge.ban_expired" not in l]
+    check(len(ban_lines) == 1 and "auth_failures" in ban_lines[0],
+          f"expected one edge.ban line for auth_failures: {ban_lines}")
+    check(register_answer(ctx, "127.0.0.1", 1) is None, "the banned address is still answered")
+    answer = register_answer(ctx, net.uac, 2)
+    check(answer is not None and answer.startswith("SIP/2.0 401 "),
+          f"another address is not answered normally: {answer}")
     ctx.finish_portico()
 
 
