@@ -19,6 +19,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libosip2-15 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 liburing2 \
+      libssl3 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin portico
 COPY --from=build /src/build/src/portico /usr/local/bin/portico
