@@ -785,7 +785,8 @@ TEST_F(B2buaEdgeTest, ReasonPhrasesAreTheStandardOnesUnlessRelayed) {
   inject(invite(), from_pbx());
   auto inv = std::move(sent_to(kPrimary).front());
   inject(response_to(inv, 486, "p1"), from_trunk(kPrimary));  // "486 Status"
-  const sip::Message* busy = find(sent_to(kPbx), "INVITE", 486);
+  auto to_pbx = sent_to(kPbx);  // find() points into it: keep it alive
+  const sip::Message* busy = find(to_pbx, "INVITE", 486);
   ASSERT_NE(busy, nullptr);
   EXPECT_EQ(busy->reason_phrase(), "Busy Here");
 
@@ -796,7 +797,8 @@ TEST_F(B2buaEdgeTest, ReasonPhrasesAreTheStandardOnesUnlessRelayed) {
   auto second = sent_to(kPrimary);
   ASSERT_EQ(second.size(), 1u);
   inject(response_to(second[0], 486, "p2"), from_trunk(kPrimary));
-  busy = find(sent_to(kPbx), "INVITE", 486);
+  to_pbx = sent_to(kPbx);
+  busy = find(to_pbx, "INVITE", 486);
   ASSERT_NE(busy, nullptr);
   EXPECT_EQ(busy->reason_phrase(), "Status");
 }
@@ -808,7 +810,8 @@ TEST_F(B2buaEdgeTest, NoServerOrUserAgentWithoutAServerName) {
   ASSERT_EQ(to_trunk.size(), 1u);
   EXPECT_EQ(head_of(to_trunk[0]).find("User-Agent"), std::string::npos);
   inject(response_to(to_trunk[0], 486, "p1"), from_trunk(kPrimary));
-  const sip::Message* busy = find(sent_to(kPbx), "INVITE", 486);
+  const auto to_pbx = sent_to(kPbx);
+  const sip::Message* busy = find(to_pbx, "INVITE", 486);
   ASSERT_NE(busy, nullptr);
   EXPECT_FALSE(busy->header("Server").has_value());
 }
