@@ -61,8 +61,9 @@ struct Admission {
   policy::CallPlan plan;           // the route's plan, `registered` targets resolved
   /// One of the source peer's max_calls_in (peer_limits), kept by the call.
   TrunkUsage::Slot in_slot;
-  TrunkUsage::Slot source_slot;  // held for the call: the source peer's max_calls
-  TrunkUsage::Slot total_slot;   // held for the call: limits.max_calls
+  TrunkUsage::Slot source_slot;   // held for the call: the source peer's max_calls
+  TrunkUsage::Slot total_slot;    // held for the call: limits.max_calls
+  TrunkUsage::Slot address_slot;  // held for the call: limits.max_calls_per_source
 };
 
 /// One check of the chain.

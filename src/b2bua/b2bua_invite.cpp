@@ -117,6 +117,7 @@ void B2bua::Impl::initial_invite(B2bua& self, sip::TxnId txn, sip::Message&& req
   c.in_slot = std::move(admission.in_slot);
   c.source_slot = std::move(admission.source_slot);
   c.total_slot = std::move(admission.total_slot);
+  c.address_slot = std::move(admission.address_slot);
   c.caller_display = limits.display;  // truncated to max_display_name if it was longer
   if (!try_next_target(self, c)) {
     no_target_left(self, c);

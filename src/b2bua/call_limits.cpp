@@ -1,5 +1,6 @@
 // The admission stages that bound what new calls may hold: m= lines per offer,
-// calls in progress in all (limits.max_calls, shared by the shards through TrunkUsage), and a
+// calls in progress in all and from one source address (limits.max_calls and
+// max_calls_per_source, shared by the shards through TrunkUsage), and a
 // peer's max_calls counting the calls it places as well as those it receives (one counter per
 // peer name: the same slot kind try_next_target takes for calls to it).
 //
@@ -19,9 +20,17 @@ namespace {
 constexpr std::size_t kMaxCalls = 0;
 constexpr std::size_t kPeerMaxCalls = 1;
 constexpr std::size_t kMediaStreams = 2;
+constexpr std::size_t kSourceMaxCalls = 3;
 
 /// The key of limits.max_calls in TrunkUsage: no peer has an empty name.
 const std::string kAllCalls;
+
+/// The key of limits.max_calls_per_source: a peer name is a token, never holds a space. Only
+/// identified (and, for `auth: digest` peers, authenticated) sources reach this stage, so the
+/// keys are bounded by the addresses the policy lets place calls.
+std::string address_key(const Admission& a) {
+  return "source " + a.flow.remote.address.to_string();
+}
 
 void passed(Admission& a, std::size_t cap, std::string_view name) {
   if (a.cap_logs != nullptr && (*a.cap_logs)[cap].passed(a.now)) {
@@ -97,6 +106,17 @@ Verdict calls_within_limits(Admission& a) {
                   "peer_max_calls", retry_after(a));
   }
   passed(a, kPeerMaxCalls, "peer_max_calls");
+  if (!a.usage->try_acquire(address_key(a), static_cast<int>(limits.max_calls_per_source),
+                            a.address_slot)) {
+    a.total_slot.release();
+    a.source_slot.release();
+    if (a.stats != nullptr) {
+      ++a.stats->refused_source_max_calls;
+    }
+    return refuse(a, kSourceMaxCalls, "max_calls_per_source", limits.max_calls_per_source, 503,
+                  "max_calls_per_source", retry_after(a));
+  }
+  passed(a, kSourceMaxCalls, "max_calls_per_source");
   return Verdict::pass();
 }
 

@@ -11,6 +11,7 @@ const KeyList kLimitKeys = {"max_server_transactions",
                             "max_pending_invites",
                             "max_pending_invites_per_source",
                             "max_calls",
+                            "max_calls_per_source",
                             "max_media_streams",
                             "retry_after"};
 
@@ -40,6 +41,7 @@ void parse_limits(const Reader& r, const Field& f, Limits& out) {
   read_cap(r, *m, "max_pending_invites", kMillion, out.max_pending_invites);
   read_cap(r, *m, "max_pending_invites_per_source", kMillion, out.max_pending_invites_per_source);
   read_cap(r, *m, "max_calls", kMillion, out.max_calls);
+  read_cap(r, *m, "max_calls_per_source", kMillion, out.max_calls_per_source);
   // 64 is what the SDP parser takes at most (sdp::kMaxMediaSections); 0 would refuse every offer.
   if (const Field* v = find(*m, "max_media_streams")) {
     if (auto n = r.integer_in(*v, 1, 64, "is out of range (1..64 m= lines per offer)")) {

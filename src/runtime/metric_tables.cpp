@@ -70,6 +70,8 @@ const Table<b2bua::B2buaStats> kCallRows{
     {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter,
      {{"limit", "peer_max_calls"}}, &b2bua::B2buaStats::refused_peer_max_calls},
     {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter,
+     {{"limit", "max_calls_per_source"}}, &b2bua::B2buaStats::refused_source_max_calls},
+    {"portico_calls_limit_refusals_total", kCallsRefused, Type::Counter,
      {{"limit", "max_media_streams"}}, &b2bua::B2buaStats::refused_media_streams},
     {"portico_sip_in_dialog_wrong_source_total",
      "In-dialog requests from outside the leg's peer, refused 403 (ACK: dropped)", Type::Counter,

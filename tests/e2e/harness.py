@@ -483,8 +483,9 @@ class Sipp:
         scen = SCENARIOS / scenario if not os.path.isabs(scenario) else Path(scenario)
         # sipp's remote-control socket is IPv4 only: IPv6 peers put it on 127.0.0.1 with a port
         # of their own.
+        # A second sipp on the same IPv4 address (another SIP port) takes its own control port.
         ctl_ip, ctl_port = (("127.0.0.1", 10000 + local_port) if ":" in local_ip
-                            else (local_ip, 8888))
+                            else (local_ip, 8888 if local_port == 5060 else 8800 + local_port % 80))
         argv = [SIPP, "-sf", scen, "-i", local_ip, "-p", local_port, "-mi", local_ip,
                 "-ci", ctl_ip, "-cp", ctl_port, "-t", transport, "-m", calls, "-s", service,
                 "-nostdin", "-trace_msg", "-message_file", self.msg_path,

@@ -251,6 +251,39 @@ def test_call_caps_refuse_503_and_488(ctx):
     ctx.finish_portico()
 
 
+@e2e_test(k=178, portico_only=True)
+def test_calls_per_source_refuse_503(ctx):
+    """limits.max_calls_per_source 1: while a call from the PBX's address is up, a second call
+    from the same address (another port) gets 503 with Retry-After (one call.limit_reached line
+    naming max_calls_per_source), and a call from another address of the same peer still goes
+    through."""
+    net = ctx.net
+    ctx.start_portico(default_policy(net) + "limits: {max_calls_per_source: 1}\n")
+    uas = ctx.sipp("uas", "uas_basic.xml", net.primary, calls=2, global_timeout_s=30).start()
+    uac = ctx.sipp("uac", "uac_basic.xml", net.uac, remote=ctx.access_target(),
+                   duration_ms=3000, global_timeout_s=20).start()
+    check(wait_until(lambda: ctx.portico.grep("event=call.answered"), 5.0),
+          "the first call was not answered")
+    same = ctx.sipp("uac_same", "uac_expect_503.xml", net.uac, local_port=5070,
+                    remote=ctx.access_target(), global_timeout_s=10)
+    same.run()
+    assert_sipp(same, 1)
+    refusal = [m for m in same.received() if m.first_line.startswith("SIP/2.0 503")]
+    check(refusal and refusal[0].header("Retry-After") == ["5"], "503 without Retry-After: 5")
+    lines = ctx.portico.grep("event=call.limit_reached")
+    check(len(lines) == 1 and "limit=max_calls_per_source" in lines[0], f"limit lines: {lines}")
+    other = ctx.sipp("uac_other", "uac_basic.xml", net.ip(11), remote=ctx.access_target(),
+                     duration_ms=500, global_timeout_s=20)
+    other.run()
+    uac.wait(timeout=20)
+    uas.wait(timeout=10)
+    print(f"    {uac.describe()}; {same.describe()}; {other.describe()}; {uas.describe()}",
+          flush=True)
+    assert_sipp(uac, 1)
+    assert_sipp(other, 1)
+    ctx.finish_portico()
+
+
 def vm_kb(pid: int, field: str = "VmRSS") -> int:
     """VmRSS (resident now) or VmHWM (peak resident) of `pid`, in KB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

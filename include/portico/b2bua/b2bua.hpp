@@ -75,23 +75,24 @@ struct B2buaStats {
   std::uint64_t limited_out_cps = 0;    // targets skipped: cps_out queue full or wait too long
   std::uint64_t calls_paced = 0;        // INVITEs held for their turn on a target's cps_out
   // Caps and checks of the limits section (each refusal is also in calls_rejected, with its reason).
-  std::uint64_t refused_max_calls = 0;       // limits.max_calls reached: 503
-  std::uint64_t refused_peer_max_calls = 0;  // the source peer's max_calls reached: 503
-  std::uint64_t refused_media_streams = 0;   // more m= lines than limits.max_media_streams: 488
-  std::uint64_t in_dialog_wrong_source = 0;  // in-dialog request from outside the leg's peer: 403
-  std::uint64_t timer_c_expired = 0;         // B's INVITE CANCELled by Timer C, A got 408
-  std::uint64_t ringing_expired = 0;         // unanswered past timers.max_ringing, A got 408
-  std::uint64_t identity_removed = 0;        // identity headers from untrusted peers, removed
-  std::uint64_t too_long_truncated = 0;      // From display names cut to max_display_name
-  std::uint64_t too_long_dropped = 0;        // passed headers over max_header_value, dropped
-  std::uint64_t too_long_refused = 0;        // INVITEs refused for a length limit
+  std::uint64_t refused_max_calls = 0;         // limits.max_calls reached: 503
+  std::uint64_t refused_peer_max_calls = 0;    // the source peer's max_calls reached: 503
+  std::uint64_t refused_source_max_calls = 0;  // limits.max_calls_per_source reached: 503
+  std::uint64_t refused_media_streams = 0;     // more m= lines than limits.max_media_streams: 488
+  std::uint64_t in_dialog_wrong_source = 0;    // in-dialog request from outside the leg's peer: 403
+  std::uint64_t timer_c_expired = 0;           // B's INVITE CANCELled by Timer C, A got 408
+  std::uint64_t ringing_expired = 0;           // unanswered past timers.max_ringing, A got 408
+  std::uint64_t identity_removed = 0;          // identity headers from untrusted peers, removed
+  std::uint64_t too_long_truncated = 0;        // From display names cut to max_display_name
+  std::uint64_t too_long_dropped = 0;          // passed headers over max_header_value, dropped
+  std::uint64_t too_long_refused = 0;          // INVITEs refused for a length limit
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)
 };
 
 /// When each call cap (max_calls, a peer's max_calls, max_media_streams) logs. Shard-local.
-using CallCapLogs = std::array<RefusalLog, 3>;
+using CallCapLogs = std::array<RefusalLog, 4>;
 
 /// Receives the record of every call that ended (and of every call refused by policy). Called on
 /// the shard thread; must not block (the CDR writer queues it for its own thread).

@@ -132,6 +132,7 @@ struct Call {
   std::uint32_t retry_after = 0;  // seconds: a target refused the call on cps_out
   TrunkUsage::Slot source_slot;   // the same kind of slot on the peer the call came from
   TrunkUsage::Slot total_slot;    // one of limits.max_calls, all peers together
+  TrunkUsage::Slot address_slot;  // one of limits.max_calls_per_source, for its source address
   TimePoint started{};
   TimePoint answered{};
   std::chrono::system_clock::time_point wall_started{};   // for the CDR

@@ -187,9 +187,10 @@ struct Limits {
   std::size_t max_server_transactions_per_source = 10000;
   std::size_t max_pending_invites = 10000;  // INVITEs not yet answered with a final
   std::size_t max_pending_invites_per_source = 2000;
-  std::size_t max_calls = 20000;      // calls in progress, all peers together
-  std::size_t max_media_streams = 8;  // m= lines per offer; more: 488
-  int retry_after = 5;                // seconds, in every 503 a cap sends
+  std::size_t max_calls = 20000;            // calls in progress, all peers together
+  std::size_t max_calls_per_source = 5000;  // calls in progress from one source IP address
+  std::size_t max_media_streams = 8;        // m= lines per offer; more: 488
+  int retry_after = 5;                      // seconds, in every 503 a cap sends
 };
 
 struct HeaderRules {

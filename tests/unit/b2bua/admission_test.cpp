@@ -223,6 +223,31 @@ TEST_F(AdmissionTest, MaxCallsCountCallsFromAPeerAndInAll) {
   EXPECT_EQ(stats_.refused_max_calls, 1u);
 }
 
+// limits.max_calls_per_source counts the calls in progress from one address, whatever peer it
+// is: over it a 503 with Retry-After, and the slots the call had taken are given back.
+TEST_F(AdmissionTest, MaxCallsPerSourceCountsCallsFromOneAddress) {
+  policy_ = policy::load_policy_texts(
+      {{"policy.yaml", std::string(kPolicy) + "limits: {max_calls_per_source: 1}\n"}});
+  TrunkUsage usage;
+  usage_ = &usage;
+  EXPECT_TRUE(run(invite("02079460000")).admitted());
+  TrunkUsage::Slot held = std::move(admission_->address_slot);
+  TrunkUsage::Slot held_peer = std::move(admission_->source_slot);
+  TrunkUsage::Slot held_total = std::move(admission_->total_slot);
+  Verdict v = run(invite("02079460000"));
+  EXPECT_EQ(v.status, 503);
+  EXPECT_EQ(v.reason, "max_calls_per_source");
+  EXPECT_EQ(v.extra_headers, "Retry-After: 5\r\n");
+  EXPECT_EQ(stats_.refused_source_max_calls, 1u);
+  EXPECT_EQ(usage.in_use("pbx"), 1) << "the refused call's peer slot was given back";
+  EXPECT_EQ(usage.in_use(""), 1) << "and its slot of limits.max_calls";
+  // Another address is not counted with it.
+  run(invite("+15550100"), "carrier", kCarrier);
+  EXPECT_TRUE(admission_->address_slot.held());
+  held.release();
+  EXPECT_TRUE(run(invite("02079460000")).admitted()) << "the first call ended: room again";
+}
+
 // A peer marked `auth: digest` (sources: the whole internet) must authenticate each INVITE;
 // a PBX trusted by address inside its range is not asked.
 TEST_F(AdmissionTest, DigestPeerIsChallengedWith407UntilItAuthenticates) {

@@ -18,6 +18,7 @@ TEST(LimitsSection, Defaults) {
   EXPECT_EQ(p->limits.max_pending_invites, 10000u);
   EXPECT_EQ(p->limits.max_pending_invites_per_source, 2000u);
   EXPECT_EQ(p->limits.max_calls, 20000u);
+  EXPECT_EQ(p->limits.max_calls_per_source, 5000u);
   EXPECT_EQ(p->limits.max_media_streams, 8u);
   EXPECT_EQ(p->limits.retry_after, 5);
   EXPECT_EQ(p->timers.timer_c, seconds(180));
@@ -30,13 +31,14 @@ TEST(LimitsSection, Values) {
                       "limits:\n  max_server_transactions: 0\n"
                       "  max_server_transactions_per_source: 100\n  max_pending_invites: 7\n"
                       "  max_pending_invites_per_source: 3\n  max_calls: 50\n"
-                      "  max_media_streams: 2\n  retry_after: 1m\n"
+                      "  max_calls_per_source: 9\n  max_media_streams: 2\n  retry_after: 1m\n"
                       "timers: {timer_c: 4m, max_ringing: 10m}\n"}});
   EXPECT_EQ(p->limits.max_server_transactions, 0u);
   EXPECT_EQ(p->limits.max_server_transactions_per_source, 100u);
   EXPECT_EQ(p->limits.max_pending_invites, 7u);
   EXPECT_EQ(p->limits.max_pending_invites_per_source, 3u);
   EXPECT_EQ(p->limits.max_calls, 50u);
+  EXPECT_EQ(p->limits.max_calls_per_source, 9u);
   EXPECT_EQ(p->limits.max_media_streams, 2u);
   EXPECT_EQ(p->limits.retry_after, 60);
   EXPECT_EQ(p->timers.timer_c, minutes(4));
