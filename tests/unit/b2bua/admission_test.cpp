@@ -246,6 +246,7 @@ TEST_F(AdmissionTest, MaxCallsPerSourceCountsCallsFromOneAddress) {
   EXPECT_TRUE(admission_->address_slot.held());
   held.release();
   EXPECT_TRUE(run(invite("02079460000")).admitted()) << "the first call ended: room again";
+  admission_.reset();  // its slots point into `usage`, which ends here
 }
 
 // A peer marked `auth: digest` (sources: the whole internet) must authenticate each INVITE;
