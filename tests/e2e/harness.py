@@ -889,3 +889,74 @@ def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace
     print(f"total {time.monotonic() - t_all:.1f} s{extra}")
     print(f"{passed} passed, {failed} failed", flush=True)
     return 0 if failed == 0 else 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Loopback-only network namespace: for tests whose input names outside hosts or that run attacker
+# tools. The test file re-executes itself under `unshare -n`, where only lo is up.
+# ------------------------------------------------------------------------------------------------
+
+NETNS_ENV = "PORTICO_E2E_IN_NETNS"
+
+
+def _fail_alone(message: str) -> int:
+    print(f"FAIL: {message}")
+    print("0 passed, 1 failed")
+    return 1
+
+
+def _namespaced_run(file: str) -> int:
+    r = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True, timeout=5)
+    if r.returncode != 0:
+        return _fail_alone(f"cannot bring lo up in the namespace: {r.stderr.strip()}")
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=5).stdout
+    ifaces = [l.split(":")[1].strip() for l in links.splitlines() if ":" in l]
+    if ifaces != ["lo"]:
+        return _fail_alone(f"expected only lo in the new namespace, found {ifaces}")
+    return run_tests(file)
+
+
+def namespaced_main(file: str, timeout_s: int) -> int:
+    """main() of a test file that must run in a private loopback-only network namespace: runs
+    the file's tests there (re-executing it under `unshare -n`), bounded by `timeout_s`, and
+    fails loudly when no namespace can be made. --list and --direct run in place."""
+    if os.environ.get(NETNS_ENV) == "1":
+        return _namespaced_run(file)
+    args = parse_args()
+    if args.list or args.direct:
+        return run_tests(file, args=args)
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return _fail_alone("cannot create a private network namespace: unshare not found")
+    if shutil.which("ip") is None:
+        return _fail_alone("cannot create a private network namespace: ip not found (iproute2)")
+    probe = subprocess.run([unshare, "-n", "--", "true"], capture_output=True, text=True,
+                           timeout=10)
+    if probe.returncode != 0:
+        return _fail_alone(f"`unshare -n` failed (status {probe.returncode}): "
+                           f"{probe.stderr.strip()} -- this test needs root or CAP_SYS_ADMIN "
+                           f"(CI runs as root)")
+    env = dict(os.environ, **{NETNS_ENV: "1"})
+    signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(SystemExit(128 + n)))
+    child = subprocess.Popen([unshare, "-n", "--", sys.executable, os.path.abspath(file),
+                              *sys.argv[1:]], env=env, preexec_fn=_child_preexec)
+    try:
+        return child.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        print(f"FAIL: the namespaced run did not finish within {timeout_s} s; stopping it")
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
+        print("0 passed, 1 failed")
+        return 1
+    except BaseException:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise

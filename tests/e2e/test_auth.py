@@ -38,10 +38,8 @@ Tests:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -49,10 +47,9 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
-from harness import (Ctx, _child_preexec, assert_sipp, check, e2e_test, parse_args, run_tests,
+from harness import (Ctx, _child_preexec, assert_sipp, check, e2e_test, namespaced_main,
                      scrape_metrics)
 
-NS_ENV = "PORTICO_E2E_AUTH_IN_NETNS"
 USER = "15550100"
 PASSWORD = "correct horse"
 PHONE_PORT = 5062
@@ -443,67 +440,8 @@ def test_svcrack_is_banned(ctx):
     ctx.finish_portico()
 
 
-# ------------------------------------------------------------------------------------------------
-# Network namespace wrapper (as test_torture.py): svwar runs only where nothing can leave.
-# ------------------------------------------------------------------------------------------------
-
-def in_namespace_main() -> int:
-    r = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True, timeout=5)
-    if r.returncode != 0:
-        print(f"FAIL: cannot bring lo up in the namespace: {r.stderr.strip()}")
-        print("0 passed, 1 failed")
-        return 1
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=5).stdout
-    ifaces = [l.split(":")[1].strip() for l in links.splitlines() if ":" in l]
-    if ifaces != ["lo"]:
-        print(f"FAIL: expected only lo in the new namespace, found {ifaces}")
-        print("0 passed, 1 failed")
-        return 1
-    return run_tests(__file__)
-
-
 def main() -> int:
-    if os.environ.get(NS_ENV) == "1":
-        return in_namespace_main()
-    args = parse_args()
-    if args.list or args.direct:
-        return run_tests(__file__, args=args)
-    unshare = shutil.which("unshare")
-    if unshare is None or shutil.which("ip") is None:
-        print("FAIL: cannot create a private network namespace: unshare or ip not found")
-        print("0 passed, 1 failed")
-        return 1
-    probe = subprocess.run([unshare, "-n", "--", "true"], capture_output=True, text=True,
-                           timeout=10)
-    if probe.returncode != 0:
-        print(f"FAIL: `unshare -n` failed (status {probe.returncode}): {probe.stderr.strip()} "
-              f"-- this test needs root or CAP_SYS_ADMIN (CI runs as root)")
-        print("0 passed, 1 failed")
-        return 1
-    env = dict(os.environ, **{NS_ENV: "1"})
-    signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(SystemExit(128 + n)))
-    child = subprocess.Popen([unshare, "-n", "--", sys.executable, os.path.abspath(__file__),
-                              *sys.argv[1:]], env=env, preexec_fn=_child_preexec)
-    try:
-        return child.wait(timeout=200)
-    except subprocess.TimeoutExpired:
-        print("FAIL: the namespaced run did not finish within 200 s; stopping it")
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=5)
-        print("0 passed, 1 failed")
-        return 1
-    except BaseException:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        raise
+    return namespaced_main(__file__, timeout_s=200)
 
 
 if __name__ == "__main__":

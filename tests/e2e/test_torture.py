@@ -25,10 +25,8 @@ Afterwards Portico must still be alive, complete a normal sipp call, and exit 0 
 from __future__ import annotations
 
 import calendar
-import os
 import re
 import selectors
-import shutil
 import signal
 import socket
 import struct
@@ -41,12 +39,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import (Ctx, _child_preexec, assert_sipp, check, e2e_test, parse_args,
-                     parse_sipp_messages, run_tests)
+from harness import (Ctx, assert_sipp, check, e2e_test, namespaced_main, parse_sipp_messages)
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures"
-NS_ENV = "PORTICO_E2E_IN_NETNS"
 
 ACCESS, CARRIER, SINK, SENDER, CALLER = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.5", "127.0.0.10"
 WINDOW_S = 0.30          # how long to collect what comes back for one message
@@ -752,71 +748,8 @@ def test_rfc4475_rfc5118_corpus(ctx: Ctx):
     check(rc == 0, f"portico exit status after SIGTERM: {rc}")
 
 
-# ------------------------------------------------------------------------------------------------
-# Network namespace wrapper
-# ------------------------------------------------------------------------------------------------
-
-def in_namespace_main() -> int:
-    r = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True, timeout=5)
-    if r.returncode != 0:
-        print(f"FAIL: cannot bring lo up in the namespace: {r.stderr.strip()}")
-        print("0 passed, 1 failed")
-        return 1
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=5).stdout
-    ifaces = [l.split(":")[1].strip() for l in links.splitlines() if ":" in l]
-    if ifaces != ["lo"]:
-        print(f"FAIL: expected only lo in the new namespace, found {ifaces}")
-        print("0 passed, 1 failed")
-        return 1
-    return run_tests(__file__)
-
-
 def main() -> int:
-    if os.environ.get(NS_ENV) == "1":
-        return in_namespace_main()
-    args = parse_args()
-    if args.list or args.direct:
-        return run_tests(__file__, args=args)
-    unshare = shutil.which("unshare")
-    problem = ""
-    if unshare is None:
-        problem = "unshare not found (util-linux)"
-    elif shutil.which("ip") is None:
-        problem = "ip not found (iproute2)"
-    else:
-        probe = subprocess.run([unshare, "-n", "--", "true"], capture_output=True, text=True,
-                               timeout=10)
-        if probe.returncode != 0:
-            problem = (f"`unshare -n` failed (status {probe.returncode}): {probe.stderr.strip()} "
-                       f"-- this test needs root or CAP_SYS_ADMIN (CI runs as root)")
-    if problem:
-        print(f"FAIL: cannot create a private network namespace: {problem}")
-        print("0 passed, 1 failed")
-        return 1
-    env = dict(os.environ, **{NS_ENV: "1"})
-    signal.signal(signal.SIGTERM, lambda n, f: (_ for _ in ()).throw(SystemExit(128 + n)))
-    child = subprocess.Popen([unshare, "-n", "--", sys.executable, os.path.abspath(__file__),
-                              *sys.argv[1:]], env=env, preexec_fn=_child_preexec)
-    try:
-        return child.wait(timeout=260)
-    except subprocess.TimeoutExpired:
-        print("FAIL: the namespaced run did not finish within 260 s; stopping it")
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=5)
-        print("0 passed, 1 failed")
-        return 1
-    except BaseException:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        raise
+    return namespaced_main(__file__, timeout_s=260)
 
 
 if __name__ == "__main__":
