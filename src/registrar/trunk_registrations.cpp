@@ -380,8 +380,10 @@ void TrunkRegistrations::registered_ok(Entry& e, const sip::Message& resp) {
   }
   log::debug("trunk_registration.refreshed",
              {{"trunk", e.trunk}, {"expires", got.count() / 1000}});
-  // Refresh well before expiry: half the grant, and at least 30 s ahead of a long one.
-  const Millis at = std::max(Millis{1000}, std::min(got / 2, got - kRefreshMargin));
+  // Refresh well before expiry: at the lesser of half the grant and 30 s before its end; a
+  // grant so short that 30 s ahead is in its first quarter is refreshed at half.
+  const Millis early = got - kRefreshMargin;
+  const Millis at = std::max(Millis{1000}, early >= got / 4 ? std::min(got / 2, early) : got / 2);
   Entry* p = &e;
   e.timer.start(at, [this, p] {
     p->timer.fired();

@@ -179,7 +179,14 @@ TEST_F(TrunkRegistrationsTest, ShortGrantIsRefreshedThirtySecondsEarly) {
   timers_.advance(seconds(9));
   EXPECT_TRUE(transport_.take_to(kRegistrar).empty());
   timers_.advance(seconds(1));
-  EXPECT_EQ(only_request().header("Expires"), "60");
+  auto refresh = only_request();
+  EXPECT_EQ(refresh.header("Expires"), "60");
+  // 10 s granted: 30 s ahead would be before the start; refreshed at half (5 s).
+  answer(refresh, 200, "Expires: 10\r\n");
+  timers_.advance(seconds(4));
+  EXPECT_TRUE(transport_.take_to(kRegistrar).empty());
+  timers_.advance(seconds(1));
+  EXPECT_EQ(only_request().method(), "REGISTER");
 }
 
 TEST_F(TrunkRegistrationsTest, WrongPasswordFailsOnceThenRetriesWithBackoff) {
