@@ -83,8 +83,7 @@ std::optional<Challenge> parse_challenge(std::string_view value) {
       c.stale = iequals(v, "true");
     }
   }
-  if (bad || !known_algorithm || c.nonce.empty() || c.realm.empty() ||
-      (qop_given && !c.qop_auth)) {
+  if (bad || !known_algorithm || c.nonce.empty() || c.realm.empty() || (qop_given && !c.qop_auth)) {
     return std::nullopt;
   }
   return c;
@@ -94,7 +93,8 @@ std::optional<Challenge> best_challenge(std::span<const std::string> values) {
   std::optional<Challenge> best;
   for (const auto& v : values) {
     auto c = parse_challenge(v);
-    if (c && (!best || (c->algorithm == Algorithm::Sha256 && best->algorithm != Algorithm::Sha256))) {
+    if (c &&
+        (!best || (c->algorithm == Algorithm::Sha256 && best->algorithm != Algorithm::Sha256))) {
       best = std::move(c);
     }
   }

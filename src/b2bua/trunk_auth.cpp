@@ -145,10 +145,11 @@ bool B2bua::Impl::answer_challenge(B2bua& self, Call& call, const PendingRequest
   const std::uint32_t cseq = ++leg.local_cseq;
   const std::string branch = new_branch();
   const std::string cnonce = auth::new_cnonce();
-  const auth::ClientRequest r{secret->username, secret->password, method,
-                              request_uri_of(p.resend), 1, cnonce};
-  const std::string line = std::string(resp.status() == 407 ? "Proxy-Authorization" : "Authorization") +
-                           ": " + auth::authorization(*challenge, r) + "\r\n";
+  const auth::ClientRequest r{
+      secret->username, secret->password, method, request_uri_of(p.resend), 1, cnonce};
+  const std::string line =
+      std::string(resp.status() == 407 ? "Proxy-Authorization" : "Authorization") + ": " +
+      auth::authorization(*challenge, r) + "\r\n";
   auto bytes = with_credentials(p.resend, branch, cseq, line);
   if (!bytes) {
     return false;
@@ -158,8 +159,9 @@ bool B2bua::Impl::answer_challenge(B2bua& self, Call& call, const PendingRequest
   next.challenges = p.challenges + 1;
   next.cseq = p.kind == PendingRequest::Kind::InitialInvite ? p.cseq : cseq;
   ++self.stats_.trunk_auth[{trunk, "answered"}];
-  log::info("call.auth_answered",
-            {{"call", call.log_id}, {"trunk", trunk}, {"method", method}, {"status", resp.status()}});
+  log::info(
+      "call.auth_answered",
+      {{"call", call.log_id}, {"trunk", trunk}, {"method", method}, {"status", resp.status()}});
   if (p.kind == PendingRequest::Kind::InitialInvite) {
     // The ACK of its 2xx and a CANCEL must name the INVITE as now sent.
     leg.invite_cseq = cseq;

@@ -14,9 +14,8 @@ namespace portico::policy::detail {
 namespace {
 
 const KeyList kAuthKeys = {"username", "password_file", "password_env", "realm", "password"};
-const KeyList kRegisterKeys = {"registrar", "aor",       "username",  "password_file",
-                               "password_env", "realm",  "expires",   "retry_min",
-                               "retry_max",    "password"};
+const KeyList kRegisterKeys = {"registrar", "aor",     "username",  "password_file", "password_env",
+                               "realm",     "expires", "retry_min", "retry_max",     "password"};
 
 constexpr Millis kMinExpires{std::chrono::seconds(10)};
 constexpr Millis kMaxExpires{std::chrono::hours(24)};

@@ -26,10 +26,14 @@ enum State : int { kUnregistered = 0, kRegistering = 1, kRegistered = 2, kFailed
 
 const char* state_name(int s) {
   switch (s) {
-    case kRegistering: return "registering";
-    case kRegistered: return "registered";
-    case kFailed: return "failed";
-    default: return "unregistered";
+    case kRegistering:
+      return "registering";
+    case kRegistered:
+      return "registered";
+    case kFailed:
+      return "failed";
+    default:
+      return "unregistered";
   }
 }
 
@@ -93,14 +97,22 @@ bool same_registration(const policy::TrunkRegistration& a, const policy::TrunkRe
 
 const char* to_string(TrunkRegisterResult r) {
   switch (r) {
-    case TrunkRegisterResult::Registered: return "registered";
-    case TrunkRegisterResult::Unregistered: return "unregistered";
-    case TrunkRegisterResult::Challenged: return "challenged";
-    case TrunkRegisterResult::AuthFailed: return "auth_failed";
-    case TrunkRegisterResult::IntervalTooBrief: return "interval_too_brief";
-    case TrunkRegisterResult::Refused: return "refused";
-    case TrunkRegisterResult::Timeout: return "timeout";
-    case TrunkRegisterResult::TransportError: return "transport_error";
+    case TrunkRegisterResult::Registered:
+      return "registered";
+    case TrunkRegisterResult::Unregistered:
+      return "unregistered";
+    case TrunkRegisterResult::Challenged:
+      return "challenged";
+    case TrunkRegisterResult::AuthFailed:
+      return "auth_failed";
+    case TrunkRegisterResult::IntervalTooBrief:
+      return "interval_too_brief";
+    case TrunkRegisterResult::Refused:
+      return "refused";
+    case TrunkRegisterResult::Timeout:
+      return "timeout";
+    case TrunkRegisterResult::TransportError:
+      return "transport_error";
   }
   return "?";
 }
@@ -116,18 +128,18 @@ struct TrunkRegistrations::Entry {
   std::string call_id;
   std::string from_tag;
   std::uint32_t cseq = 0;
-  Millis asked{0};        // the expiry asked for (raised by a 423's Min-Expires)
+  Millis asked{0};  // the expiry asked for (raised by a 423's Min-Expires)
   int state = kUnregistered;
-  bool leaving = false;   // the next (or current) REGISTER is Expires: 0, then forgotten
+  bool leaving = false;          // the next (or current) REGISTER is Expires: 0, then forgotten
   bool unregister_sent = false;  // leaving: the REGISTER in flight is the Expires: 0
-  sip::TxnId txn = 0;     // the REGISTER in flight, or 0
-  int challenges = 0;     // challenges answered in this attempt
+  sip::TxnId txn = 0;            // the REGISTER in flight, or 0
+  int challenges = 0;            // challenges answered in this attempt
   int interval_retries = 0;
   std::string last_nonce;
   std::optional<auth::Challenge> challenge;  // the one being answered
   bool proxy = false;                        // it came in a 407
   Millis backoff{0};
-  Timer timer;            // refresh or retry
+  Timer timer;  // refresh or retry
 };
 
 TrunkRegistrations::TrunkRegistrations(TimerService& timers, transport::Transport& transport,
@@ -236,9 +248,7 @@ void TrunkRegistrations::forget(Entry& e) {
   std::erase_if(leaving_, [&](const std::unique_ptr<Entry>& p) { return p.get() == &e; });
 }
 
-void TrunkRegistrations::count(const Entry& e, TrunkRegisterResult r) {
-  ++attempts_[{e.trunk, r}];
-}
+void TrunkRegistrations::count(const Entry& e, TrunkRegisterResult r) { ++attempts_[{e.trunk, r}]; }
 
 void TrunkRegistrations::send(Entry& e, bool with_credentials) {
   asio::error_code ec;
@@ -249,8 +259,8 @@ void TrunkRegistrations::send(Entry& e, bool with_credentials) {
     failed(e, TrunkRegisterResult::TransportError, "no_listener", 503);
     return;
   }
-  const transport::Destination dst{e.realm, e.protocol,
-                                   transport::Endpoint{address, e.cfg.registrar_port}, {}};
+  const transport::Destination dst{
+      e.realm, e.protocol, transport::Endpoint{address, e.cfg.registrar_port}, {}};
   const std::string local = bracketed(host) + ":" + std::to_string(port);
   std::string contact = "sip:" + e.user + "@" + local;
   if (e.protocol != transport::Protocol::Udp) {
@@ -270,8 +280,8 @@ void TrunkRegistrations::send(Entry& e, bool with_credentials) {
   m.header("Expires", e.leaving ? "0" : std::to_string(e.asked.count() / 1000));
   if (with_credentials && e.challenge) {
     const std::string cnonce = auth::new_cnonce();
-    const auth::ClientRequest r{e.cfg.credentials.username, e.cfg.credentials.password,
-                                "REGISTER", ruri, 1, cnonce};
+    const auth::ClientRequest r{
+        e.cfg.credentials.username, e.cfg.credentials.password, "REGISTER", ruri, 1, cnonce};
     m.header(e.proxy ? "Proxy-Authorization" : "Authorization",
              auth::authorization(*e.challenge, r));
   }
@@ -343,15 +353,16 @@ void TrunkRegistrations::answered(Entry& e, const sip::Message& resp) {
   }
   if (status == 423 && !e.leaving) {
     const auto min = resp.header("Min-Expires");
-    const auto secs = min ? parse_uint(trim(*min), 86400) : std::nullopt;
+    const std::int64_t secs =
+        min ? static_cast<std::int64_t>(parse_uint(trim(*min), 86400).value_or(0)) : 0;
     count(e, TrunkRegisterResult::IntervalTooBrief);
-    if (!secs || Millis{*secs * 1000} <= e.asked || ++e.interval_retries > kMaxIntervalRetries) {
+    if (secs == 0 || Millis{secs * 1000} <= e.asked || ++e.interval_retries > kMaxIntervalRetries) {
       failed(e, TrunkRegisterResult::Refused, "interval_too_brief", status);
       return;
     }
     log::info("trunk_registration.interval_raised",
-              {{"trunk", e.trunk}, {"asked", e.asked.count() / 1000}, {"min_expires", *secs}});
-    e.asked = Millis{static_cast<std::int64_t>(*secs) * 1000};
+              {{"trunk", e.trunk}, {"asked", e.asked.count() / 1000}, {"min_expires", secs}});
+    e.asked = Millis{secs * 1000};
     e.challenges = 0;
     send(e, false);
     return;
@@ -378,8 +389,7 @@ void TrunkRegistrations::registered_ok(Entry& e, const sip::Message& resp) {
   if (e.state != kRegistered) {
     set_state(e, kRegistered, "registered", resp.status());
   }
-  log::debug("trunk_registration.refreshed",
-             {{"trunk", e.trunk}, {"expires", got.count() / 1000}});
+  log::debug("trunk_registration.refreshed", {{"trunk", e.trunk}, {"expires", got.count() / 1000}});
   // Refresh well before expiry: at the lesser of half the grant and 30 s before its end; a
   // grant so short that 30 s ahead is in its first quarter is refreshed at half.
   const Millis early = got - kRefreshMargin;

@@ -118,7 +118,7 @@ struct DigestSecret {
 struct TrunkRegistration {
   std::string registrar_host;  // IP literal; default: the trunk's host
   std::uint16_t registrar_port = 5060;
-  std::string aor;             // "sip:user@domain"; default sip:<username>@<trunk host>
+  std::string aor;  // "sip:user@domain"; default sip:<username>@<trunk host>
   DigestSecret credentials;
   Millis expires{std::chrono::hours(1)};
   Millis retry_min{std::chrono::seconds(5)};

@@ -92,13 +92,13 @@ class TrunkRegistrations {
   void forget(Entry& e);
   void count(const Entry& e, TrunkRegisterResult r);
 
-  TimerService& timers_;                     // RO; the shard's
-  transport::Transport& transport_;          // RO; the shard's
-  sip::TransactionLayer& layer_;             // RO; the front door's
-  NewCallId new_call_id_;                    // RO
-  std::string version_;                      // RO
-  std::string user_agent_;                   // shard-local: from the policy, at apply()
-  bool stopping_ = false;                    // shard-local: unregister_all() was called
+  TimerService& timers_;             // RO; the shard's
+  transport::Transport& transport_;  // RO; the shard's
+  sip::TransactionLayer& layer_;     // RO; the front door's
+  NewCallId new_call_id_;            // RO
+  std::string version_;              // RO
+  std::string user_agent_;           // shard-local: from the policy, at apply()
+  bool stopping_ = false;            // shard-local: unregister_all() was called
   std::map<std::string, std::unique_ptr<Entry>> active_;  // shard-local: by trunk name
   std::vector<std::unique_ptr<Entry>> leaving_;  // shard-local: unregistering after a reload
   std::map<std::pair<std::string, TrunkRegisterResult>, std::uint64_t> attempts_;  // shard-local

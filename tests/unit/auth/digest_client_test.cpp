@@ -25,8 +25,7 @@ ClientRequest mufasa(std::string_view cnonce, std::string_view password = "Circl
 
 TEST(DigestClient, Rfc7616Sha256Example) {
   // RFC 7616 §3.9.1 offers SHA-256 then MD5: the client answers the stronger one.
-  const std::vector<std::string> offered = {rfc7616_challenge("MD5"),
-                                            rfc7616_challenge("SHA-256")};
+  const std::vector<std::string> offered = {rfc7616_challenge("MD5"), rfc7616_challenge("SHA-256")};
   const auto c = best_challenge(offered);
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->algorithm, Algorithm::Sha256);
@@ -77,13 +76,14 @@ TEST(DigestClient, NoQopIsRfc2069) {
   const auto creds = parse_credentials(value);
   ASSERT_TRUE(creds.has_value());
   const std::string h2 = hash_hex(Algorithm::Md5, "REGISTER:sip:sip.example");
-  EXPECT_EQ(creds->response, hash_hex(Algorithm::Md5,
-                                      ha1(Algorithm::Md5, "bob", "sip.example", "pw") + ":abc:" + h2));
+  EXPECT_EQ(
+      creds->response,
+      hash_hex(Algorithm::Md5, ha1(Algorithm::Md5, "bob", "sip.example", "pw") + ":abc:" + h2));
 }
 
 TEST(DigestClient, SessionVariant) {
-  const auto c =
-      parse_challenge("Digest realm=\"r\", nonce=\"n\", qop=auth, algorithm=SHA-256-sess, stale=TRUE");
+  const auto c = parse_challenge(
+      "Digest realm=\"r\", nonce=\"n\", qop=auth, algorithm=SHA-256-sess, stale=TRUE");
   ASSERT_TRUE(c.has_value());
   EXPECT_TRUE(c->session);
   EXPECT_TRUE(c->stale);
@@ -99,11 +99,11 @@ TEST(DigestClient, SessionVariant) {
 
 TEST(DigestClient, RefusesWhatItCannotAnswer) {
   EXPECT_FALSE(parse_challenge("Basic realm=\"x\""));
-  EXPECT_FALSE(parse_challenge("Digest realm=\"x\""));                           // no nonce
-  EXPECT_FALSE(parse_challenge("Digest nonce=\"n\""));                           // no realm
+  EXPECT_FALSE(parse_challenge("Digest realm=\"x\""));  // no nonce
+  EXPECT_FALSE(parse_challenge("Digest nonce=\"n\""));  // no realm
   EXPECT_FALSE(parse_challenge("Digest realm=\"x\", nonce=\"n\", algorithm=SHA-512-256"));
   EXPECT_FALSE(parse_challenge("Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\""));
-  EXPECT_FALSE(parse_challenge("Digest realm=\"x, nonce=\"n\""));               // open quote
+  EXPECT_FALSE(parse_challenge("Digest realm=\"x, nonce=\"n\""));  // open quote
   const std::vector<std::string> none = {"Basic realm=\"x\""};
   EXPECT_FALSE(best_challenge(none));
 }
@@ -116,7 +116,8 @@ TEST(DigestClient, AnsweredByPorticosOwnServerSide) {
   const std::string cn = new_cnonce();
   EXPECT_EQ(cn.size(), 32u);
   EXPECT_NE(cn, new_cnonce());
-  const auto creds = parse_credentials(authorization(*c, {"alice", "s3cret", "BYE", "sip:x@y", 3, cn}));
+  const auto creds =
+      parse_credentials(authorization(*c, {"alice", "s3cret", "BYE", "sip:x@y", 3, cn}));
   ASSERT_TRUE(creds.has_value());
   EXPECT_EQ(creds->realm, "a\"b");
   EXPECT_EQ(creds->nc_value, 3u);

@@ -83,10 +83,11 @@ TEST(TrunkRegistration, PasswordProblemsNameFileLineAndField) {
             (std::vector<std::string>{"p.yaml:13:22: trunks.carrier.register.password_file: "
                                       "password file \"" +
                                       empty + "\" is empty"}));
-  EXPECT_EQ(diagnostics_of({{"p.yaml", with_trunk("    auth:\n      username: u\n"
-                                                  "      password_env: PORTICO_TEST_UNSET_PW\n")}}),
-            (std::vector<std::string>{"p.yaml:13:21: trunks.carrier.auth.password_env: "
-                                      "environment variable \"PORTICO_TEST_UNSET_PW\" is not set"}));
+  EXPECT_EQ(
+      diagnostics_of({{"p.yaml", with_trunk("    auth:\n      username: u\n"
+                                            "      password_env: PORTICO_TEST_UNSET_PW\n")}}),
+      (std::vector<std::string>{"p.yaml:13:21: trunks.carrier.auth.password_env: "
+                                "environment variable \"PORTICO_TEST_UNSET_PW\" is not set"}));
   EXPECT_EQ(diagnostics_of({{"p.yaml", with_trunk("    auth:\n      username: u\n"
                                                   "      password: hunter2\n")}}),
             (std::vector<std::string>{"p.yaml:13:17: trunks.carrier.auth.password: a password is "
@@ -106,12 +107,16 @@ TEST(TrunkRegistration, RangesAndForms) {
                              "      aor: portico@carrier\n"
                              "      retry_min: 1m\n      retry_max: 10s\n      expirse: 1h\n")}});
   ASSERT_EQ(diags.size(), 5u);
-  EXPECT_EQ(diags[0], "p.yaml:14:16: trunks.carrier.register.expires: must be between 10s and 86400s");
-  EXPECT_EQ(diags[1], "p.yaml:15:18: trunks.carrier.register.registrar: \"carrier.example\" is not "
-                      "an IP address with an optional port (e.g. 192.0.2.10:5060)");
-  EXPECT_EQ(diags[2], "p.yaml:16:12: trunks.carrier.register.aor: \"portico@carrier\" is not a SIP "
-                      "URI (e.g. sip:portico@carrier.example)");
-  EXPECT_EQ(diags[3], "p.yaml:18:18: trunks.carrier.register.retry_max: retry_max is below retry_min");
+  EXPECT_EQ(diags[0],
+            "p.yaml:14:16: trunks.carrier.register.expires: must be between 10s and 86400s");
+  EXPECT_EQ(diags[1],
+            "p.yaml:15:18: trunks.carrier.register.registrar: \"carrier.example\" is not "
+            "an IP address with an optional port (e.g. 192.0.2.10:5060)");
+  EXPECT_EQ(diags[2],
+            "p.yaml:16:12: trunks.carrier.register.aor: \"portico@carrier\" is not a SIP "
+            "URI (e.g. sip:portico@carrier.example)");
+  EXPECT_EQ(diags[3],
+            "p.yaml:18:18: trunks.carrier.register.retry_max: retry_max is below retry_min");
   EXPECT_NE(diags[4].find("p.yaml:19:7: trunks.carrier.register.expirse: unknown key"),
             std::string::npos);
 }

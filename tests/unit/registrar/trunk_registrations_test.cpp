@@ -71,9 +71,10 @@ class TrunkRegistrationsTest : public ::testing::Test {
     EXPECT_EQ(sent.size(), 1u);
     if (sent.empty()) {
       ADD_FAILURE() << "nothing sent";
-      return sip::Message::parse("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKn\r\n"
-                                 "From: <sip:x@x>;tag=1\r\nTo: <sip:x@x>\r\nCall-ID: n\r\n"
-                                 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+      return sip::Message::parse(
+                 "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKn\r\n"
+                 "From: <sip:x@x>;tag=1\r\nTo: <sip:x@x>\r\nCall-ID: n\r\n"
+                 "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
           .value();
     }
     return sip::Message::parse(sent.back().data).value();
@@ -88,9 +89,11 @@ class TrunkRegistrationsTest : public ::testing::Test {
             req.method() + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
     auto m = sip::Message::parse(text);
     ASSERT_TRUE(m.ok()) << text;
-    layer_->receive(std::move(m.value()),
-                    Flow{Protocol::Udp, "carrier", {asio::ip::make_address("203.0.113.1"), 5060},
-                         kRegistrar, {}});
+    layer_->receive(std::move(m.value()), Flow{Protocol::Udp,
+                                               "carrier",
+                                               {asio::ip::make_address("203.0.113.1"), 5060},
+                                               kRegistrar,
+                                               {}});
   }
 
   static std::string challenge(const std::string& nonce, bool stale = false) {
@@ -123,8 +126,9 @@ class TrunkRegistrationsTest : public ::testing::Test {
     answer(first, 401, challenge("n1"));
     auto second = only_request();
     ASSERT_TRUE(authorized(second, "right"));
-    answer(second, 200, "Contact: <" + second.contacts().at(0).uri + ">;expires=" +
-                            std::to_string(granted) + "\r\n");
+    answer(second, 200,
+           "Contact: <" + second.contacts().at(0).uri + ">;expires=" + std::to_string(granted) +
+               "\r\n");
   }
 
   ManualTimerService timers_;
