@@ -41,6 +41,10 @@ TEST(TrunkRegistration, DefaultsFromTheTrunk) {
   EXPECT_EQ(r.retry_min, Millis{5'000});
   EXPECT_EQ(r.retry_max, Millis{300'000});
   EXPECT_FALSE(t.auth.has_value());
+  // Registering changes nothing of where the trunk's requests may come from: its host only.
+  ASSERT_EQ(t.sources.size(), 1u);
+  EXPECT_EQ(t.sources[0].network.to_string(), "192.0.2.10");
+  EXPECT_EQ(t.sources[0].prefix, 32);
 }
 
 TEST(TrunkRegistration, EveryFieldAndAuthFromTheEnvironment) {
