@@ -139,7 +139,8 @@ struct TrunkRegistrations::Entry {
   std::optional<auth::Challenge> challenge;  // the one being answered
   bool proxy = false;                        // it came in a 407
   Millis backoff{0};
-  Timer timer;  // refresh or retry
+  TimePoint expires_at{};  // Registered: when the carrier's binding lapses
+  Timer timer;             // refresh or retry
 };
 
 TrunkRegistrations::TrunkRegistrations(TimerService& timers, transport::Transport& transport,
@@ -382,6 +383,7 @@ void TrunkRegistrations::answered(Entry& e, const sip::Message& resp) {
 
 void TrunkRegistrations::registered_ok(Entry& e, const sip::Message& resp) {
   const Millis got = std::max(Millis{1000}, granted(resp, e.user, e.asked));
+  e.expires_at = timers_.now() + got;
   count(e, TrunkRegisterResult::Registered);
   e.challenges = 0;
   e.interval_retries = 0;
@@ -414,9 +416,19 @@ void TrunkRegistrations::failed(Entry& e, TrunkRegisterResult result, std::strin
   }
   e.challenges = 0;
   e.challenge.reset();
-  set_state(e, kFailed, reason, status);
-  const Millis wait = e.backoff;
+  Millis wait = e.backoff;
   e.backoff = std::min(e.cfg.retry_max, e.backoff * 2);
+  const TimePoint now = timers_.now();
+  if (e.state == kRegistered && now < e.expires_at) {
+    // A failed refresh: the carrier still holds the binding until it lapses, so the state
+    // stays registered; retried before then, and a failure after it is a failure.
+    log::warn("trunk_registration.refresh_failed",
+              {{"trunk", e.trunk}, {"reason", reason}, {"status", status}});
+    const auto left = std::chrono::duration_cast<Millis>(e.expires_at - now);
+    wait = std::max(Millis{1000}, std::min(wait, left / 2));
+  } else {
+    set_state(e, kFailed, reason, status);
+  }
   log::info("trunk_registration.retry", {{"trunk", e.trunk}, {"in_ms", wait.count()}});
   Entry* p = &e;
   e.timer.start(wait, [this, p] {

@@ -5,7 +5,9 @@
 //
 //   Unregistered/Failed --REGISTER--> (401/407: answered once per attempt; again only when the
 //   new challenge says stale=true) --2xx--> Registered --refresh at min(granted/2,
-//   granted-30 s), or granted/2 when granted-30 s falls in the first quarter--> ...   failure (wrong credentials, other error, timeout) --> Failed, retried
+//   granted-30 s), or granted/2 when granted-30 s falls in the first quarter--> ...
+//   A failed refresh keeps Registered while the carrier's binding lasts (retried before it
+//   lapses); a failure after that is Failed.   failure (wrong credentials, other error, timeout) --> Failed, retried
 //   after a backoff doubling from retry_min to retry_max. 423 Interval Too Brief: asked again
 //   at once with the registrar's Min-Expires. Reload: a changed block re-registers (the old
 //   binding unregistered first), a removed one unregisters. Shutdown: Expires: 0 for each.

@@ -217,6 +217,29 @@ TEST_F(TrunkRegistrationsTest, WrongPasswordFailsOnceThenRetriesWithBackoff) {
   EXPECT_EQ(attempts(TrunkRegisterResult::AuthFailed), 5u);
 }
 
+TEST_F(TrunkRegistrationsTest, FailedRefreshKeepsTheStateUntilTheBindingLapses) {
+  apply(kRegister);
+  register_with_challenge(100);  // refreshed at 50 s, lapses at 100 s
+  timers_.advance(seconds(50));
+  answer(only_request(), 500);
+  EXPECT_TRUE(regs_->registered("acme"));  // the carrier holds it for 50 s more
+  EXPECT_EQ(attempts(TrunkRegisterResult::Refused), 1u);
+  // Retried after retry_min (5 s, within the 25 s half of what is left): refused again...
+  timers_.advance(seconds(5));
+  answer(only_request(), 500);
+  EXPECT_TRUE(regs_->registered("acme"));
+  // Then no answer at all (timeouts at 97 s, retried at once before the lapse, again at
+  // 130 s): a failure after the binding lapsed at 100 s is a failure.
+  timers_.advance(seconds(41));  // t = 96 s
+  transport_.take();
+  EXPECT_TRUE(regs_->registered("acme"));
+  timers_.advance(seconds(40));  // t = 136 s
+  transport_.take();
+  EXPECT_FALSE(regs_->registered("acme"));
+  EXPECT_GE(attempts(TrunkRegisterResult::Timeout), 2u);
+  EXPECT_EQ(regs_->stats().registered.at("acme"), false);
+}
+
 TEST_F(TrunkRegistrationsTest, StaleNonceIsAnsweredAgainOnce) {
   apply(kRegister);
   answer(only_request(), 401, challenge("n1"));
