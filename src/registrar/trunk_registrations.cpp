@@ -201,7 +201,13 @@ void TrunkRegistrations::apply(const policy::PolicySnapshot& policy) {
     e->timer.bind(timers_);
     Entry& ref = *e;
     active_.emplace(name, std::move(e));
-    send(ref, false);
+    // The same contact is being unregistered (a changed block): register once that is done,
+    // so the carrier never applies the removal after the new binding.
+    const bool unregistering = std::any_of(leaving_.begin(), leaving_.end(),
+                                           [&](const auto& l) { return l->trunk == name; });
+    if (!unregistering) {
+      send(ref, false);
+    }
   }
 }
 
@@ -246,7 +252,14 @@ TrunkRegistrations::Entry* TrunkRegistrations::by_txn(sip::TxnId txn) {
 }
 
 void TrunkRegistrations::forget(Entry& e) {
+  const std::string trunk = e.trunk;
   std::erase_if(leaving_, [&](const std::unique_ptr<Entry>& p) { return p.get() == &e; });
+  // A new registration of the trunk waiting for this unregistration starts now.
+  const auto it = active_.find(trunk);
+  if (it != active_.end() && it->second->state == kUnregistered && it->second->txn == 0 &&
+      !it->second->timer.armed()) {
+    send(*it->second, false);
+  }
 }
 
 void TrunkRegistrations::count(const Entry& e, TrunkRegisterResult r) { ++attempts_[{e.trunk, r}]; }
