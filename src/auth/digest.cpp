@@ -9,6 +9,7 @@
 #include <array>
 #include <charconv>
 
+#include "auth_params.hpp"
 #include "portico/common/strings.hpp"
 
 namespace portico::auth {
@@ -24,9 +25,10 @@ std::string to_hex(const unsigned char* data, unsigned size) {
   return out;
 }
 
-// One auth-param of a comma-separated list: name and (unquoted) value; advances `in`. False at
-// the end of the list, or with `bad` set on a malformed parameter.
-bool next_param(std::string_view& in, std::string_view& name, std::string& value, bool& bad) {
+}  // namespace
+
+// The auth-param reader (auth_params.hpp).
+bool next_auth_param(std::string_view& in, std::string_view& name, std::string& value, bool& bad) {
   in = trim(in);
   while (!in.empty() && in.front() == ',') {
     in = trim(in.substr(1));
@@ -62,8 +64,6 @@ bool next_param(std::string_view& in, std::string_view& name, std::string& value
   }
   return true;
 }
-
-}  // namespace
 
 const char* to_string(Algorithm a) { return a == Algorithm::Sha256 ? "SHA-256" : "MD5"; }
 
@@ -109,7 +109,7 @@ std::optional<Credentials> parse_credentials(std::string_view value) {
   std::string_view name;
   std::string v;
   bool bad = false;
-  while (next_param(rest, name, v, bad)) {
+  while (next_auth_param(rest, name, v, bad)) {
     if (iequals(name, "username")) {
       c.username = v;
     } else if (iequals(name, "realm")) {

@@ -125,6 +125,13 @@ void B2bua::on_response(sip::TxnId txn, sip::Message&& resp) {
   if (call == nullptr) {
     return;
   }
+  if ((resp.status() == 401 || resp.status() == 407) && !p.resend.empty() &&
+      Impl::answer_challenge(*this, *call, p, resp)) {
+    if (Call* c = Impl::find_call(*this, handle)) {
+      Impl::finish_if_done(*this, *c);
+    }
+    return;
+  }
   if (p.kind == PendingRequest::Kind::InitialInvite) {
     Impl::invite_response(*this, *call, txn, std::move(resp));
   } else {
@@ -247,6 +254,11 @@ void B2bua::Impl::respond(B2bua& self, sip::TxnId txn, int status, std::string r
 sip::TxnId B2bua::Impl::send_on_leg(B2bua& self, Call& call, Side side, std::string bytes,
                                     PendingRequest pending) {
   pending.leg = side;
+  std::string trunk;
+  if (pending.resend.empty() && pending.kind != PendingRequest::Kind::Cancel &&
+      trunk_secret(call, side, trunk) != nullptr) {
+    pending.resend = bytes;  // kept to answer the trunk's 401/407 (trunk_auth.cpp)
+  }
   sip::TxnId id = self.layer_.send_request(std::move(bytes), call.leg(side).dst);
   if (id != 0) {
     self.pending_[id] = {call.handle, pending};

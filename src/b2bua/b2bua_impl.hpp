@@ -138,6 +138,18 @@ struct B2bua::Impl {
   static void destroy(B2bua& self, CallHandle h);
   static void client_done(B2bua& self, sip::TxnId txn);
 
+  // trunk_auth.cpp
+  /// What Portico answers the challenges of side `s`'s peer with: its trunk's `auth` block,
+  /// else its `register` block's credentials; null when the peer is no such trunk. `trunk`
+  /// gets the trunk's name.
+  static const policy::DigestSecret* trunk_secret(const Call& call, Side s, std::string& trunk);
+  /// A 401/407 to request `p` (already finished as a transaction): resent once with
+  /// credentials, or, challenged again, logged `call.auth_failed` and counted, and for the
+  /// initial INVITE the attempt ended (403, auth_failed). True when handled here; false: the
+  /// caller handles `resp` as any failure.
+  static bool answer_challenge(B2bua& self, Call& call, const PendingRequest& p,
+                               const sip::Message& resp);
+
   // b2bua_cdr.cpp
   static void emit_cdr(B2bua& self, const Call& call);
   static void count_attempt(B2bua& self, const std::string& realm, const std::string& route,
@@ -153,6 +165,12 @@ struct B2bua::Impl {
 int media_failure_status(const std::string& reason);
 
 // leg_messages.cpp ---------------------------------------------------------------------------
+
+/// A request Portico built, to be sent again after a challenge (RFC 3261 §22.2): the top Via's
+/// branch replaced by `branch`, the CSeq number by `cseq`, and `auth_line` ("Name: value\r\n")
+/// added at the end of the headers. nullopt if `bytes` has no Via branch, CSeq or header end.
+std::optional<std::string> with_credentials(std::string_view bytes, std::string_view branch,
+                                            std::uint32_t cseq, std::string_view auth_line);
 
 /// `"Display" <uri>` or `<uri>`.
 std::string name_addr(const std::string& display, const std::string& uri);

@@ -11,9 +11,10 @@ namespace {
 
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
 // From max_calls_in on: the session limits (session_limits.cpp).
-const KeyList kTrunkKeys = {"realm",   "host",      "port",         "transport",     "max_calls",
-                            "sources", "trusted",   "max_calls_in", "max_calls_out", "cps_in",
-                            "cps_out", "cps_burst", "pacing_wait",  "pacing_queue"};
+const KeyList kTrunkKeys = {"realm",         "host",         "port",     "transport",
+                            "max_calls",     "sources",      "trusted",  "max_calls_in",
+                            "max_calls_out", "cps_in",       "cps_out",  "cps_burst",
+                            "pacing_wait",   "pacing_queue", "register", "auth"};
 const KeyList kPeerKeys = {"realm",     "sources", "host",      "port",         "transport",
                            "max_calls", "auth",    "trusted",   "max_calls_in", "max_calls_out",
                            "cps_in",    "cps_out", "cps_burst", "pacing_wait",  "pacing_queue"};
@@ -203,6 +204,12 @@ void parse_trunk(const Reader& r, const std::string& name, const Field& entry, T
   } else if (host) {
     // A trunk's requests come from the host we send to unless it says otherwise.
     d.trunk.sources = {Cidr{*host, host->is_v4() ? 32 : 128}};
+  }
+  if (const Field* f = find(*m, "register")) {
+    parse_trunk_register(r, *f, d.trunk);  // after host and port: its defaults
+  }
+  if (const Field* f = find(*m, "auth")) {
+    parse_trunk_auth(r, *f, d.trunk);
   }
 }
 

@@ -118,6 +118,9 @@ void parse_realms(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_trunks(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_access_peers(const Reader& r, const Field& f, PolicyDraft& draft);
 void parse_routes(const Reader& r, const Field& f, PolicyDraft& draft);
+/// `trunks.<name>.register` and `.auth`, after the trunk's host and port (trunk_registration.cpp).
+void parse_trunk_register(const Reader& r, const Field& f, Trunk& trunk);
+void parse_trunk_auth(const Reader& r, const Field& f, Trunk& trunk);
 
 /// Reads `registration.users_file` into out.users (users_file.cpp); errors name file:line.
 void read_users_file(const Reader& r, const Field& f, RegistrationConfig& out);

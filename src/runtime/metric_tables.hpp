@@ -76,6 +76,11 @@ void sample_rows(std::vector<Sample>& out, const S& s, const Table<S>& rows,
 // ---------------------------------------------------------------------------------------------
 // The shard tables, in exposition order: the one list that both the sum and the samples walk.
 
+/// Trunk registrations and digest answers to trunks (trunk_metrics.cpp): the sum of one
+/// shard's into `total`, and their samples.
+void sum_trunks(ShardSnapshot& total, const ShardSnapshot& shard);
+void trunk_samples(std::vector<Sample>& out, const ShardSnapshot& total);
+
 /// Which tables appear only with a part of the policy (a missing series says "not configured").
 enum class Shown { Always, WithRegistration, WithHep, WithTraces };
 

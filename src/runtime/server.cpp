@@ -171,7 +171,10 @@ int Server::run() {
 
   exposer.reset();  // no scrape may reach a stopping shard
   // End calls with BYE/CANCEL and give those requests a moment to leave before closing.
-  shards_.invoke_on_all([](Shard& s) { s.end_all_calls("shutdown"); });
+  shards_.invoke_on_all([](Shard& s) {
+    s.end_all_calls("shutdown");
+    s.unregister_trunks();
+  });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   stop_shards();
   cdr_.reset();  // drains what the shards submitted last

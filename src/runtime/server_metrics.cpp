@@ -75,6 +75,7 @@ void sum_keyed(ShardSnapshot& t, const ShardSnapshot& s) {
   for (const auto& [realm, n] : s.registration.unreachable) {
     reg.unreachable[realm] += n;
   }
+  sum_trunks(t, s);
 }
 
 Sample setup_histogram(const b2bua::SetupHistogram& h, const char* stage) {
@@ -210,6 +211,7 @@ std::vector<metrics::Sample> Server::collect_samples() {
   if (registration) {
     registration_samples(out, total);
   }
+  trunk_samples(out, total);
   for_each_table([&](const auto& rows, auto part, Shown when) {
     if (shown(when)) {
       sample_rows(out, part(total), rows);

@@ -125,6 +125,14 @@ void Shard::open_sip() {
   registrar_->set_directory(&bindings_);
   registrar_->set_authenticator(&digest_);
   front_door_->connect(*b2bua_, *registrar_);
+  if (index_ == 0) {
+    trunk_registrations_ = std::make_unique<registrar::TrunkRegistrations>(
+        *timers_, front_door_->transport(), front_door_->layer(),
+        [this] { return sip::make_call_id(index_); }, version_);
+    front_door_->set_trunk_registrations(trunk_registrations_.get());
+    // The first REGISTERs leave once the shard's loop runs.
+    asio::post(io_, [this] { trunk_registrations_->apply(*policy_); });
+  }
   // A source's packets may land on any shard (SO_REUSEPORT): a ban holds on all of them. Bans
   // are rare (one per source per ban_time), so a post each is cheap and keeps shards lock-free.
   front_door_->source_guard().set_ban_sink(
@@ -253,6 +261,7 @@ void Shard::stop() {
   }
   // The layer's users first, then the layer (the front door), then what they all used.
   b2bua_.reset();
+  trunk_registrations_.reset();
   registrar_.reset();
   front_door_.reset();
   media_factory_.reset();
@@ -275,6 +284,9 @@ void Shard::set_policy(std::shared_ptr<const policy::PolicySnapshot> policy) {
   policy_ = std::move(policy);
   media_ports_->update(*policy_);  // new calls take ports from the new ranges
   front_door_->set_policy(policy_);
+  if (trunk_registrations_) {
+    trunk_registrations_->apply(*policy_);  // a changed `register` block re-registers
+  }
 }
 
 std::string Shard::prepare_listeners(const policy::PolicySnapshot& next) {
@@ -325,6 +337,9 @@ ShardSnapshot Shard::snapshot() const {
   s.transactions = layer.stats();
   s.calls = b2bua_->stats();
   s.registration = registrar_->stats();
+  if (trunk_registrations_) {
+    s.trunk_registration = trunk_registrations_->stats();
+  }
   s.auth = digest_.stats();
   s.calls_active = b2bua_->call_count();
   s.active_by_route = b2bua_->active_calls();
@@ -343,6 +358,12 @@ ShardSnapshot Shard::snapshot() const {
 }
 
 void Shard::end_all_calls(const std::string& reason) { b2bua_->end_all_calls(reason); }
+
+void Shard::unregister_trunks() {
+  if (trunk_registrations_) {
+    trunk_registrations_->unregister_all();
+  }
+}
 
 void Shard::drain() { b2bua_->set_draining(true); }
 

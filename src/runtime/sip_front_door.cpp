@@ -5,6 +5,7 @@
 #include "portico/b2bua/b2bua.hpp"
 #include "portico/common/log.hpp"
 #include "portico/registrar/registrar.hpp"
+#include "portico/registrar/trunk_registrations.hpp"
 #include "portico/sip/message.hpp"
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/shard_routing.hpp"
@@ -185,15 +186,18 @@ void SipFrontDoor::on_cancel(sip::TxnId invite_txn, sip::Message&& cancel) {
 }
 
 void SipFrontDoor::on_response(sip::TxnId txn, sip::Message&& resp) {
-  // The registrar knows its own client transactions (upstream REGISTERs, OPTIONS pings).
-  if (registrar_->on_response(txn, resp)) {
+  // The registrar knows its own client transactions (upstream REGISTERs, OPTIONS pings),
+  // and so do the trunk registrations (Portico's own REGISTERs).
+  if ((trunks_ != nullptr && trunks_->on_response(txn, resp)) ||
+      registrar_->on_response(txn, resp)) {
     return;
   }
   b2bua_->on_response(txn, std::move(resp));
 }
 
 void SipFrontDoor::on_client_failure(sip::TxnId txn, int status) {
-  if (registrar_->on_client_failure(txn, status)) {
+  if ((trunks_ != nullptr && trunks_->on_client_failure(txn, status)) ||
+      registrar_->on_client_failure(txn, status)) {
     return;
   }
   b2bua_->on_client_failure(txn, status);

@@ -1,11 +1,16 @@
 #include "portico/trace/tracing_transport.hpp"
 
 #include "portico/common/log.hpp"
+#include "redact_credentials.hpp"
 
 namespace portico::trace {
 
 void log_message(std::string_view dir, const std::string& realm, transport::Protocol protocol,
                  const transport::Endpoint& remote, std::string_view data) {
+  std::string redacted;  // a digest response never reaches the log (redact_credentials.hpp)
+  if (redact_credentials(data, redacted)) {
+    data = redacted;
+  }
   log::write_block(log::Level::Info, "sip.trace",
                    {{"dir", dir},
                     {"realm", realm},

@@ -89,6 +89,8 @@ struct B2buaStats {
   SetupHistogram to_progress;            // INVITE received -> first 18x relayed
   SetupHistogram to_answer;              // INVITE received -> 2xx relayed
   std::map<AttemptKey, std::uint64_t> attempts;  // ended calls by labels (bounded keys)
+  /// Digest challenges from trunks on calls, by (trunk, "answered" | "failed").
+  std::map<std::pair<std::string, std::string>, std::uint64_t> trunk_auth;
 };
 
 /// When each call cap (max_calls, a peer's max_calls, max_media_streams) logs. Shard-local.

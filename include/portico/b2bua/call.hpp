@@ -107,6 +107,10 @@ struct PendingRequest {
   std::uint32_t cseq = 0;      // CSeq of the request we sent
   std::uint32_t server_cseq = 0;  // CSeq of the request on the other leg it relays
   bool offer_in_request = false;  // the request carried a body (SDP offer)
+  /// A request to a trunk Portico has credentials for: its bytes, resent once with them on a
+  /// 401/407 (trunk_auth.cpp). Empty otherwise (and for CANCEL, never challenged).
+  std::string resend;
+  int challenges = 0;  // 401/407 answered for this request so far
 };
 
 /// Shard-local (see the file comment).

@@ -104,6 +104,28 @@ struct SessionLimits {
 };
 
 /// A SIP trunk on the carrier side (or any next hop reached by host:port).
+/// What Portico answers a digest challenge with (RFC 7616 as a client). The password is read
+/// from a file or an environment variable when the policy loads, never written in the policy;
+/// it is held only here and never logged.
+struct DigestSecret {
+  std::string username;
+  std::string password;
+  std::string realm;   // answer only challenges of this realm; empty: any
+  std::string origin;  // "password_file /path" or "password_env NAME", for logs
+};
+
+/// `trunks.<name>.register`: Portico registers itself to the trunk (RFC 3261 §10) as a peer.
+struct TrunkRegistration {
+  std::string registrar_host;  // IP literal; default: the trunk's host
+  std::uint16_t registrar_port = 5060;
+  std::string aor;  // "sip:user@domain"; default sip:<username>@<trunk host>
+  DigestSecret credentials;
+  Millis expires{std::chrono::hours(1)};
+  Millis retry_min{std::chrono::seconds(5)};
+  Millis retry_max{std::chrono::minutes(5)};
+  SourceLoc loc;
+};
+
 struct Trunk {
   std::string name;
   std::string realm;
@@ -114,6 +136,10 @@ struct Trunk {
   std::vector<Cidr> sources;        // where its requests come from; default host/32
   SessionLimits limits;
   bool trusted = false;  // RFC 3325 trust domain: its identity headers pass
+  std::optional<TrunkRegistration> registration;  // `register:`
+  /// `auth:` what Portico answers the trunk's 401/407 on calls with; default: the `register`
+  /// block's credentials. Neither: challenges on calls fail as before.
+  std::optional<DigestSecret> auth;
   SourceLoc loc;
 };
 

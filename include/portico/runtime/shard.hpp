@@ -37,6 +37,7 @@
 #include "portico/policy/model.hpp"
 #include "portico/registrar/binding_directory.hpp"
 #include "portico/registrar/registrar.hpp"
+#include "portico/registrar/trunk_registrations.hpp"
 #include "portico/runtime/sip_front_door.hpp"
 #include "portico/trace/call_traces.hpp"
 #include "portico/trace/hep.hpp"
@@ -65,6 +66,7 @@ struct ShardSnapshot {
   MessageCounts messages;
   b2bua::MediaStats media;
   registrar::RegistrarStats registration;
+  registrar::TrunkRegistrationStats trunk_registration;  // shard 0's; empty elsewhere
   auth::AuthStats auth;
   trace::HepStats hep;
   std::size_t traces_active = 0;  // calls being traced (including the short linger after end)
@@ -137,6 +139,9 @@ class Shard {
   void log_status();
   ShardSnapshot snapshot() const;
   void end_all_calls(const std::string& reason);
+  /// Shutdown: Portico's registrations to trunks are removed (Expires: 0), on the shard that
+  /// holds them.
+  void unregister_trunks();
   /// Graceful shutdown: refuse new calls (503), keep the ones in progress.
   void drain();
   std::size_t call_count() const;
@@ -180,6 +185,9 @@ class Shard {
   registrar::BindingDirectory bindings_;             // shard-local copy of every shard's bindings
   std::unique_ptr<registrar::Registrar> registrar_;  // shard-local; the bindings it owns (AOR)
   std::unique_ptr<b2bua::B2bua> b2bua_;              // shard-local
+  /// Portico's own registrations to trunks: shard 0 holds them all (a handful of REGISTERs an
+  /// hour; one owner keeps their state and metric in one place); null on the other shards.
+  std::unique_ptr<registrar::TrunkRegistrations> trunk_registrations_;  // shard-local
   std::thread thread_;
 };
 

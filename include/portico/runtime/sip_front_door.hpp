@@ -40,6 +40,7 @@ class B2bua;
 
 namespace portico::registrar {
 class Registrar;
+class TrunkRegistrations;
 }  // namespace portico::registrar
 
 namespace portico::runtime {
@@ -75,6 +76,9 @@ class SipFrontDoor final : public sip::TransactionUser {
 
   /// The two users of the layer; both outlive the traffic (set once, before it flows).
   void connect(b2bua::B2bua& b2bua, registrar::Registrar& registrar);
+  /// Portico's own registrations to trunks, on the shard that holds them (null elsewhere):
+  /// it gets the responses and failures of its REGISTERs first. Set before traffic flows.
+  void set_trunk_registrations(registrar::TrunkRegistrations* trunks) { trunks_ = trunks; }
 
   /// The transaction layer (owned here): the B2BUA and the registrar send through it.
   sip::TransactionLayer& layer() { return *layer_; }
@@ -123,6 +127,7 @@ class SipFrontDoor final : public sip::TransactionUser {
   std::unique_ptr<sip::TransactionLayer> layer_;          // shard-local; its user is *this
   b2bua::B2bua* b2bua_ = nullptr;                         // RO after connect(); not owned
   registrar::Registrar* registrar_ = nullptr;             // RO after connect(); not owned
+  registrar::TrunkRegistrations* trunks_ = nullptr;       // RO once set; not owned; may be null
   InboundStats stats_;                                    // shard-local
   edge::SourceGuard guard_;                               // shard-local; bans posted by Shard
   std::unique_ptr<IngressGate> gate_;                     // shard-local; checks before the parse

@@ -7,7 +7,8 @@
 
 namespace portico::sip {
 
-/// 416 for "unsupported_uri_scheme" (RFC 3261 §8.2.2.1), 505 for "bad_sip_version", else 400.
+/// 416 for "unsupported_uri_scheme" (RFC 3261 §8.2.2.1), 505 for "bad_sip_version", 403 for
+/// "auth_failed" (a trunk challenged Portico's credentials again), else 400.
 int rejection_status(std::string_view reason);
 
 }  // namespace portico::sip

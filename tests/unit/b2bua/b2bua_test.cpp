@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "portico/auth/digest.hpp"
 #include "portico/common/strings.hpp"
 #include "portico/policy/loader.hpp"
 #include "portico/sip/message.hpp"
@@ -814,6 +815,163 @@ TEST_F(B2buaEdgeTest, NoServerOrUserAgentWithoutAServerName) {
   const sip::Message* busy = find(to_pbx, "INVITE", 486);
   ASSERT_NE(busy, nullptr);
   EXPECT_FALSE(busy->header("Server").has_value());
+}
+
+}  // namespace
+}  // namespace portico::b2bua
+
+// A trunk that challenges Portico's requests (RFC 3261 §22.2): answered once with credentials
+// from the policy, never shown to the caller; challenged again, the call fails 403.
+namespace portico::b2bua {
+namespace {
+
+class B2buaTrunkAuthTest : public B2buaEdgeTest {
+ protected:
+  void SetUp() override {
+    B2buaEdgeTest::SetUp();
+    ::setenv("PORTICO_B2BUA_TRUNK_PW", "pw1", 1);
+    edit_policy("max_calls: 2}",
+                "max_calls: 2, auth: {username: pt, password_env: PORTICO_B2BUA_TRUNK_PW}}");
+  }
+
+  static std::string proxy_challenge(const std::string& nonce) {
+    return "Proxy-Authenticate: Digest realm=\"carrier.example\", nonce=\"" + nonce +
+           "\", qop=\"auth\", algorithm=MD5\r\n";
+  }
+
+  // The request's Proxy-Authorization checks against pt/pw1 for `method`.
+  static bool authorized(const sip::Message& req, const std::string& method) {
+    const auto v = req.header("Proxy-Authorization");
+    if (!v) {
+      return false;
+    }
+    const auto c = auth::parse_credentials(*v);
+    return c && c->uri == req.request_uri() &&
+           auth::expected_response(*c,
+                                   auth::ha1(auth::Algorithm::Md5, "pt", "carrier.example", "pw1"),
+                                   method) == c->response;
+  }
+
+  std::uint64_t trunk_auth(const std::string& result) const {
+    const auto& m = b2b_.stats().trunk_auth;
+    const auto it = m.find({"primary", result});
+    return it == m.end() ? 0 : it->second;
+  }
+};
+
+TEST_F(B2buaTrunkAuthTest, ChallengedInviteAndByeAreAnsweredOnceAndTheCallerSeesNothing) {
+  inject(invite(), from_pbx());
+  auto first = std::move(sent_to(kPrimary).front());
+  EXPECT_FALSE(first.header("Proxy-Authorization"));
+  inject(response_to(first, 407, "ctag", proxy_challenge("n1")), from_trunk(kPrimary));
+  auto to_trunk = sent_to(kPrimary);
+  const sip::Message* ack = find(to_trunk, "ACK");
+  ASSERT_NE(ack, nullptr);  // the transaction layer's ACK for the 407, same branch
+  EXPECT_EQ(ack->top_via().branch, first.top_via().branch);
+  const sip::Message* again = find(to_trunk, "INVITE");
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(authorized(*again, "INVITE"));
+  EXPECT_EQ(again->call_id(), first.call_id());
+  EXPECT_EQ(again->from().tag, first.from().tag);
+  EXPECT_EQ(again->cseq(), 2u);
+  EXPECT_NE(again->top_via().branch, first.top_via().branch);
+  EXPECT_EQ(again->body(), first.body());
+  for (const auto& m : sent_to(kPbx)) {
+    EXPECT_TRUE(m.status() == 100) << m.status();  // nothing of the challenge reaches A
+  }
+  inject(response_to(*again, 200, "btag1", "", "v=0\r\n"), from_trunk(kPrimary));
+  const auto ok = sent_to(kPbx);
+  const sip::Message* r200 = find(ok, "INVITE", 200);
+  ASSERT_NE(r200, nullptr);
+  const auto b_acks = sent_to(kPrimary);
+  const sip::Message* b_ack = find(b_acks, "ACK");
+  ASSERT_NE(b_ack, nullptr);
+  EXPECT_EQ(b_ack->cseq(), 2u);  // the ACK of the 2xx names the INVITE as resent
+
+  const std::string a_to = "<sip:02079460000@198.51.100.1>;tag=" + r200->to().tag;
+  inject(request_in_dialog("BYE", "sip:x@198.51.100.1", "\"Alice\" <sip:1001@10.1.1.5>;tag=atag1",
+                           a_to, "a-call-1@10.1.1.5", 2,
+                           "SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKbye1"),
+         from_pbx());
+  sent_to(kPbx);
+  auto bye = std::move(sent_to(kPrimary).front());
+  EXPECT_EQ(bye.cseq(), 3u);
+  inject(response_to(bye, 407, "", proxy_challenge("n2")), from_trunk(kPrimary));
+  auto bye2 = std::move(sent_to(kPrimary).front());
+  EXPECT_EQ(bye2.method(), "BYE");
+  EXPECT_EQ(bye2.cseq(), 4u);
+  EXPECT_TRUE(authorized(bye2, "BYE"));
+  EXPECT_EQ(b2b_.call_count(), 1u);
+  inject(response_to(bye2, 200, ""), from_trunk(kPrimary));
+  EXPECT_EQ(b2b_.call_count(), 0u);
+  EXPECT_EQ(trunk_auth("answered"), 2u);
+  EXPECT_EQ(trunk_auth("failed"), 0u);
+}
+
+TEST_F(B2buaTrunkAuthTest, ChallengedAgainTheCallerGets403AndNoFailover) {
+  inject(invite(), from_pbx());
+  auto first = std::move(sent_to(kPrimary).front());
+  inject(response_to(first, 407, "ctag", proxy_challenge("n1")), from_trunk(kPrimary));
+  auto again = std::move(sent_to(kPrimary).back());
+  ASSERT_EQ(again.method(), "INVITE");
+  inject(response_to(again, 407, "ctag", proxy_challenge("n2")), from_trunk(kPrimary));
+  const auto to_pbx = sent_to(kPbx);
+  EXPECT_NE(find(to_pbx, "INVITE", 403), nullptr);
+  EXPECT_EQ(find(to_pbx, "INVITE", 407), nullptr);
+  auto after = sent_to(kPrimary);
+  EXPECT_EQ(find(after, "INVITE"), nullptr);  // never a third INVITE
+  EXPECT_TRUE(sent_to(kBackup).empty());      // and no failover
+  EXPECT_EQ(trunk_auth("failed"), 1u);
+  EXPECT_EQ(b2b_.call_count(), 0u);
+}
+
+TEST_F(B2buaTrunkAuthTest, ChallengedReInviteIsResentAndItsAckNamesTheResentCSeq) {
+  sip::Message inv = answered_call();
+  // A re-INVITE from A with an offer: B challenges it, Portico answers, B accepts.
+  std::string reinv =
+      request_in_dialog("INVITE", "sip:x@198.51.100.1", "\"Alice\" <sip:1001@10.1.1.5>;tag=atag1",
+                        "<sip:02079460000@198.51.100.1>;tag=" + a_tag_, "a-call-1@10.1.1.5", 2,
+                        "SIP/2.0/UDP 10.1.1.5:5060;branch=z9hG4bKre2");
+  const std::string body = "v=0\r\no=hold\r\n";
+  reinv.replace(reinv.find("Content-Length: 0\r\n\r\n"), 21,
+                "Contact: <sip:1001@10.1.1.5:5060>\r\nContent-Type: application/sdp\r\n"
+                "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+  inject(reinv, from_pbx());
+  sent_to(kPbx);
+  auto first = std::move(sent_to(kPrimary).front());
+  ASSERT_EQ(first.method(), "INVITE");
+  inject(response_to(first, 407, "", proxy_challenge("r1")), from_trunk(kPrimary));
+  EXPECT_TRUE(sent_to(kPbx).empty());  // A sees nothing of the challenge
+  const auto resent = sent_to(kPrimary);
+  const sip::Message* again = find(resent, "INVITE");
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(authorized(*again, "INVITE"));
+  EXPECT_EQ(again->cseq(), first.cseq() + 1);
+  EXPECT_EQ(again->to().tag, "btag1");
+  inject(response_to(*again, 200, "", "", "v=0\r\n"), from_trunk(kPrimary));
+  EXPECT_NE(find(sent_to(kPbx), "INVITE", 200), nullptr);
+  const auto acks = sent_to(kPrimary);
+  const sip::Message* ack = find(acks, "ACK");
+  ASSERT_NE(ack, nullptr);
+  EXPECT_EQ(ack->cseq(), again->cseq());
+  EXPECT_EQ(inv.call_id(), again->call_id());
+}
+
+TEST_F(B2buaTrunkAuthTest, CancelAfterAnsweredChallengeNamesTheResentInvite) {
+  inject(invite(), from_pbx());
+  auto first = std::move(sent_to(kPrimary).front());
+  inject(response_to(first, 407, "ctag", proxy_challenge("n1")), from_trunk(kPrimary));
+  auto again = std::move(sent_to(kPrimary).back());
+  inject(response_to(again, 180, "btag1"), from_trunk(kPrimary));
+  sent_to(kPbx);
+  inject(kCancelFromPbx, from_pbx());
+  const auto cancels = sent_to(kPrimary);
+  const sip::Message* cancel = find(cancels, "CANCEL");
+  ASSERT_NE(cancel, nullptr);
+  EXPECT_EQ(cancel->cseq(), 2u);
+  EXPECT_EQ(cancel->top_via().branch, again.top_via().branch);
+  EXPECT_FALSE(cancel->header("Proxy-Authorization"));
 }
 
 }  // namespace
