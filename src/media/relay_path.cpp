@@ -210,6 +210,14 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
   if (!transform->apply(ctx.direction, ctx.channel, p, ctx.capacity) || p.data() != start ||
       p.size() > ctx.capacity) {
     counters.transform_dropped.add();
+    const TransformDrop why = transform->last_drop();
+    if (why == TransformDrop::AuthFail) {
+      counters.transform_auth_fail.add();
+    } else if (why == TransformDrop::Replay) {
+      counters.transform_replay.add();
+    } else {
+      counters.transform_other.add();
+    }
     return false;
   }
   ctx.packet = p;
