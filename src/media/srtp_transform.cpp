@@ -2,6 +2,8 @@
 
 #include "portico/media/srtp_transform.hpp"
 
+#include "srtp_hmac.hpp"
+
 #include <arpa/inet.h>
 #include <srtp2/srtp.h>
 #include <string.h>  // explicit_bzero
@@ -241,7 +243,12 @@ namespace {
 srtp_err_status_t srtp_started() {
   static std::once_flag once;
   static srtp_err_status_t status = srtp_err_status_ok;
-  std::call_once(once, [] { status = srtp_init(); });
+  std::call_once(once, [] {
+    status = srtp_init();
+    if (status == srtp_err_status_ok) {
+      install_fast_hmac_sha1();  // if refused, libsrtp's own HMAC-SHA1 stays (correct, slower)
+    }
+  });
   return status;
 }
 }  // namespace
