@@ -215,6 +215,10 @@ class SrtpTransform final : public PacketTransform {
 
   TransformDrop last_drop() const override { return last_drop_; }
 
+  bool inbound_encrypted(Direction dir) const override {
+    return inbound_[dir == Direction::AtoB ? 0 : 1] != nullptr;
+  }
+
   void take_over(PacketTransform& previous) override {
     auto* prev = dynamic_cast<SrtpTransform*>(&previous);
     if (prev == nullptr) {

@@ -41,6 +41,9 @@ class PacketTransform {
   /// before its first packet: it may take over state worth keeping (SRTP contexts whose keys
   /// did not change, with their rollover counters and replay windows).
   virtual void take_over(PacketTransform& /*previous*/) {}
+  /// Whether packets of direction `dir` arrive encrypted (SRTCP: the relay then does not read
+  /// their RTCP report blocks, which would be ciphertext).
+  virtual bool inbound_encrypted(Direction /*dir*/) const { return false; }
 };
 using PacketTransformPtr = std::unique_ptr<PacketTransform>;
 

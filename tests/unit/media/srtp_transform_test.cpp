@@ -190,6 +190,13 @@ TEST(SrtpTransform, SrtpToSrtpUsesEachLegsOwnKeys) {
   EXPECT_FALSE(b_with_a_key.unprotect(*on_b));
 }
 
+TEST(SrtpTransform, SaysWhichDirectionArrivesEncrypted) {
+  // The relay reads RTCP report blocks only where they arrive in clear.
+  auto t = make(SrtpLeg{key_of(SrtpSuite::AesCm128HmacSha1_80, 20), std::nullopt}, SrtpLeg{});
+  EXPECT_TRUE(t->inbound_encrypted(Direction::AtoB));
+  EXPECT_FALSE(t->inbound_encrypted(Direction::BtoA));
+}
+
 TEST(SrtpTransform, WrongKeyIsDroppedAsAuthFailure) {
   auto t = make(SrtpLeg{key_of(SrtpSuite::AesCm128HmacSha1_80, 7), std::nullopt}, SrtpLeg{});
   Peer wrong(key_of(SrtpSuite::AesCm128HmacSha1_80, 8), true);
