@@ -17,6 +17,7 @@ import re
 import select
 import socket
 import time
+from typing import Callable
 from dataclasses import dataclass, field
 
 _SDP_C = re.compile(r"^c=IN IP4 (\S+)", re.M)
@@ -131,6 +132,9 @@ class SipPair:
     sbc: tuple[str, int]           # where the UAC sends INVITEs (the SBC's access listener)
     port: int = 5060
     calls: list[Call] = field(default_factory=list)
+    # The UAS's answer body for a call and the offer it got (default: sdp_body, plain RTP/AVP);
+    # bench/srtp_bench.py answers with RTP/SAVP and an a=crypto line.
+    answer: Callable[[Call, str], str] | None = None
 
     def __post_init__(self) -> None:
         self.uac = self._sock(self.uac_ip)
@@ -318,7 +322,8 @@ class SipPair:
                     return
                 c = self.calls[i]
                 c.sbc_toward_uas = sdp_media(m.body)
-                body = sdp_body(c.uas_media[0], c.uas_media[1], 2000 + i)
+                body = (self.answer(c, m.body) if self.answer else
+                        sdp_body(c.uas_media[0], c.uas_media[1], 2000 + i))
                 d = UasDialog(self._response(m, 200, "OK", f"b{i}", body,
                                              f"<sip:callee@{self.uas_ip}:{self.port}>"),
                               self._reply_addr(m, src))

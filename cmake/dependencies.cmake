@@ -8,6 +8,8 @@ find_package(prometheus-cpp CONFIG REQUIRED)
 pkg_check_modules(OSIP2 REQUIRED IMPORTED_TARGET libosip2)
 # io_uring media path; Portico still runs (epoll path) on kernels where io_uring is unavailable.
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
+# SRTP (RFC 3711) for the relay's transform slot; Debian's build uses OpenSSL, so AES-GCM works.
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
 
 # Standalone ASIO is header-only and ships no .pc file.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

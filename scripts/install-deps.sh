@@ -11,6 +11,8 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
   sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
+  # SRTP peer of tests/e2e/test_srtp.py (mediaenc srtp-mand)
+  baresip-core
   # edge security tests: attacker tools (run only in loopback-only namespaces), and clang with
   # its sanitizer and libFuzzer runtimes for the fuzz targets and the ASan + UBSan unit tests
   sipvicious clang libclang-rt-14-dev

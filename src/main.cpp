@@ -1,14 +1,16 @@
 // Composition root: parses the command line, loads the policy, and runs the server.
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
 #include "portico/common/log.hpp"
+#include "portico/media/srtp_transform.hpp"
 #include "portico/policy/loader.hpp"
 #include "portico/runtime/instances.hpp"
 #include "portico/runtime/server.hpp"
@@ -81,9 +83,10 @@ int run(const std::string& dir) {
   portico::log::set_level(level);
   portico::sip::init_parser();
   try {
+    portico::media::init_srtp();
     portico::runtime::Server server(dir, policy, PORTICO_VERSION);
     return server.run();
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {  // std::system_error too
     portico::log::error("portico.start_failed", {{"detail", e.what()}});
     return 2;
   }

@@ -24,7 +24,10 @@ Millis until(TimePoint from, TimePoint to) {
 
 AnchoredMedia::AnchoredMedia(AnchoredMediaFactory& factory, std::string log_id,
                              std::shared_ptr<const policy::PolicySnapshot> policy)
-    : factory_(factory), log_id_(std::move(log_id)), policy_(std::move(policy)) {
+    : factory_(factory),
+      log_id_(std::move(log_id)),
+      policy_(std::move(policy)),
+      srtp_(log_id_, factory_.closed_) {
   timeout_timer_.bind(factory_.timers_);
   factory_.live_.insert(this);
 }
@@ -59,6 +62,10 @@ void AnchoredMedia::set_leg(Side s, const LegPeer& peer) {
   const policy::Realm* realm = policy_ ? policy_->find_realm(peer.realm) : nullptr;
   leg.media = realm != nullptr && realm->media.enabled ? &realm->media : nullptr;
   leg.ports = leg.media != nullptr ? factory_.ports_.find(peer.realm) : nullptr;
+  srtp_.set_leg(
+      s, policy_
+             ? policy::media_security_for(*policy_, peer.realm, peer.peer, peer.transport)
+             : policy::LegMediaSecurity{policy::MediaSecurity::Rtp, policy::default_srtp_suites()});
 }
 
 void AnchoredMedia::set_failure_handler(FailureHandler handler) { on_failure_ = std::move(handler); }

@@ -67,7 +67,7 @@ Result<std::string> AnchoredMedia::rewrite(Side from, SdpRole role, std::string_
     streams_.resize(s.media.size());
   }
   for (std::size_t i = 0; i < s.media.size(); ++i) {
-    if (auto err = rewrite_media(from, s, i)) {
+    if (auto err = rewrite_media(from, role, s, i)) {
       return *err;
     }
   }
@@ -102,7 +102,8 @@ void AnchoredMedia::open_relay() {
             {{"call", log_id_}, {"a_realm", legs_[0].realm}, {"b_realm", legs_[1].realm}});
 }
 
-std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, std::size_t i) {
+std::optional<Error> AnchoredMedia::rewrite_media(Side from, SdpRole role, sdp::Session& s,
+                                                  std::size_t i) {
   sdp::Media& m = s.media[i];
   if (m.disabled() || !datagram_proto(m.proto) || m.port_count) {
     // Removed, rejected, or not relayable (RFC 3264 §6: refuse a stream with port 0).
@@ -157,6 +158,12 @@ std::optional<Error> AnchoredMedia::rewrite_media(Side from, sdp::Session& s, st
   const auto rtcp_port = m.rtcp_mux() ? std::nullopt
                                       : std::optional<std::uint16_t>(st.local_rtcp(to).port);
   sdp::set_media_port(m, st.local_rtp(to).port, rtcp_port);
+  if (auto err = srtp_.rewrite(from, role, i, m)) {
+    return err;
+  }
+  if (role == SdpRole::Answer) {
+    srtp_.install(i, **stream);
+  }
   return std::nullopt;
 }
 

@@ -201,7 +201,7 @@ std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& 
 /// Replaces the host (IP literal or name) of every sip:/sips: URI in a header value.
 std::string hide_hosts(std::string_view value, const std::string& local_host);
 /// The Warning line of a media refusal (488): a fixed text per reason, no topology.
-std::string media_warning(const std::string& reason);
+std::string media_warning(const std::string& reason, const std::string& host = "-");
 /// The reason phrase for a relayed response: the other leg's only with relay_reason_phrases,
 /// else empty (the standard phrase).
 std::string relayed_reason(const sip::Message& resp, const policy::HeaderRules& rules);

@@ -161,7 +161,8 @@ Call& B2bua::Impl::create_call(B2bua& self, sip::TxnId txn, const sip::Message& 
   auto mf = req.max_forwards();
   c.max_forwards = mf ? std::min(*mf - 1, 70) : 70;
   c.media = self.media_factory_.create(c.log_id, c.plan.policy);
-  c.media->set_leg(Side::A, LegPeer{flow.realm, flow.remote.address});
+  c.media->set_leg(Side::A,
+                   LegPeer{flow.realm, flow.remote.address, c.plan.source_peer, flow.protocol});
   c.server_txn_ids.push_back(txn);
   log::info("call.new", {{"call", c.log_id},
                          {"realm", flow.realm},
@@ -263,7 +264,7 @@ bool B2bua::Impl::send_initial_invite(B2bua& self, Call& call, const std::string
                                       std::uint16_t port) {
   const policy::ResolvedTarget& t = call.plan.targets[call.target_index];
   Leg& b = call.leg(Side::B);
-  call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address});
+  call.media->set_leg(Side::B, LegPeer{t.realm, t.remote.address, t.name, t.transport});
   std::string body;
   if (!call.caller_body.empty()) {
     auto r =
@@ -414,7 +415,7 @@ void B2bua::Impl::invite_failed(B2bua& self, Call& call, int status, const std::
     parts.reason = relayed_reason(*resp, call.plan.policy->headers);
     parts.extra_headers += passed_headers(self, call, Side::B, *resp, a.local_host);
   } else if (status == 488) {
-    parts.extra_headers += media_warning(reason);
+    parts.extra_headers += media_warning(reason, a.local_host);
   }
   a.final_status = status;
   self.layer_.respond(a.invite_txn, parts);

@@ -3,6 +3,7 @@
 // orphan state, whatever the peers do (every client transaction ends by Timer B/F at worst).
 
 #include "b2bua_impl.hpp"
+#include "portico/b2bua/srtp_media.hpp"
 #include "portico/common/log.hpp"
 
 namespace portico::b2bua {
@@ -33,7 +34,9 @@ void B2bua::Impl::end_call(B2bua& self, Call& call, const std::string& reason,
     Leg& b = call.leg(Side::B);
     if (a.invite_pending) {
       a.final_status = a_status != 0 ? a_status : 487;
-      respond(self, a.invite_txn, a.final_status);
+      // A 488 from the media layer (an answer it refused) says why, like a refused offer.
+      respond(self, a.invite_txn, a.final_status, {},
+              a.final_status == 488 ? srtp_warning(reason, a.local_host) : std::string());
       a.invite_pending = false;
     }
     if (b.invite_pending) {

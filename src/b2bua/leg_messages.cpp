@@ -7,6 +7,7 @@
 #include <asio/ip/address.hpp>
 
 #include "b2bua_impl.hpp"
+#include "portico/b2bua/srtp_media.hpp"
 #include "portico/common/strings.hpp"
 #include "portico/sip/message_builder.hpp"
 
@@ -223,7 +224,10 @@ std::string relayed_headers(const sip::Message& msg, const policy::HeaderRules& 
   return out;
 }
 
-std::string media_warning(const std::string& reason) {
+std::string media_warning(const std::string& reason, const std::string& host) {
+  if (std::string srtp = srtp_warning(reason, host); !srtp.empty()) {
+    return srtp;  // SRTP negotiation: RFC 3261 §20.43 code 399 with the reason in words
+  }
   // RFC 3261 §20.43 codes with fixed texts: a refusal names no realm, address or port range.
   // The warn-agent is the "-" pseudonym, which names no product either.
   if (reason == "media_address_refused") {

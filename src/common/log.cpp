@@ -3,6 +3,8 @@
 
 #include "portico/common/log.hpp"
 
+#include "portico/common/sdes_redact.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -207,6 +209,11 @@ void write_block(Level lvl, std::string_view event, std::initializer_list<Field>
   line.clear();
   format_header(line, lvl, event, fields);
   line.push_back('\n');
+  // A traced message may carry SDES keys (a=crypto inline:): they never reach the log.
+  const std::string redacted = has_crypto_keys(block) ? redact_crypto_keys(block) : std::string();
+  if (!redacted.empty()) {
+    block = redacted;
+  }
   // Indent the block so a reader (and grep -A) sees where it ends.
   size_t start = 0;
   while (start < block.size()) {

@@ -76,6 +76,9 @@ struct StreamCounters {
   SoloCounter send_error;
   SoloCounter oversize;
   SoloCounter transform_dropped;
+  SoloCounter transform_auth_fail;  // of transform_dropped: SRTP authentication failed
+  SoloCounter transform_replay;     // of transform_dropped: SRTP replay
+  SoloCounter transform_other;      // of transform_dropped: any other reason
   SoloCounter latched;
   SoloCounter relatched;
 

@@ -174,9 +174,9 @@ bool RelayStream::Impl::stage_latch(PacketCtx& ctx) {
 }
 
 bool RelayStream::Impl::stage_observe(PacketCtx& ctx) {
-  // Plain RTCP only: with SRTCP the report blocks are encrypted, and this stage then reads
-  // the packet after the transform has decrypted it.
-  if (ctx.channel == Channel::Rtcp) {
+  // Plain RTCP only: SRTCP report blocks are encrypted (an SRTP leg's reception quality is not
+  // read; its header alone is in clear).
+  if (ctx.channel == Channel::Rtcp && !(transform && transform->inbound_encrypted(ctx.direction))) {
     SharedReception& shared = reception[static_cast<std::size_t>(ctx.in.side)];
     ReceptionQuality q = shared.load();
     const std::size_t n =
@@ -210,6 +210,14 @@ bool RelayStream::Impl::stage_transform(PacketCtx& ctx) {
   if (!transform->apply(ctx.direction, ctx.channel, p, ctx.capacity) || p.data() != start ||
       p.size() > ctx.capacity) {
     counters.transform_dropped.add();
+    const TransformDrop why = transform->last_drop();
+    if (why == TransformDrop::AuthFail) {
+      counters.transform_auth_fail.add();
+    } else if (why == TransformDrop::Replay) {
+      counters.transform_replay.add();
+    } else {
+      counters.transform_other.add();
+    }
     return false;
   }
   ctx.packet = p;

@@ -47,6 +47,9 @@ RelayStats& RelayStats::operator+=(const RelayStats& o) {
   send_error += o.send_error;
   oversize += o.oversize;
   transform_dropped += o.transform_dropped;
+  transform_auth_fail += o.transform_auth_fail;
+  transform_replay += o.transform_replay;
+  transform_other += o.transform_other;
   latched += o.latched;
   relatched += o.relatched;
   return *this;
@@ -66,6 +69,9 @@ RelayStats StreamCounters::load() const {
   out.send_error = send_error.get();
   out.oversize = oversize.get();
   out.transform_dropped = transform_dropped.get();
+  out.transform_auth_fail = transform_auth_fail.get();
+  out.transform_replay = transform_replay.get();
+  out.transform_other = transform_other.get();
   out.latched = latched.get();
   out.relatched = relatched.get();
   return out;
@@ -275,7 +281,12 @@ std::optional<Endpoint> RelayStream::destination(Side s, Channel c) const {
 }
 
 void RelayStream::set_transform(PacketTransformPtr transform) {
-  on_media_shard([t = std::move(transform)](Impl& m) mutable { m.transform = std::move(t); });
+  on_media_shard([t = std::move(transform)](Impl& m) mutable {
+    if (t && m.transform) {
+      t->take_over(*m.transform);
+    }
+    m.transform = std::move(t);
+  });
 }
 
 RelayStats RelayStream::stats() const {

@@ -9,15 +9,18 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
+const KeyList kRealmKeys = {"listeners", "advertised_address", "media", "media_security",
+                            "srtp_suites"};
 // From max_calls_in on: the session limits (session_limits.cpp).
-const KeyList kTrunkKeys = {"realm",         "host",         "port",     "transport",
-                            "max_calls",     "sources",      "trusted",  "max_calls_in",
-                            "max_calls_out", "cps_in",       "cps_out",  "cps_burst",
-                            "pacing_wait",   "pacing_queue", "register", "auth"};
-const KeyList kPeerKeys = {"realm",     "sources", "host",      "port",         "transport",
-                           "max_calls", "auth",    "trusted",   "max_calls_in", "max_calls_out",
-                           "cps_in",    "cps_out", "cps_burst", "pacing_wait",  "pacing_queue"};
+const KeyList kTrunkKeys = {"realm",          "host",         "port",          "transport",
+                            "max_calls",      "sources",      "trusted",       "max_calls_in",
+                            "max_calls_out",  "cps_in",       "cps_out",       "cps_burst",
+                            "pacing_wait",    "pacing_queue", "register",      "auth",
+                            "media_security", "srtp_suites"};
+const KeyList kPeerKeys = {
+    "realm",     "sources",     "host",         "port",           "transport",  "max_calls",
+    "auth",      "trusted",     "max_calls_in", "max_calls_out",  "cps_in",     "cps_out",
+    "cps_burst", "pacing_wait", "pacing_queue", "media_security", "srtp_suites"};
 
 constexpr std::int64_t kMaxCalls = 1'000'000;
 
@@ -145,6 +148,7 @@ void parse_realm(const Reader& r, const std::string& name, const Field& entry, R
   if (const Field* f = find(*m, "media")) {
     parse_realm_media(r, *f, realm.media);
   }
+  parse_media_security(r, *m, realm.security);
 }
 
 // Fields trunks and access peers share: where they are and how Portico reaches them.
@@ -170,6 +174,7 @@ void parse_reachability(const Reader& r, const FieldMap& m, const Field& entry, 
   if (const Field* f = find(m, "trusted")) {
     peer.trusted = r.boolean(*f).value_or(peer.trusted);
   }
+  parse_media_security(r, m, peer.security);
 }
 
 std::optional<std::vector<Cidr>> parse_sources(const Reader& r, const Field& f) {

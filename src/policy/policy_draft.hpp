@@ -99,6 +99,9 @@ void parse_traces(const Reader& r, const Field& f, TraceConfig& out);
 void parse_ingress(const Reader& r, const Field& f, Ingress& out);
 /// Reads `realms.<name>.media` (media.cpp).
 void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out);
+/// Reads `media_security` and `srtp_suites` of a realm, trunk or access peer
+/// (media_security.cpp).
+void parse_media_security(const Reader& r, const FieldMap& m, MediaSecuritySetting& out);
 
 // Section readers (sections.cpp, peers.cpp, routes.cpp).
 void parse_server(const Reader& r, const Field& f, Server& out);

@@ -16,6 +16,9 @@ constexpr const char* kMediaPackets = "RTP/RTCP packets relayed, by realm of the
 constexpr const char* kMediaBytes = "RTP/RTCP payload bytes relayed, by realm of the peer";
 constexpr const char* kMediaDropped = "Media packets dropped, by reason";
 constexpr const char* kLatch = "Symmetric RTP latching (RFC 7362)";
+constexpr const char* kSrtpDropped = "SRTP/SRTCP packets dropped by the transform, by reason";
+constexpr const char* kSrtpRefused =
+    "Offers and answers refused (488) for their SDES crypto, by reason";
 constexpr const char* kPings = "OPTIONS pings to registered contacts";
 constexpr const char* kHep = "HEPv3 packets sent to the capture server";
 constexpr const char* kTraceFiles = "Per-call pcap files finished";
@@ -205,6 +208,12 @@ const Table<media::RelayStats> kRelayRows{
      {{"reason", "oversize"}}, &media::RelayStats::oversize},
     {"portico_media_dropped_packets_total", kMediaDropped, Type::Counter,
      {{"reason", "transform"}}, &media::RelayStats::transform_dropped},
+    {"portico_srtp_dropped_packets_total", kSrtpDropped, Type::Counter,
+     {{"reason", "auth_fail"}}, &media::RelayStats::transform_auth_fail},
+    {"portico_srtp_dropped_packets_total", kSrtpDropped, Type::Counter, {{"reason", "replay"}},
+     &media::RelayStats::transform_replay},
+    {"portico_srtp_dropped_packets_total", kSrtpDropped, Type::Counter, {{"reason", "other"}},
+     &media::RelayStats::transform_other},
     {"portico_media_latch_events_total", kLatch, Type::Counter, {{"event", "latched"}},
      &media::RelayStats::latched},
     {"portico_media_latch_events_total", kLatch, Type::Counter, {{"event", "relatched"}},
@@ -226,6 +235,16 @@ const Table<b2bua::MediaStats> kMediaRows{
     {"portico_media_dtmf_mismatches_total",
      "Offers with RFC 4733 telephone-event answered without it: RTP DTMF lost", Type::Counter,
      {}, &b2bua::MediaStats::dtmf_mismatches},
+    {"portico_srtp_refused_total", kSrtpRefused, Type::Counter, {{"reason", "no_usable_crypto"}},
+     &b2bua::MediaStats::srtp_no_usable_crypto},
+    {"portico_srtp_refused_total", kSrtpRefused, Type::Counter, {{"reason", "malformed_crypto"}},
+     &b2bua::MediaStats::srtp_malformed_crypto},
+    {"portico_srtp_refused_total", kSrtpRefused, Type::Counter,
+     {{"reason", "unsupported_lifetime"}}, &b2bua::MediaStats::srtp_unsupported_lifetime},
+    {"portico_srtp_refused_total", kSrtpRefused, Type::Counter, {{"reason", "unsupported_mki"}},
+     &b2bua::MediaStats::srtp_unsupported_mki},
+    {"portico_srtp_legs_total", "Call legs whose media Portico protected with SRTP",
+     Type::Counter, {}, &b2bua::MediaStats::srtp_legs},
 };
 
 const Table<registrar::RegistrarStats> kRegistrarRows{

@@ -2,6 +2,7 @@
 // writer and the HEP sender (see call_traces.hpp).
 
 #include "portico/trace/call_traces.hpp"
+#include "portico/common/sdes_redact.hpp"
 
 namespace portico::trace {
 namespace {
@@ -117,7 +118,10 @@ bool CallTraces::capture(const PacketMeta& meta, std::string_view call_id,
   TraceId id = 0;
   const Trace* t = find(call_id, id);
   if (hep_ != nullptr) {
-    hep_->send(meta, t != nullptr ? std::string_view(t->a_call_id) : call_id, data);
+    // SDES keys (a=crypto inline:) never leave in a capture (docs/srtp.md).
+    const std::string redacted = has_crypto_keys(data) ? redact_crypto_keys(data) : std::string();
+    hep_->send(meta, t != nullptr ? std::string_view(t->a_call_id) : call_id,
+               redacted.empty() ? data : std::string_view(redacted));
   }
   if (t != nullptr) {
     record(id, meta, data);
@@ -160,7 +164,10 @@ void CallTraces::record(TraceId id, const PacketMeta& meta, std::string_view dat
   if (it == traces_.end() || !it->second.pcap) {
     return;
   }
-  batch_.push_back(TraceEvent{TraceEvent::Kind::Message, id, std::string(data), meta});
+  // SDES keys (a=crypto inline:) never reach the pcap (docs/srtp.md).
+  batch_.push_back(TraceEvent{TraceEvent::Kind::Message, id,
+                              has_crypto_keys(data) ? redact_crypto_keys(data) : std::string(data),
+                              meta});
 }
 
 void CallTraces::end_delivery() {

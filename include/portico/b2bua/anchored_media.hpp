@@ -27,6 +27,7 @@
 #include "portico/b2bua/anchored_media_factory.hpp"
 #include "portico/b2bua/media_stats.hpp"
 #include "portico/b2bua/session_media.hpp"
+#include "portico/b2bua/srtp_media.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/media/relay.hpp"
 #include "portico/sdp/rewrite.hpp"
@@ -76,7 +77,7 @@ class AnchoredMedia final : public SessionMedia {
   void open_relay();
   /// m= line `index` of `s`, received from `from`: its stream opened or re-pointed at the
   /// peer, its port(s) replaced by Portico's on the other side (0 when not relayed).
-  std::optional<Error> rewrite_media(Side from, sdp::Session& s, std::size_t index);
+  std::optional<Error> rewrite_media(Side from, SdpRole role, sdp::Session& s, std::size_t index);
   Result<media::RelayStream*> stream_for(std::size_t index, Side from,
                                          const std::optional<transport::Endpoint>& rtp,
                                          const std::optional<transport::Endpoint>& rtcp);
@@ -98,6 +99,7 @@ class AnchoredMedia final : public SessionMedia {
   std::shared_ptr<const policy::PolicySnapshot> policy_;
   std::array<LegState, 2> legs_;          // declared before relay_: leases die first
   std::unique_ptr<media::MediaRelay> relay_;
+  SrtpMedia srtp_;                        // SDES keys per leg and stream (srtp_media.hpp)
   std::vector<StreamState> streams_;      // index = m= line
   std::array<std::uint64_t, 2> closed_packets_{};  // by direction, of relays already dropped
   std::string codec_;                     // from the last answer: first format of stream 0

@@ -47,6 +47,12 @@ struct MediaStats {
   std::array<std::uint64_t, 2> one_way_calls{};
   std::uint64_t dtmf_mismatches = 0;  // offers with telephone-event answered without it
   std::uint64_t streams_active = 0;
+  // SDES SRTP (srtp_media.cpp): offers and answers refused (488) by reason, legs protected.
+  std::uint64_t srtp_no_usable_crypto = 0;
+  std::uint64_t srtp_malformed_crypto = 0;
+  std::uint64_t srtp_unsupported_lifetime = 0;
+  std::uint64_t srtp_unsupported_mki = 0;
+  std::uint64_t srtp_legs = 0;
 };
 
 }  // namespace portico::b2bua

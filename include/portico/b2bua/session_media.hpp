@@ -25,6 +25,9 @@ enum class SdpRole { Offer, Answer };
 struct LegPeer {
   std::string realm;
   asio::ip::address signalling_address;
+  std::string peer;                    // trunk or access peer name; empty = none (media security
+                                       // then comes from the realm)
+  Protocol transport = Protocol::Udp;  // the leg's signalling (TLS defaults media to SRTP)
 };
 
 /// What the receiving peer of one direction of the first stream said in its RTCP reception

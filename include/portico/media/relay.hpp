@@ -70,6 +70,9 @@ struct RelayStats {
   std::uint64_t send_error = 0;
   std::uint64_t oversize = 0;
   std::uint64_t transform_dropped = 0;
+  std::uint64_t transform_auth_fail = 0;   // of transform_dropped: SRTP authentication failed
+  std::uint64_t transform_replay = 0;      // of transform_dropped: SRTP replayed packet
+  std::uint64_t transform_other = 0;       // of transform_dropped: any other reason
   std::uint64_t latched = 0;               // first latch of a flow
   std::uint64_t relatched = 0;             // latch moved after silence + new SSRC
 

@@ -17,6 +17,7 @@
 
 #include "portico/common/endpoint.hpp"
 #include "portico/common/result.hpp"
+#include "portico/common/srtp_suite.hpp"
 #include "portico/common/timer_service.hpp"
 #include "portico/common/token_bucket.hpp"
 
@@ -76,12 +77,25 @@ struct RealmMedia {
 /// Whether media may be sent to `a` under `m`'s allowed_networks (any thread).
 bool media_address_allowed(const RealmMedia& m, const asio::ip::address& a);
 
+/// Media security of a leg (policy `media_security`, docs/policies.md#media-security): plain
+/// RTP, SRTP with SDES keys (RFC 4568), or SRTP offered best effort and either answer accepted.
+enum class MediaSecurity : std::uint8_t { Rtp, Srtp, Optional };
+std::string_view to_string(MediaSecurity m);
+
+/// `media_security` and `srtp_suites` as one realm, trunk or access peer gives them; unset
+/// fields inherit (peer, then realm, then the default of the leg's transport).
+struct MediaSecuritySetting {
+  std::optional<MediaSecurity> mode;
+  std::vector<SrtpSuite> suites;  // preference order; empty = inherit
+};
+
 struct Realm {
   std::string name;
   std::vector<Listener> listeners;
   std::string advertised_address;  // host Portico puts in Via/Contact on this realm; empty =
                                    // each listener's bind address
   RealmMedia media;
+  MediaSecuritySetting security;  // media_security, srtp_suites
   SourceLoc loc;
 };
 
@@ -140,6 +154,7 @@ struct Trunk {
   /// `auth:` what Portico answers the trunk's 401/407 on calls with; default: the `register`
   /// block's credentials. Neither: challenges on calls fail as before.
   std::optional<DigestSecret> auth;
+  MediaSecuritySetting security;  // media_security, srtp_suites
   SourceLoc loc;
 };
 
@@ -157,7 +172,8 @@ struct AccessPeer {
   /// out-of-dialog request must also carry digest credentials from the registration users file
   /// (RFC 7616; challenged with 407), so its sources may be wide (roaming phones).
   enum class Auth { None, Digest } auth = Auth::None;
-  bool trusted = false;  // RFC 3325 trust domain: its identity headers pass
+  bool trusted = false;           // RFC 3325 trust domain: its identity headers pass
+  MediaSecuritySetting security;  // media_security, srtp_suites
   SourceLoc loc;
 };
 
@@ -394,5 +410,22 @@ struct PolicySnapshot {
   /// The session limits of the trunk or access peer `name`, or null (a `registered` target).
   const SessionLimits* session_limits(const std::string& name) const;
 };
+
+/// What one leg's media uses, resolved: the most specific setting wins (trunk or access peer,
+/// then realm, then default_media_security of the leg's signalling transport).
+struct LegMediaSecurity {
+  MediaSecurity mode = MediaSecurity::Rtp;
+  std::vector<SrtpSuite> suites;  // never empty
+};
+
+/// The default when neither peer nor realm says: SRTP over TLS signalling (keys in SDP are
+/// only as safe as the SIP that carries them), plain RTP otherwise.
+MediaSecurity default_media_security(Protocol transport);
+/// The default `srtp_suites`: all five, AES_CM_128_HMAC_SHA1_80 first (RFC 4568's mandatory one).
+const std::vector<SrtpSuite>& default_srtp_suites();
+/// The media security of a leg in `realm` with the trunk or access peer `peer` (empty or unknown:
+/// realm only) whose signalling runs over `transport`. Any thread.
+LegMediaSecurity media_security_for(const PolicySnapshot& policy, const std::string& realm,
+                                    const std::string& peer, Protocol transport);
 
 }  // namespace portico::policy

@@ -93,6 +93,16 @@ TEST(Log, TracedMessageLinesAreEscapedToo) {
   EXPECT_NE(out.find("    | X-Evil: a\\x1b]0;t\\x07\n"), std::string::npos) << out;
 }
 
+TEST(Log, TracedMessagesNeverShowSdesKeys) {
+  CapturedStderr err;
+  write_block(
+      Level::Info, "sip.trace", {},
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n");
+  const std::string out = err.text();
+  EXPECT_EQ(out.find("WVNfX19z"), std::string::npos) << out;
+  EXPECT_NE(out.find("inline:<redacted>"), std::string::npos) << out;
+}
+
 TEST(Limiter, AllowsTwentyASecondThenCountsAndReportsWhatItSuppressed) {
   Limiter limiter;
   const TimePoint t0 = Clock::now();

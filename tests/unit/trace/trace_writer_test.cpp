@@ -117,6 +117,35 @@ TEST_F(TraceDir, OneFilePerCallWithBothLegsInOrder) {
   EXPECT_EQ(payloads(read(file)), (std::vector<std::string>{invite, trying, b_invite, b_ok}));
 }
 
+TEST_F(TraceDir, SdesKeysAreRedactedInThePcap) {
+  // An SDP with an a=crypto key (SDES, RFC 4568): the pcap keeps the line, not the key.
+  const std::string sdp_tail =
+      "\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nm=audio 4000 RTP/SAVP 0\r\n"
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31\r\n";
+  const std::string invite = "INVITE sip:b@x SIP/2.0\r\nCall-ID: s-1" + sdp_tail;
+  const std::string ok = "SIP/2.0 200 OK\r\nCall-ID: s-1" + sdp_tail;
+  std::string file;
+  {
+    TraceWriter writer(dir_.string(), Retention{10, Millis{0}});
+    ManualTimerService timers;
+    CallTraces traces(0, timers, &writer, nullptr);
+    traces.inbound("s-1", flow_from("127.0.131.3", 5070), invite);  // held before begin()
+    const TraceId id = traces.begin("srtp1", "s-1", test::sample_time(), file);
+    traces.outbound("s-1", Protocol::Udp, ep("127.0.131.1", 5060), ep("127.0.131.3", 5070), ok);
+    traces.end_delivery();
+    traces.end(id);
+    timers.advance(CallTraces::kLinger);
+  }
+  const auto got = payloads(read(file));
+  ASSERT_EQ(got.size(), 2u);
+  for (const std::string& p : got) {
+    EXPECT_EQ(p.find("WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"), std::string::npos) << p;
+    EXPECT_NE(p.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>|2^31\r\n"),
+              std::string::npos)
+        << p;
+  }
+}
+
 TEST_F(TraceDir, HeldMessagesAreForgottenWithoutACall) {
   {
     TraceWriter writer(dir_.string(), Retention{10, Millis{0}});
