@@ -3,6 +3,7 @@
 
 #include "portico/trace/call_traces.hpp"
 #include "portico/common/sdes_redact.hpp"
+#include "redact_credentials.hpp"
 
 namespace portico::trace {
 namespace {
@@ -10,6 +11,18 @@ namespace {
 constexpr int kShardShift = 48;  // trace ids: shard in the top 16 bits, a counter below
 
 bool is_invite(std::string_view data) { return data.starts_with("INVITE "); }
+
+// What a capture keeps of a message: SDES keys (a=crypto inline:, docs/srtp.md) and digest
+// responses (redact_credentials.hpp) never reach a pcap or a HEP collector. Empty when the
+// message holds neither.
+std::string redacted_copy(std::string_view data) {
+  std::string out = has_crypto_keys(data) ? redact_crypto_keys(data) : std::string();
+  std::string without_credentials;
+  if (redact_credentials(out.empty() ? data : std::string_view(out), without_credentials)) {
+    out = std::move(without_credentials);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -118,8 +131,7 @@ bool CallTraces::capture(const PacketMeta& meta, std::string_view call_id,
   TraceId id = 0;
   const Trace* t = find(call_id, id);
   if (hep_ != nullptr) {
-    // SDES keys (a=crypto inline:) never leave in a capture (docs/srtp.md).
-    const std::string redacted = has_crypto_keys(data) ? redact_crypto_keys(data) : std::string();
+    const std::string redacted = redacted_copy(data);
     hep_->send(meta, t != nullptr ? std::string_view(t->a_call_id) : call_id,
                redacted.empty() ? data : std::string_view(redacted));
   }
@@ -164,10 +176,9 @@ void CallTraces::record(TraceId id, const PacketMeta& meta, std::string_view dat
   if (it == traces_.end() || !it->second.pcap) {
     return;
   }
-  // SDES keys (a=crypto inline:) never reach the pcap (docs/srtp.md).
+  std::string redacted = redacted_copy(data);
   batch_.push_back(TraceEvent{TraceEvent::Kind::Message, id,
-                              has_crypto_keys(data) ? redact_crypto_keys(data) : std::string(data),
-                              meta});
+                              redacted.empty() ? std::string(data) : std::move(redacted), meta});
 }
 
 void CallTraces::end_delivery() {

@@ -146,6 +146,30 @@ TEST_F(TraceDir, SdesKeysAreRedactedInThePcap) {
   }
 }
 
+TEST_F(TraceDir, DigestResponsesAreRedactedInThePcap) {
+  // Portico's answer to a trunk's 407: the pcap shows the Proxy-Authorization, not the hash.
+  const std::string invite =
+      "INVITE sip:b@x SIP/2.0\r\nCall-ID: d-1\r\nProxy-Authorization: Digest username=\"pbx\", "
+      "realm=\"carrier\", nonce=\"n1\", uri=\"sip:b@x\", "
+      "response=\"6629fae49393a05397450978507c4ef1\"\r\nContent-Length: 0\r\n\r\n";
+  std::string file;
+  {
+    TraceWriter writer(dir_.string(), Retention{10, Millis{0}});
+    ManualTimerService timers;
+    CallTraces traces(0, timers, &writer, nullptr);
+    const TraceId id = traces.begin("auth1", "d-1", test::sample_time(), file);
+    traces.outbound("d-1", Protocol::Udp, ep("127.0.131.2", 5060), ep("127.0.131.4", 5060), invite);
+    traces.end_delivery();
+    traces.end(id);
+    timers.advance(CallTraces::kLinger);
+  }
+  const auto got = payloads(read(file));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].find("6629fae49393a05397450978507c4ef1"), std::string::npos) << got[0];
+  EXPECT_NE(got[0].find("Proxy-Authorization: Digest username=\"pbx\""), std::string::npos)
+      << got[0];
+}
+
 TEST_F(TraceDir, HeldMessagesAreForgottenWithoutACall) {
   {
     TraceWriter writer(dir_.string(), Retention{10, Millis{0}});
