@@ -12,11 +12,10 @@ namespace {
 const KeyList kRealmKeys = {"listeners", "advertised_address", "media", "media_security",
                             "srtp_suites"};
 // From max_calls_in on: the session limits (session_limits.cpp).
-const KeyList kTrunkKeys = {"realm",          "host",         "port",          "transport",
-                            "max_calls",      "sources",      "trusted",       "max_calls_in",
-                            "max_calls_out",  "cps_in",       "cps_out",       "cps_burst",
-                            "pacing_wait",    "pacing_queue", "register",      "auth",
-                            "media_security", "srtp_suites"};
+const KeyList kTrunkKeys = {
+    "realm",       "host",         "port",          "transport", "max_calls",      "sources",
+    "trusted",     "max_calls_in", "max_calls_out", "cps_in",    "cps_out",        "cps_burst",
+    "pacing_wait", "pacing_queue", "register",      "auth",      "media_security", "srtp_suites"};
 const KeyList kPeerKeys = {
     "realm",     "sources",     "host",         "port",           "transport",  "max_calls",
     "auth",      "trusted",     "max_calls_in", "max_calls_out",  "cps_in",     "cps_out",
