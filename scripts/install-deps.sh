@@ -10,7 +10,7 @@ PACKAGES=(
   libosip2-dev libre-dev libsrtp2-dev libasio-dev libssl-dev liburing-dev
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
-  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
+  sip-tester kamailio kamailio-tls-modules iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
   # edge security tests: attacker tools (run only in loopback-only namespaces), and clang with
   # its sanitizer and libFuzzer runtimes for the fuzz targets and the ASan + UBSan unit tests
   sipvicious clang libclang-rt-14-dev

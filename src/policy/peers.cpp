@@ -9,11 +9,11 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kRealmKeys = {"listeners", "advertised_address", "media"};
+const KeyList kRealmKeys = {"listeners", "advertised_address", "media", "tls"};
 // From max_calls_in on: the session limits (session_limits.cpp).
 const KeyList kTrunkKeys = {"realm",   "host",      "port",         "transport",     "max_calls",
                             "sources", "trusted",   "max_calls_in", "max_calls_out", "cps_in",
-                            "cps_out", "cps_burst", "pacing_wait",  "pacing_queue"};
+                            "cps_out", "cps_burst", "pacing_wait",  "pacing_queue",  "tls"};
 const KeyList kPeerKeys = {"realm",     "sources", "host",      "port",         "transport",
                            "max_calls", "auth",    "trusted",   "max_calls_in", "max_calls_out",
                            "cps_in",    "cps_out", "cps_burst", "pacing_wait",  "pacing_queue"};
@@ -144,6 +144,9 @@ void parse_realm(const Reader& r, const std::string& name, const Field& entry, R
   if (const Field* f = find(*m, "media")) {
     parse_realm_media(r, *f, realm.media);
   }
+  if (const Field* f = find(*m, "tls")) {
+    parse_realm_tls(r, *f, realm.tls);
+  }
 }
 
 // Fields trunks and access peers share: where they are and how Portico reaches them.
@@ -203,6 +206,9 @@ void parse_trunk(const Reader& r, const std::string& name, const Field& entry, T
   } else if (host) {
     // A trunk's requests come from the host we send to unless it says otherwise.
     d.trunk.sources = {Cidr{*host, host->is_v4() ? 32 : 128}};
+  }
+  if (const Field* f = find(*m, "tls")) {
+    parse_trunk_tls(r, *f, d.trunk.tls);
   }
 }
 
