@@ -30,11 +30,12 @@ class TlsTransport : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
   // One tls listener on realm "carrier"; the client context targets that listener itself.
-  void start(const std::string& server_name, Millis handshake_timeout = 2s) {
+  void start(const std::string& server_name, Millis handshake_timeout = 2s,
+             TransportLimits limits = {}) {
     port_ = free_port(kLoopback4);
     ASSERT_NE(port_, 0);
     bind_ = Endpoint{kLoopback4, port_};
-    shard_.start({listener("carrier", Protocol::Tls, kLoopback4, port_)});
+    shard_.start({listener("carrier", Protocol::Tls, kLoopback4, port_)}, limits);
     TlsSettings s;
     TlsServerSettings server;
     server.realm = "carrier";
@@ -109,6 +110,27 @@ TEST_F(TlsTransport, SilentPeerIsCutAtTheHandshakeTimeout) {
   }));
   EXPECT_GE(Clock::now() - t0, 150ms);
   EXPECT_EQ(stats().tls_failed_handshake_timeout, 1u);
+}
+
+// A connection in its handshake holds a place under the caps like any accepted connection, so
+// peers that only start handshakes cannot hold more than the caps allow.
+TEST_F(TlsTransport, HandshakesCountTowardTheConnectionCaps) {
+  TransportLimits limits;
+  limits.max_connections_per_source = 1;
+  start("sip.example", 2s, limits);
+  TcpPeer first(shard_.io);
+  TcpPeer second(shard_.io);
+  ASSERT_TRUE(first.connect(bind_));
+  run_for(shard_.io, 50ms);
+  ASSERT_TRUE(second.connect(bind_));
+  ASSERT_TRUE(run_until(shard_.io, [&] {
+    second.poll();
+    return second.closed;
+  }));
+  first.poll();
+  EXPECT_FALSE(first.closed);  // still in its handshake, within handshake_timeout
+  EXPECT_EQ(stats().refused_max_per_source, 1u);
+  EXPECT_EQ(shard_.transport->connection_count(), 1u);
 }
 
 TEST_F(TlsTransport, PlainSipOnTheTlsPortIsAProtocolFailure) {
