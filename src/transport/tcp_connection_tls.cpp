@@ -74,8 +74,9 @@ void TcpConnection::start_handshake() {
       }
     }
   });
-  auto type = ctx.client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
-  socket_.tls()->async_handshake(
+  auto type = ctx.client ? StreamSocket::HandshakeType::Client
+                         : StreamSocket::HandshakeType::Server;
+  socket_.async_handshake(
       type, guarded([](TcpConnection& c, const std::error_code& ec) { c.on_handshake(ec); }));
 }
 

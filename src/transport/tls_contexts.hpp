@@ -2,9 +2,9 @@
 // TlsContexts: the OpenSSL contexts of one policy, one per realm with tls:// listeners (server)
 // and one per TLS trunk destination (client). Private to the transport module.
 //
-// Thread note: built on the control thread, then only read. asio::ssl::stream's constructor
-// takes a non-const context& although creating an SSL from an SSL_CTX is thread-safe in
-// OpenSSL 3 and changes nothing a reader sees, hence the `mutable` contexts.
+// Thread note: built on the control thread, then only read. asio::ssl::context (the SSL_CTX's
+// owner) hands out its SSL_CTX* only through a non-const native_handle(), although SSL_new() on
+// it is thread-safe in OpenSSL 3 and changes nothing a reader sees, hence the `mutable` contexts.
 
 #include <asio/ssl/context.hpp>
 
