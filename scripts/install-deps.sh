@@ -10,7 +10,8 @@ PACKAGES=(
   libosip2-dev libre-dev libsrtp2-dev libasio-dev libssl-dev liburing-dev
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
-  sip-tester kamailio iproute2 util-linux procps python3 tcpdump nftables tshark sngrep
+  sip-tester kamailio kamailio-tls-modules iproute2 util-linux procps python3 tcpdump nftables
+  tshark sngrep
   # SRTP peer of tests/e2e/test_srtp.py (mediaenc srtp-mand)
   baresip-core
   # edge security tests: attacker tools (run only in loopback-only namespaces), and clang with

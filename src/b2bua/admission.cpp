@@ -9,6 +9,7 @@
 
 #include "portico/common/log.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/transport/tls.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -56,7 +57,8 @@ Verdict policy_reject(const Admission& a, const policy::Reject& r) {
 
 // The trunk or access peer the request comes from, by realm and source address.
 Verdict known_source(Admission& a) {
-  a.source_peer = policy::identify_source(*a.policy, a.flow.realm, a.flow.remote.address);
+  a.source_peer = policy::identify_source(*a.policy, a.flow.realm, a.flow.remote.address,
+                                          a.flow.tls ? &a.flow.tls->peer_names : nullptr);
   if (!a.source_peer.empty()) {
     return Verdict::pass();
   }

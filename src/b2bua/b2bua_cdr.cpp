@@ -3,6 +3,7 @@
 
 #include "b2bua_impl.hpp"
 #include "portico/common/strings.hpp"
+#include "portico/transport/tls.hpp"
 
 namespace portico::b2bua {
 namespace {
@@ -74,6 +75,15 @@ void B2bua::Impl::emit_cdr(B2bua& self, const Call& call) {
   r.final_status = a.final_status;
   r.end_reason = call.end_reason;
   r.disconnect = disconnect_of(call.end_reason);
+  if (a.tls) {
+    r.a_tls_version = a.tls->version;
+    r.a_tls_cipher = a.tls->cipher;
+  }
+  // The B leg's connection as it is now: reopened mid-call, the CDR shows the last one.
+  if (auto b_tls = self.transport_.tls_info(b.dst)) {
+    r.b_tls_version = b_tls->version;
+    r.b_tls_cipher = b_tls->cipher;
+  }
   if (call.media) {
     MediaSummary m = call.media->summary();
     r.media_anchored = m.anchored;

@@ -43,6 +43,7 @@ void fill_a_leg(Leg& a, const sip::Message& req, const transport::Flow& flow, si
   a.route_set = route_set(req, false);  // UAS: Record-Route in order (§12.1.1)
   a.remote_cseq = req.cseq();
   a.dst = transport::Destination{flow.realm, flow.protocol, flow.remote, flow.connection};
+  a.tls = flow.tls;
   a.invite_txn = txn;
   a.invite_cseq = req.cseq();
   a.invite_pending = true;

@@ -231,6 +231,10 @@ std::string to_json_line(const CallRecord& r) {
   add_optional(out, "jitter_ms_a_to_b", r.jitter_ms_a_to_b);
   add_optional(out, "jitter_ms_b_to_a", r.jitter_ms_b_to_a);
   add_string(out, "trace", r.trace);
+  add_string(out, "a_tls_version", r.a_tls_version);
+  add_string(out, "a_tls_cipher", r.a_tls_cipher);
+  add_string(out, "b_tls_version", r.b_tls_version);
+  add_string(out, "b_tls_cipher", r.b_tls_cipher);
   out += "}\n";
   return out;
 }

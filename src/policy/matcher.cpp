@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "portico/common/strings.hpp"
+
 namespace portico::policy {
 
 namespace {
@@ -92,12 +94,36 @@ std::optional<ResolvedTarget> resolve(const PolicySnapshot& policy, const RouteT
 
 }  // namespace
 
+namespace {
+
+// RFC 5922 §7.4: a TLS peer is who its certificate says, checked against the names the policy
+// expects; an address alone does not make a request the trunk's when the policy names them.
+bool tls_identity_matches(const Trunk& t, const std::vector<std::string>* tls_names) {
+  if (t.tls.peer_names.empty()) {
+    return true;
+  }
+  if (tls_names == nullptr) {
+    return false;
+  }
+  for (const auto& want : t.tls.peer_names) {
+    for (const auto& have : *tls_names) {
+      if (iequals(want, have)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string identify_source(const PolicySnapshot& policy, const std::string& realm,
-                            const asio::ip::address& source) {
+                            const asio::ip::address& source,
+                            const std::vector<std::string>* tls_names) {
   // Trunks first: a carrier's signalling addresses are exact, while access peers often cover
   // whole subnets that a trunk's address may fall inside.
   for (const auto& t : policy.trunks) {
-    if (t.realm == realm && any_contains(t.sources, source)) {
+    if (t.realm == realm && any_contains(t.sources, source) && tls_identity_matches(t, tls_names)) {
       return t.name;
     }
   }

@@ -9,13 +9,14 @@ namespace portico::policy::detail {
 
 namespace {
 
-const KeyList kRealmKeys = {"listeners", "advertised_address", "media", "media_security",
-                            "srtp_suites"};
+const KeyList kRealmKeys = {"listeners",      "advertised_address", "media",
+                            "media_security", "srtp_suites",        "tls"};
 // From max_calls_in on: the session limits (session_limits.cpp).
-const KeyList kTrunkKeys = {
-    "realm",       "host",         "port",          "transport", "max_calls",      "sources",
-    "trusted",     "max_calls_in", "max_calls_out", "cps_in",    "cps_out",        "cps_burst",
-    "pacing_wait", "pacing_queue", "register",      "auth",      "media_security", "srtp_suites"};
+const KeyList kTrunkKeys = {"realm",          "host",         "port",     "transport",
+                            "max_calls",      "sources",      "trusted",  "max_calls_in",
+                            "max_calls_out",  "cps_in",       "cps_out",  "cps_burst",
+                            "pacing_wait",    "pacing_queue", "register", "auth",
+                            "media_security", "srtp_suites",  "tls"};
 const KeyList kPeerKeys = {
     "realm",     "sources",     "host",         "port",           "transport",  "max_calls",
     "auth",      "trusted",     "max_calls_in", "max_calls_out",  "cps_in",     "cps_out",
@@ -148,6 +149,9 @@ void parse_realm(const Reader& r, const std::string& name, const Field& entry, R
     parse_realm_media(r, *f, realm.media);
   }
   parse_media_security(r, *m, realm.security);
+  if (const Field* f = find(*m, "tls")) {
+    parse_realm_tls(r, *f, realm.tls);
+  }
 }
 
 // Fields trunks and access peers share: where they are and how Portico reaches them.
@@ -214,6 +218,9 @@ void parse_trunk(const Reader& r, const std::string& name, const Field& entry, T
   }
   if (const Field* f = find(*m, "auth")) {
     parse_trunk_auth(r, *f, d.trunk);
+  }
+  if (const Field* f = find(*m, "tls")) {
+    parse_trunk_tls(r, *f, d.trunk.tls);
   }
 }
 

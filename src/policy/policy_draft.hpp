@@ -97,6 +97,11 @@ std::optional<Listener> parse_listener(const Reader& r, const Field& f);
 void parse_traces(const Reader& r, const Field& f, TraceConfig& out);
 /// Reads the `ingress` section (ingress.cpp).
 void parse_ingress(const Reader& r, const Field& f, Ingress& out);
+/// Reads `realms.<name>.tls` and `trunks.<name>.tls`; checks their files (tls.cpp).
+void parse_realm_tls(const Reader& r, const Field& f, RealmTls& out);
+void parse_trunk_tls(const Reader& r, const Field& f, TrunkTls& out);
+/// TLS cross-checks: tls listeners have a realm tls block, trunk tls blocks a tls transport.
+void check_tls(const PolicyDraft& draft, Diagnostics& diags);
 /// Reads `realms.<name>.media` (media.cpp).
 void parse_realm_media(const Reader& r, const Field& f, RealmMedia& out);
 /// Reads `media_security` and `srtp_suites` of a realm, trunk or access peer

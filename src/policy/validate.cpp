@@ -152,6 +152,7 @@ void validate(const PolicyDraft& d, const std::string& first_file, Diagnostics& 
   check_peers(d, diags);
   check_registration(d, diags);
   check_routes(d, diags);
+  check_tls(d, diags);
 }
 
 }  // namespace portico::policy::detail

@@ -7,6 +7,7 @@
 #include "portico/policy/matcher.hpp"
 #include "portico/sip/message_builder.hpp"
 #include "portico/sip/raw_headers.hpp"
+#include "portico/transport/tls.hpp"
 
 namespace portico::runtime {
 namespace {
@@ -68,7 +69,9 @@ std::optional<IngressGate::Refusal> IngressGate::check_source(const transport::I
                                                               InboundStats& stats) {
   // Responses are matched to the transactions Portico started; only requests are screened.
   if (!is_request(in.data) ||
-      !policy::identify_source(p, in.flow.realm, in.flow.remote.address).empty()) {
+      !policy::identify_source(p, in.flow.realm, in.flow.remote.address,
+                               in.flow.tls ? &in.flow.tls->peer_names : nullptr)
+           .empty()) {
     return std::nullopt;
   }
   const bool reject = p.ingress.unknown_source == policy::Ingress::UnknownSource::Reject;

@@ -148,6 +148,10 @@ const Table<sip::TransactionStats> kTransactionRows{
      &sip::TransactionStats::refused_source_invites},
 };
 
+constexpr const char* kTlsFailed =
+    "TLS handshakes that failed, by reason (expired, unknown_ca, name_mismatch, "
+    "no_client_certificate, handshake_timeout, protocol)";
+
 const Table<transport::TransportStats> kTransportRows{
     {"portico_transport_messages_total", kCarried, Type::Counter,
      {{"transport", "udp"}, {"direction", "in"}}, &transport::TransportStats::datagrams_in},
@@ -176,6 +180,21 @@ const Table<transport::TransportStats> kTransportRows{
      {{"reason", "message_deadline"}}, &transport::TransportStats::message_deadline_closed},
     {"portico_transport_connections_dropped_total", kConnectionsDropped, Type::Counter,
      {{"reason", "output_queue"}}, &transport::TransportStats::output_queue_closed},
+    {"portico_transport_tls_handshakes_total", "TLS handshakes completed", Type::Counter, {},
+     &transport::TransportStats::tls_handshakes},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "expired"}}, &transport::TransportStats::tls_failed_expired},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "unknown_ca"}}, &transport::TransportStats::tls_failed_unknown_ca},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "name_mismatch"}}, &transport::TransportStats::tls_failed_name_mismatch},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "no_client_certificate"}},
+     &transport::TransportStats::tls_failed_no_client_certificate},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "handshake_timeout"}}, &transport::TransportStats::tls_failed_handshake_timeout},
+    {"portico_transport_tls_handshake_failures_total", kTlsFailed, Type::Counter,
+     {{"reason", "protocol"}}, &transport::TransportStats::tls_failed_protocol},
 };
 
 /// Per realm: the realm label comes first, before the row's own.

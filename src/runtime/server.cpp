@@ -12,8 +12,9 @@
 #include <thread>
 
 #include "portico/common/log.hpp"
-#include "portico/runtime/cpu_affinity.hpp"
 #include "portico/policy/loader.hpp"
+#include "portico/runtime/cpu_affinity.hpp"
+#include "tls_settings.hpp"
 
 namespace portico::runtime {
 namespace {
@@ -112,9 +113,16 @@ int Server::run() {
   if (tc.hep) {
     log::info("trace.hep", {{"collector", tc.hep_address.to_string()}, {"agent_id", tc.hep_id}});
   }
+  std::shared_ptr<const transport::TlsContexts> tls;
+  try {
+    tls = build_tls(*policy_);
+  } catch (const std::runtime_error& e) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument), e.what());
+  }
   for (std::uint16_t i = 0; i < n; ++i) {
     shards_.add(
         std::make_unique<Shard>(i, shards_, policy_, trunk_usage_, version_, sink, traces_.get()));
+    shards_.at(i).set_tls(tls);
   }
   for (std::uint16_t i = 0; i < n; ++i) {
     shards_.at(i).start();  // in index order; throws std::system_error if it cannot bind
@@ -279,6 +287,15 @@ void Server::reload() {
                 {"detail", "the running policy stays; restart Portico to change " + field}});
     return;
   }
+  // Certificates and keys are read again on every reload (renewed files, same policy text).
+  std::shared_ptr<const transport::TlsContexts> tls;
+  try {
+    tls = build_tls(*next);
+  } catch (const std::runtime_error& e) {
+    ++reloads_failed_;
+    log::error("policy.reload_failed", {{"reason", "tls"}, {"detail", e.what()}});
+    return;
+  }
   // All or nothing: every shard binds the new listeners first; one failure undoes them all.
   std::vector<std::string> errors = ask_shards<std::string>(
       [next](Shard& s) { return s.prepare_listeners(*next); }, "shard did not answer");
@@ -292,7 +309,11 @@ void Server::reload() {
     return;
   }
   auto changed = ask_shards<std::pair<std::size_t, std::size_t>>(
-      [next](Shard& s) { return s.apply_policy(next); }, {0, 0});
+      [next, tls](Shard& s) {
+        s.set_tls(tls);  // new connections only: established ones keep their contexts
+        return s.apply_policy(next);
+      },
+      {0, 0});
   policy_ = next;
   ++reloads_ok_;
   policy_hash_.store(std::make_shared<const std::string>(next->hash));

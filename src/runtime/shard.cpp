@@ -84,6 +84,7 @@ void Shard::bind() {
   transport_ = std::make_unique<transport::ShardTransport>(
       index_, io_, *timers_, listeners_of(*policy_), limits,
       [this](transport::Inbound&& in) { front_door_->dispatch(std::move(in)); }, post_to);
+  transport_->set_tls(tls_);
   const auto& tc = policy_->traces;
   if (tc.hep) {
     hep_ = std::make_unique<trace::HepSender>(io_, tc.hep_address, tc.hep_id, tc.hep_password);
@@ -286,6 +287,13 @@ void Shard::set_policy(std::shared_ptr<const policy::PolicySnapshot> policy) {
   front_door_->set_policy(policy_);
   if (trunk_registrations_) {
     trunk_registrations_->apply(*policy_);  // a changed `register` block re-registers
+  }
+}
+
+void Shard::set_tls(std::shared_ptr<const transport::TlsContexts> tls) {
+  tls_ = std::move(tls);
+  if (transport_) {
+    transport_->set_tls(tls_);
   }
 }
 

@@ -166,7 +166,11 @@ void PcapEncoder::append_packet(std::string& out, const PacketMeta& meta,
   } else {
     put_be32(out, seq);
     put_be32(out, ack);
-    out.push_back(static_cast<char>((kTcpHeader / 4) << 4));
+    // A TLS leg is written as the plaintext SIP it carried, in TCP segments with the real
+    // ports, marked by the NS flag (RFC 3540's nonce bit, never set by today's stacks):
+    // Wireshark filter `tcp.flags.ns == 1`, "Decode As... SIP" for port 5061 (docs/tls.md).
+    const bool tls = meta.protocol == transport::Protocol::Tls;
+    out.push_back(static_cast<char>(((kTcpHeader / 4) << 4) | (tls ? 0x01 : 0x00)));
     out.push_back(0x18);  // PSH | ACK
     put_be16(out, 65535);  // window
     checksum_at = out.size();

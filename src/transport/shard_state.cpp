@@ -2,6 +2,8 @@
 
 #include "shard_state.hpp"
 
+#include <algorithm>
+
 #include <asio/post.hpp>
 
 #include <string_view>
@@ -114,15 +116,55 @@ TcpConnection* ShardState::find_connection(std::uint64_t id) {
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
-TcpConnection* ShardState::find_reusable(const std::string& realm, const Endpoint& remote) {
+TcpConnection* ShardState::find_reusable(const std::string& realm, const Endpoint& remote,
+                                         Protocol protocol) {
   auto [first, last] = by_remote_.equal_range(remote);
   for (auto it = first; it != last; ++it) {
     TcpConnection* c = find_connection(it->second);
-    if (c != nullptr && c->is_open() && c->realm() == realm) {
+    if (c != nullptr && c->is_open() && c->realm() == realm && c->protocol() == protocol) {
       return c;
     }
   }
   return nullptr;
+}
+
+void ShardState::note_tls_failure(const std::string& realm, const Endpoint& remote, bool outbound,
+                                  TlsFailure reason, const std::string& detail) {
+  switch (reason) {
+    case TlsFailure::Expired:
+      ++stats_.tls_failed_expired;
+      break;
+    case TlsFailure::UnknownCa:
+      ++stats_.tls_failed_unknown_ca;
+      break;
+    case TlsFailure::NameMismatch:
+      ++stats_.tls_failed_name_mismatch;
+      break;
+    case TlsFailure::NoClientCertificate:
+      ++stats_.tls_failed_no_client_certificate;
+      break;
+    case TlsFailure::HandshakeTimeout:
+      ++stats_.tls_failed_handshake_timeout;
+      break;
+    case TlsFailure::Protocol:
+    case TlsFailure::Count:
+      ++stats_.tls_failed_protocol;
+      break;
+  }
+  constexpr std::size_t kMaxTlsLogged = 1024;
+  const auto key = std::make_pair(remote.address, reason);
+  if (std::find(tls_logged_.begin(), tls_logged_.end(), key) != tls_logged_.end()) {
+    return;
+  }
+  if (tls_logged_.size() >= kMaxTlsLogged) {
+    tls_logged_.clear();
+  }
+  tls_logged_.push_back(key);
+  log::warn("transport.tls_handshake_failed", {{"realm", realm},
+                                               {"remote", remote.to_string()},
+                                               {"direction", outbound ? "out" : "in"},
+                                               {"reason", to_string(reason)},
+                                               {"error", detail}});
 }
 
 void ShardState::retire_connection(std::uint64_t id) {

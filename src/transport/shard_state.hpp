@@ -19,6 +19,7 @@
 
 #include "portico/common/log.hpp"
 #include "portico/transport/shard_transport.hpp"
+#include "portico/transport/tls.hpp"
 
 namespace portico::transport {
 
@@ -64,13 +65,22 @@ class ShardState {
   /// quiet spell (`what`: "message_deadline", "output_queue"), not one per connection.
   void note_protective_close(const char* what, const Endpoint& remote);
 
+  /// The TLS contexts new connections use (null: no TLS in the policy). Swapped on reload;
+  /// established connections keep theirs.
+  const std::shared_ptr<const TlsContexts>& tls() const { return tls_; }
+  void set_tls(std::shared_ptr<const TlsContexts> tls) { tls_ = std::move(tls); }
+  /// Counts a failed TLS handshake under `reason` and logs it once per peer address and reason
+  /// (a carrier with an expired certificate is one line, not one per reconnect).
+  void note_tls_failure(const std::string& realm, const Endpoint& remote, bool outbound,
+                        TlsFailure reason, const std::string& detail);
+
   std::uint64_t next_connection_id() { return ++last_connection_id_; }
   /// Takes ownership of a new connection, indexes it by remote, counts connections_opened.
   TcpConnection& add_connection(TcpConnectionPtr connection);
   /// Open connection by id on this shard; nullptr if closed or unknown.
   TcpConnection* find_connection(std::uint64_t id);
-  /// Any open connection of this shard to `remote` in `realm`; nullptr if none.
-  TcpConnection* find_reusable(const std::string& realm, const Endpoint& remote);
+  /// Any open connection of this shard to `remote` in `realm` over `protocol`; nullptr if none.
+  TcpConnection* find_reusable(const std::string& realm, const Endpoint& remote, Protocol protocol);
   /// Removes a closed connection from the table. Its memory is released in a later handler,
   /// after the aborted completions of its socket have been dispatched.
   void retire_connection(std::uint64_t id);
@@ -88,6 +98,11 @@ class ShardState {
   TransportStats stats_;
   bool closed_ = false;
   std::shared_ptr<const int> life_ = std::make_shared<const int>(0);
+
+  std::shared_ptr<const TlsContexts> tls_;
+  // (address, reason) pairs already logged; cleared when full, so a peer is logged again at
+  // most once per kMaxTlsLogged distinct failures.
+  std::vector<std::pair<asio::ip::address, TlsFailure>> tls_logged_;
 
   std::size_t accepted_ = 0;  // open accepted connections (outbound ones are not capped)
   std::unordered_map<asio::ip::address, std::size_t> accepted_by_address_;

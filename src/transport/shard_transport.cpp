@@ -14,6 +14,7 @@
 #include "shard_state.hpp"
 #include "tcp_connection.hpp"
 #include "tcp_listener.hpp"
+#include "tls_contexts.hpp"
 #include "udp_listener.hpp"
 
 namespace portico::transport {
@@ -33,7 +34,7 @@ struct ShardTransport::Impl {
                               const std::vector<ListenerConfig>& wanted);
   template <class Listener>
   static Listener* find(const std::vector<std::unique_ptr<Listener>>& listeners,
-                        const std::string& realm, bool v6);
+                        const std::string& realm, bool v6, Protocol protocol);
   bool send_udp(const Destination& dst, std::string data, SendFailure on_failure);
   bool send_stream(const Destination& dst, std::string data, SendFailure on_failure);
   void post_to_owner(const Destination& dst, std::string data);
@@ -43,7 +44,7 @@ struct ShardTransport::Impl {
   ShardState state;
   PostToShard post_to_shard;
   std::vector<std::unique_ptr<UdpListener>> udp;
-  std::vector<std::unique_ptr<TcpListener>> tcp;
+  std::vector<std::unique_ptr<TcpListener>> tcp;  // tcp:// and tls:// listeners
   // Reload: bound but not yet receiving (step 1), and closed ones kept until one reload later,
   // because their cancelled receive/accept handlers still refer to them.
   std::vector<std::unique_ptr<UdpListener>> prepared_udp;
@@ -62,25 +63,17 @@ void ShardTransport::Impl::add_listener(ListenerConfig config) {
       udp.push_back(std::make_unique<UdpListener>(state, std::move(config)));
       return;
     case Protocol::Tcp:
+    case Protocol::Tls:
       tcp.push_back(std::make_unique<TcpListener>(state, std::move(config)));
       return;
-    case Protocol::Tls:
-      break;
   }
-  // TLS listeners come with the OpenSSL adapter; refusing them loudly at start-up beats
-  // silently serving a realm without the transport its policy asked for.
-  throw std::system_error(std::make_error_code(std::errc::protocol_not_supported),
-                          "tls listener " + config.bind.to_string() + " (realm " + config.realm +
-                              "): TLS transport not available yet");
 }
 
 void ShardTransport::Impl::prepare_listener(const ListenerConfig& config) {
   if (config.protocol == Protocol::Udp) {
     prepared_udp.push_back(std::make_unique<UdpListener>(state, config));
-  } else if (config.protocol == Protocol::Tcp) {
-    prepared_tcp.push_back(std::make_unique<TcpListener>(state, config));
   } else {
-    add_listener(config);  // throws: the same refusal as at start-up
+    prepared_tcp.push_back(std::make_unique<TcpListener>(state, config));
   }
 }
 
@@ -113,9 +106,9 @@ std::size_t ShardTransport::Impl::retire_unwanted(std::vector<std::unique_ptr<Li
 
 template <class Listener>
 Listener* ShardTransport::Impl::find(const std::vector<std::unique_ptr<Listener>>& listeners,
-                                     const std::string& realm, bool v6) {
+                                     const std::string& realm, bool v6, Protocol protocol) {
   for (const auto& l : listeners) {
-    if (l->config().realm == realm && l->is_v6() == v6) {
+    if (l->config().realm == realm && l->is_v6() == v6 && l->config().protocol == protocol) {
       return l.get();
     }
   }
@@ -124,7 +117,7 @@ Listener* ShardTransport::Impl::find(const std::vector<std::unique_ptr<Listener>
 
 bool ShardTransport::Impl::send_udp(const Destination& dst, std::string data,
                                     SendFailure on_failure) {
-  UdpListener* l = find(udp, dst.realm, dst.remote.address.is_v6());
+  UdpListener* l = find(udp, dst.realm, dst.remote.address.is_v6(), Protocol::Udp);
   if (l == nullptr) {
     return false;
   }
@@ -134,9 +127,6 @@ bool ShardTransport::Impl::send_udp(const Destination& dst, std::string data,
 
 bool ShardTransport::Impl::send_stream(const Destination& dst, std::string data,
                                        SendFailure on_failure) {
-  if (dst.protocol != Protocol::Tcp) {
-    return false;  // no TLS listeners yet (see add_listener)
-  }
   const ConnectionRef& ref = dst.connection;
   if (ref.valid() && ref.shard != state.shard() && post_to_shard) {
     post_to_owner(dst, std::move(data));
@@ -147,7 +137,7 @@ bool ShardTransport::Impl::send_stream(const Destination& dst, std::string data,
     c = state.find_connection(ref.id);
   }
   if (c == nullptr) {
-    c = state.find_reusable(dst.realm, dst.remote);
+    c = state.find_reusable(dst.realm, dst.remote, dst.protocol);
   }
   if (c != nullptr) {
     c->send(std::move(data), std::move(on_failure));
@@ -175,14 +165,28 @@ void ShardTransport::Impl::post_to_owner(const Destination& dst, std::string dat
 
 bool ShardTransport::Impl::open_connection(const Destination& dst, std::string data,
                                            SendFailure on_failure) {
-  TcpListener* l = find(tcp, dst.realm, dst.remote.address.is_v6());
+  TcpListener* l = find(tcp, dst.realm, dst.remote.address.is_v6(), dst.protocol);
   if (l == nullptr || state.closed()) {
     return false;
+  }
+  TcpConnection::Tls tls;
+  if (dst.protocol == Protocol::Tls) {
+    // One context per TLS trunk (SNI, verification, client certificate): a destination that
+    // is no TLS trunk of the realm cannot be reached over TLS.
+    tls.owner = state.tls();
+    tls.context = tls.owner ? tls.owner->client(dst.realm, dst.remote) : nullptr;
+    if (tls.context == nullptr) {
+      if (state.should_log()) {
+        log::warn("transport.tls_no_context",
+                  {{"realm", dst.realm}, {"remote", dst.remote.to_string()}});
+      }
+      return false;
+    }
   }
   std::uint64_t id = state.next_connection_id();
   auto fresh = std::make_unique<TcpConnection>(state, id, dst.realm, l->config().bind, dst.remote,
                                                asio::ip::tcp::socket(state.io()),
-                                               /*outbound=*/true);
+                                               /*outbound=*/true, std::move(tls));
   TcpConnection& c = state.add_connection(std::move(fresh));
   c.send(std::move(data), std::move(on_failure));  // queued until connected
   if (std::error_code ec = c.start_connect(l->config().bind.address)) {
@@ -229,13 +233,11 @@ bool ShardTransport::local_address(const std::string& realm, Protocol protocol, 
                                    std::string& host, std::uint16_t& port) const {
   const ListenerConfig* config = nullptr;
   if (protocol == Protocol::Udp) {
-    if (const UdpListener* l = Impl::find(impl_->udp, realm, ipv6)) {
+    if (const UdpListener* l = Impl::find(impl_->udp, realm, ipv6, protocol)) {
       config = &l->config();
     }
-  } else if (protocol == Protocol::Tcp) {
-    if (const TcpListener* l = Impl::find(impl_->tcp, realm, ipv6)) {
-      config = &l->config();
-    }
+  } else if (const TcpListener* l = Impl::find(impl_->tcp, realm, ipv6, protocol)) {
+    config = &l->config();
   }
   if (config == nullptr) {
     return false;
@@ -252,7 +254,7 @@ const TransportStats& ShardTransport::stats() const { return impl_->state.stats(
 bool ShardTransport::sending_endpoint(const Destination& dst, Endpoint& local) const {
   const bool v6 = dst.remote.address.is_v6();
   if (dst.protocol == Protocol::Udp) {
-    const UdpListener* l = Impl::find(impl_->udp, dst.realm, v6);
+    const UdpListener* l = Impl::find(impl_->udp, dst.realm, v6, Protocol::Udp);
     if (l != nullptr) {
       local = l->config().bind;
     }
@@ -262,7 +264,7 @@ bool ShardTransport::sending_endpoint(const Destination& dst, Endpoint& local) c
   if (ref.valid() && ref.shard != impl_->state.shard()) {
     // Another shard's connection: its socket is not ours to ask; its listener is the best
     // this shard can say (the accepted side of a connection uses the listener's port anyway).
-    const TcpListener* l = Impl::find(impl_->tcp, dst.realm, v6);
+    const TcpListener* l = Impl::find(impl_->tcp, dst.realm, v6, dst.protocol);
     if (l != nullptr) {
       local = l->config().bind;
     }
@@ -270,12 +272,26 @@ bool ShardTransport::sending_endpoint(const Destination& dst, Endpoint& local) c
   }
   const TcpConnection* c = ref.valid() ? impl_->state.find_connection(ref.id) : nullptr;
   if (c == nullptr) {
-    c = impl_->state.find_reusable(dst.realm, dst.remote);
+    c = impl_->state.find_reusable(dst.realm, dst.remote, dst.protocol);
   }
   if (c != nullptr) {
     local = c->local();
   }
   return c != nullptr;
+}
+
+std::shared_ptr<const TlsInfo> ShardTransport::tls_info(const Destination& dst) const {
+  if (dst.protocol != Protocol::Tls) {
+    return nullptr;
+  }
+  const ConnectionRef& ref = dst.connection;
+  const TcpConnection* c = ref.valid() && ref.shard == impl_->state.shard()
+                               ? impl_->state.find_connection(ref.id)
+                               : nullptr;
+  if (c == nullptr) {
+    c = impl_->state.find_reusable(dst.realm, dst.remote, dst.protocol);
+  }
+  return c != nullptr ? c->tls_info() : nullptr;
 }
 
 void ShardTransport::close() {
@@ -330,6 +346,10 @@ void ShardTransport::abort_listeners() {
 
 void ShardTransport::on_connection_closed(std::function<void(const ConnectionRef&)> handler) {
   impl_->state.set_closed_handler(std::move(handler));
+}
+
+void ShardTransport::set_tls(std::shared_ptr<const TlsContexts> contexts) {
+  impl_->state.set_tls(std::move(contexts));
 }
 
 std::size_t ShardTransport::connection_count() const { return impl_->state.connection_count(); }

@@ -13,8 +13,6 @@
 
 #include "tcp_connection.hpp"
 
-#include <asio/write.hpp>
-
 #include <algorithm>
 
 #include "portico/common/log.hpp"
@@ -38,19 +36,22 @@ std::string_view to_string(TcpConnection::CloseReason reason) {
       return "message_deadline";
     case R::OutputQueueFull:
       return "output_queue";
+    case R::TlsHandshakeFailed:
+      return "tls_handshake_failed";
   }
   return "unknown";
 }
 
 TcpConnection::TcpConnection(ShardState& state, std::uint64_t id, std::string realm, Endpoint local,
-                             Endpoint remote, asio::ip::tcp::socket socket, bool outbound)
+                             Endpoint remote, asio::ip::tcp::socket socket, bool outbound, Tls tls)
     : state_(state),
       id_(id),
       realm_(std::move(realm)),
       local_(std::move(local)),
       remote_(std::move(remote)),
       outbound_(outbound),
-      socket_(std::move(socket)),
+      tls_(std::move(tls)),
+      socket_(std::move(socket), tls_.context != nullptr ? &tls_.context->ctx : nullptr),
       phase_(outbound ? Phase::Connecting : Phase::Open),
       framer_(state.limits().max_message_size),
       last_activity_(state.timers().now()),
@@ -58,34 +59,24 @@ TcpConnection::TcpConnection(ShardState& state, std::uint64_t id, std::string re
       connect_timer_(state.timers()),
       deadline_timer_(state.timers()) {}
 
-// Wraps a member completion so it runs only while the transport lives and this connection is
-// still in the table; a closed connection's late completions are dropped.
-template <class Fn>
-auto TcpConnection::guarded(Fn fn) {
-  return [st = &state_, guard = state_.guard(), id = id_, fn = std::move(fn)](auto&&... args) {
-    if (guard.expired()) {
-      return;
-    }
-    if (TcpConnection* c = st->find_connection(id)) {
-      fn(*c, std::forward<decltype(args)>(args)...);
-    }
-  };
-}
-
 void TcpConnection::start_accepted() {
   std::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // small messages: no Nagle delay
+  socket_.tcp().set_option(asio::ip::tcp::no_delay(true), ec);  // small messages: no Nagle delay
   arm_idle(state_.limits().tcp_idle_timeout);
-  arm_deadline();  // the first message is due within the deadline
+  arm_deadline();  // the first message is due within the deadline (handshake included)
+  if (socket_.is_tls()) {
+    start_handshake();
+    return;
+  }
   read();
 }
 
 std::error_code TcpConnection::start_connect(const asio::ip::address& local_address) {
-  if (std::error_code ec = open_tcp_client(socket_, local_address)) {
+  if (std::error_code ec = open_tcp_client(socket_.tcp(), local_address)) {
     return ec;
   }
   std::error_code bound_ec;
-  const auto bound = socket_.local_endpoint(bound_ec);
+  const auto bound = socket_.tcp().local_endpoint(bound_ec);
   if (!bound_ec) {
     local_ = Endpoint{bound.address(), bound.port()};  // the Flow names the real port
   }
@@ -99,9 +90,9 @@ std::error_code TcpConnection::start_connect(const asio::ip::address& local_addr
       }
     }
   });
-  socket_.async_connect(to_tcp(remote_), guarded([](TcpConnection& c, const std::error_code& ec) {
-    c.on_connected(ec);
-  }));
+  socket_.tcp().async_connect(
+      to_tcp(remote_),
+      guarded([](TcpConnection& c, const std::error_code& ec) { c.on_connected(ec); }));
   return {};
 }
 
@@ -114,10 +105,20 @@ void TcpConnection::on_connected(const std::error_code& ec) {
     close(CloseReason::ConnectFailed);
     return;
   }
+  if (socket_.is_tls()) {
+    start_handshake();
+    return;
+  }
+  opened();
+}
+
+void TcpConnection::opened() {
   phase_ = Phase::Open;
   last_activity_ = state_.timers().now();
-  log::debug("transport.connected", {{"realm", realm_}, {"remote", remote_.to_string()},
-                                     {"connection", id_}});
+  log::debug("transport.connected", {{"realm", realm_},
+                                     {"remote", remote_.to_string()},
+                                     {"connection", id_},
+                                     {"protocol", to_string(protocol())}});
   arm_idle(state_.limits().tcp_idle_timeout);
   read();
   write_next();
@@ -136,10 +137,15 @@ void TcpConnection::on_read(const std::error_code& ec, std::size_t n) {
     return;
   }
   if (ec) {
-    close(ec == asio::error::eof ? CloseReason::PeerClosed : CloseReason::ReadError);
+    // A TLS peer that closes without close_notify (stream_truncated) has simply gone away.
+    const bool gone = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (!tls_refused_late(ec)) {
+      close(gone ? CloseReason::PeerClosed : CloseReason::ReadError);
+    }
     return;
   }
   last_activity_ = state_.timers().now();
+  unconfirmed_.clear();  // the peer speaks: the connection was accepted
   framer_.append(std::string_view(read_buf_.data(), n));
   drain_framer();
   if (phase_ != Phase::Open) {
@@ -170,6 +176,7 @@ bool TcpConnection::handle_frame(StreamFramer::Result& r) {
   switch (r.status) {
     case S::Message:
       ++stats.stream_messages_in;
+      delivered_ = true;
       deadline_timer_.cancel();  // complete: the next message gets its own deadline
       state_.deliver(std::move(r.message), flow());
       return phase_ == Phase::Open;  // the sink may have closed the transport
@@ -238,10 +245,9 @@ void TcpConnection::write_next() {
     return;
   }
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(queue_.front().data),
-                    guarded([](TcpConnection& c, const std::error_code& ec, std::size_t) {
-                      c.on_written(ec);
-                    }));
+  socket_.async_write(
+      asio::buffer(queue_.front().data),
+      guarded([](TcpConnection& c, const std::error_code& ec, std::size_t) { c.on_written(ec); }));
 }
 
 void TcpConnection::on_written(const std::error_code& ec) {
@@ -252,6 +258,9 @@ void TcpConnection::on_written(const std::error_code& ec) {
   }
   if (queue_.front().message) {
     ++state_.stats().stream_messages_out;
+    if (socket_.is_tls() && !delivered_ && queue_.front().on_failure) {
+      unconfirmed_.push_back(std::move(queue_.front().on_failure));
+    }
   }
   queued_bytes_ -= queue_.front().data.size();
   queue_.pop_front();
@@ -314,8 +323,7 @@ void TcpConnection::close(CloseReason reason) {
     return;
   }
   phase_ = Phase::Closed;
-  std::error_code ignored;
-  socket_.close(ignored);  // pending operations complete with operation_aborted
+  socket_.close();  // pending operations complete with operation_aborted
   idle_timer_.cancel();
   connect_timer_.cancel();
   deadline_timer_.cancel();
@@ -344,7 +352,8 @@ void TcpConnection::log_close(CloseReason reason) {
   // Deadline and output-queue closes were counted and logged once when they started.
   bool expected = reason == CloseReason::PeerClosed || reason == CloseReason::Idle ||
                   reason == CloseReason::Shutdown || reason == CloseReason::MessageDeadline ||
-                  reason == CloseReason::OutputQueueFull;
+                  reason == CloseReason::OutputQueueFull ||
+                  reason == CloseReason::TlsHandshakeFailed;
   if (expected) {
     log::debug("transport.connection_closed", {{"realm", realm_}, {"remote", remote_.to_string()},
                                                {"connection", id_}, {"reason", to_string(reason)}});
@@ -355,7 +364,7 @@ void TcpConnection::log_close(CloseReason reason) {
 }
 
 Flow TcpConnection::flow() const {
-  return Flow{Protocol::Tcp, realm_, local_, remote_, ConnectionRef{state_.shard(), id_}};
+  return Flow{protocol(), realm_, local_, remote_, ConnectionRef{state_.shard(), id_}, tls_info_};
 }
 
 }  // namespace portico::transport

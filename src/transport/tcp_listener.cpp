@@ -1,4 +1,4 @@
-// TCP accept loop. Accept errors other than "closed" (EMFILE, ENOBUFS, ...) are retried after a
+// TCP (and TLS over TCP) accept loop. Accept errors other than "closed" (EMFILE, ENOBUFS, ...) are retried after a
 // short pause instead of immediately, so descriptor exhaustion cannot spin the shard.
 
 #include "tcp_listener.hpp"
@@ -57,10 +57,22 @@ void TcpListener::on_accept(const std::error_code& ec, asio::ip::tcp::socket soc
     std::error_code ignored;
     socket.close(ignored);
   } else if (!rec) {  // else the peer already went away: drop the socket
+    TcpConnection::Tls tls;
+    if (config_.protocol == Protocol::Tls) {
+      // The contexts of the policy in force now; the connection keeps them for its life.
+      tls.owner = state_.tls();
+      tls.context = tls.owner ? tls.owner->server(config_.realm) : nullptr;
+    }
+    if (config_.protocol == Protocol::Tls && tls.context == nullptr) {
+      std::error_code ignored;  // no certificate to present (cannot happen with a valid policy)
+      socket.close(ignored);
+      accept();
+      return;
+    }
     std::uint64_t id = state_.next_connection_id();
     auto connection = std::make_unique<TcpConnection>(state_, id, config_.realm, config_.bind,
                                                       from_asio(remote), std::move(socket),
-                                                      /*outbound=*/false);
+                                                      /*outbound=*/false, std::move(tls));
     state_.add_connection(std::move(connection)).start_accepted();
   }
   accept();

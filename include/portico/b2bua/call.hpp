@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct Leg {
   std::uint32_t local_cseq = 0;        // last CSeq we sent
   std::uint32_t remote_cseq = 0;       // last CSeq received
   transport::Destination dst;          // where requests on this leg go
+  std::shared_ptr<const transport::TlsInfo> tls;  // A only: the INVITE's TLS connection, if any
   std::string contact;                 // our Contact header value on this leg
   std::string local_host;              // our address on this leg (Via, Contact, hidden URIs)
 

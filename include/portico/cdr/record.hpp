@@ -46,6 +46,12 @@ struct CallRecord {
   std::optional<double> jitter_ms_a_to_b;
   std::optional<double> jitter_ms_b_to_a;
   std::string trace;  ///< The call's pcap file (full path); empty when traces are off.
+  /// Per leg, when its signalling was SIP over TLS: the negotiated version ("TLSv1.3") and
+  /// cipher ("TLS_AES_256_GCM_SHA384"); empty for UDP and TCP legs.
+  std::string a_tls_version;
+  std::string a_tls_cipher;
+  std::string b_tls_version;
+  std::string b_tls_cipher;
 
   /// Talk time, answer to end; zero for an unanswered call. Never negative (the wall clock
   /// may step backwards between two time points).
@@ -60,7 +66,8 @@ struct CallRecord {
 ///   call, a_call_id, b_call_id, realm_in, source_peer, route, target, realm_out, caller,
 ///   callee, attempts, start, answer, end, duration_ms, setup_ms, final_status, end_reason,
 ///   disconnect, media_anchored, codec, packets_a_to_b, packets_b_to_a, lost_a_to_b,
-///   lost_b_to_a, jitter_ms_a_to_b, jitter_ms_b_to_a, trace
+///   lost_b_to_a, jitter_ms_a_to_b, jitter_ms_b_to_a, trace, a_tls_version, a_tls_cipher,
+///   b_tls_version, b_tls_cipher
 /// Timestamps are ISO-8601 UTC with milliseconds ("2026-11-24T22:00:00.123Z"); `answer` is
 /// null when the call was never answered. Durations are integer milliseconds. Strings are
 /// escaped per RFC 8259; valid UTF-8 passes through, invalid bytes become U+FFFD so a

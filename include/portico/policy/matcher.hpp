@@ -56,8 +56,16 @@ struct Reject {
 inline constexpr std::size_t kMaxRegexUserLength = 256;
 
 /// Which trunk or access peer on `realm` the address belongs to (first match), or empty.
+/// A trunk whose policy names TLS peer identities (`tls.peer_names`) matches only a request
+/// that came over TLS with a client certificate naming one of them: `tls_names` are those
+/// names (transport::TlsInfo::peer_names), null when the request did not come over TLS.
 std::string identify_source(const PolicySnapshot& policy, const std::string& realm,
-                            const asio::ip::address& source);
+                            const asio::ip::address& source,
+                            const std::vector<std::string>* tls_names);
+inline std::string identify_source(const PolicySnapshot& policy, const std::string& realm,
+                                   const asio::ip::address& source) {
+  return identify_source(policy, realm, source, nullptr);
+}
 
 /// The refusal of a request whose source is no trunk or access peer on `realm`: 403
 /// "unknown_source", with the address and realm in its detail.

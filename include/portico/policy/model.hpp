@@ -89,6 +89,47 @@ struct MediaSecuritySetting {
   std::vector<SrtpSuite> suites;  // preference order; empty = inherit
 };
 
+/// The conservative TLS 1.2 cipher list used unless a `tls.ciphers` says otherwise: forward
+/// secrecy and AEAD only (TLS 1.3 suites are OpenSSL's, all AEAD).
+inline constexpr const char* kDefaultTlsCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// What both ends of a TLS link share in policy: protocol floor, ciphers, handshake bound.
+struct TlsCommon {
+  int min_version = 12;  // 12 = TLS 1.2, 13 = TLS 1.3 (1.3 is always preferred when offered)
+  std::string ciphers = kDefaultTlsCiphers;
+  Millis handshake_timeout{std::chrono::seconds(5)};
+};
+
+/// `realms.<name>.tls`: the server side of the realm's tls:// listeners (docs/tls.md). Paths
+/// are absolute (relative ones are taken from the policy file's directory) and were checked
+/// readable, and the key to match the certificate, when the policy was loaded.
+struct RealmTls {
+  bool enabled = false;
+  std::string certificate;  // PEM: the server certificate, then its chain
+  std::string private_key;  // PEM
+  std::string ca_file;      // CAs trusted for client certificates; empty = the system store
+  enum class VerifyClient { None, Optional, Required } verify_client = VerifyClient::None;
+  TlsCommon common;
+  SourceLoc loc;
+};
+
+/// `trunks.<name>.tls`: how Portico connects to (and recognises) a TLS trunk.
+struct TrunkTls {
+  bool given = false;       // a tls block was written (else defaults apply)
+  std::string server_name;  // SNI and the name verified; empty = the host's IP is verified
+  std::string ca_file;      // CAs trusted for the trunk's certificate; empty = the system store
+  bool verify = true;       // verify the trunk's certificate chain and name
+  std::string certificate;  // client certificate for mutual TLS (with private_key); optional
+  std::string private_key;
+  std::vector<std::string> alpn;        // offered ALPN protocols, e.g. ["sip/2"]; none by default
+  std::vector<std::string> peer_names;  // inbound: a request on a TLS connection is the trunk's
+                                        // only if the client certificate names one of these
+  TlsCommon common;
+  SourceLoc loc;
+};
+
 struct Realm {
   std::string name;
   std::vector<Listener> listeners;
@@ -96,6 +137,7 @@ struct Realm {
                                    // each listener's bind address
   RealmMedia media;
   MediaSecuritySetting security;  // media_security, srtp_suites
+  RealmTls tls;
   SourceLoc loc;
 };
 
@@ -155,6 +197,7 @@ struct Trunk {
   /// block's credentials. Neither: challenges on calls fail as before.
   std::optional<DigestSecret> auth;
   MediaSecuritySetting security;  // media_security, srtp_suites
+  TrunkTls tls;
   SourceLoc loc;
 };
 

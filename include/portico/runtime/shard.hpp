@@ -128,6 +128,9 @@ class Shard {
 
   // Control plane, posted by the Server (this shard's thread):
   void set_policy(std::shared_ptr<const policy::PolicySnapshot> policy);
+  /// The TLS contexts new connections use: before start() (control thread), then on each reload
+  /// (this shard's thread, with apply_policy). Null when the policy has no TLS.
+  void set_tls(std::shared_ptr<const transport::TlsContexts> tls);
   /// Reload step 1: binds the listeners `next` adds. "" or what could not be bound.
   std::string prepare_listeners(const policy::PolicySnapshot& next);
   /// Reload step 2: opens the prepared listeners, closes those `next` drops, then takes `next`
@@ -164,6 +167,7 @@ class Shard {
   std::uint16_t index_;                                   // RO
   ShardSet& shards_;                                      // RO; not owned
   std::shared_ptr<const policy::PolicySnapshot> policy_;  // shard-local copy of the pointer
+  std::shared_ptr<const transport::TlsContexts> tls_;     // immutable, shared by all shards
   b2bua::TrunkUsage& trunk_usage_;                        // shared, thread-safe
   std::string version_;                                   // RO
   b2bua::CdrSink cdr_sink_;                   // RO; thread-safe (queues to the CDR writer)

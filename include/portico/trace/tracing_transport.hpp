@@ -42,6 +42,10 @@ class TracingTransport final : public transport::Transport {
                         transport::Endpoint& local) const override {
     return inner_.sending_endpoint(dst, local);
   }
+  std::shared_ptr<const transport::TlsInfo> tls_info(
+      const transport::Destination& dst) const override {
+    return inner_.tls_info(dst);
+  }
 
  private:
   bool send_traced(const transport::Destination& dst, std::string data,

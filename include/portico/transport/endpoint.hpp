@@ -3,6 +3,7 @@
 // enough to send the answer back the same way: protocol, local listener, remote address, and
 // for stream transports the connection that carried it (RFC 3261 §18.2.2, RFC 5626 flows).
 
+#include <memory>
 #include <string>
 
 #include "portico/common/endpoint.hpp"
@@ -21,6 +22,8 @@ using portico::Protocol;
 using portico::to_string;
 using portico::via_token;
 
+struct TlsInfo;  // tls.hpp
+
 struct Flow {
   Protocol protocol = Protocol::Udp;
   std::string realm;      // realm whose listener received / sends it
@@ -28,6 +31,8 @@ struct Flow {
                           // Portico opened, the address and ephemeral port it bound
   Endpoint remote;        // the peer's observed address
   ConnectionRef connection;
+  /// TLS connections only: the negotiated version, cipher and the peer certificate's names.
+  std::shared_ptr<const TlsInfo> tls;
 };
 
 /// Where an outbound message goes. For stream protocols an existing connection is reused when

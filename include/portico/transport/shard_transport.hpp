@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "portico/transport/tls.hpp"
 #include "portico/transport/transport.hpp"
 
 namespace portico::transport {
@@ -69,6 +70,7 @@ class ShardTransport final : public Transport {
                      std::uint16_t& port) const override;
   const TransportStats& stats() const override;
   bool sending_endpoint(const Destination& dst, Endpoint& local) const override;
+  std::shared_ptr<const TlsInfo> tls_info(const Destination& dst) const override;
 
   /// Policy reload, step 1 of 2: binds the listeners in `wanted` that this shard does not have
   /// yet, without receiving on them. Returns "" or what could not be bound (then nothing new
@@ -84,6 +86,10 @@ class ShardTransport final : public Transport {
   /// Called on this shard, after the fact, for every stream connection that closes other than
   /// at shutdown (peer closed, idle, error): flows bound to it (registrations) are gone.
   void on_connection_closed(std::function<void(const ConnectionRef&)> handler);
+
+  /// The TLS contexts for new connections (start-up, and every policy reload: established
+  /// connections keep the contexts they started with). Shard thread only.
+  void set_tls(std::shared_ptr<const TlsContexts> contexts);
 
   /// Closes listeners and connections (shutdown). Shard thread only.
   void close();

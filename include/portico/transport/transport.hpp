@@ -4,6 +4,7 @@
 // TCP streams framed by Content-Length, and (next) TLS streams all sit behind this interface.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "portico/common/timer_service.hpp"
@@ -45,6 +46,14 @@ struct TransportStats {
   std::uint64_t refused_max_per_source = 0;   // accepted over the per-address cap
   std::uint64_t message_deadline_closed = 0;  // a message (or the first) not complete in time
   std::uint64_t output_queue_closed = 0;      // the peer did not read: output over the cap
+  // SIP over TLS: completed handshakes, and failed ones by reason (TlsFailure, tls.hpp).
+  std::uint64_t tls_handshakes = 0;
+  std::uint64_t tls_failed_expired = 0;
+  std::uint64_t tls_failed_unknown_ca = 0;
+  std::uint64_t tls_failed_name_mismatch = 0;
+  std::uint64_t tls_failed_no_client_certificate = 0;
+  std::uint64_t tls_failed_handshake_timeout = 0;
+  std::uint64_t tls_failed_protocol = 0;
 };
 
 /// Shard-local interface: call only on the owning shard's thread.
@@ -66,6 +75,12 @@ class Transport {
     (void)dst;
     (void)local;
     return false;
+  }
+  /// The TLS version, cipher and peer names of the open TLS connection a message to `dst`
+  /// would go down (this shard's; null when there is none, or `dst` is not TLS). For the CDR.
+  virtual std::shared_ptr<const TlsInfo> tls_info(const Destination& dst) const {
+    (void)dst;
+    return nullptr;
   }
 };
 

@@ -43,6 +43,8 @@ CallRecord answered_record() {
   r.lost_a_to_b = 12;
   r.jitter_ms_a_to_b = 4.25;
   r.trace = "/var/lib/portico/traces/20261124-220000_c0ffee12.pcap";
+  r.b_tls_version = "TLSv1.3";  // the carrier leg was SIP over TLS
+  r.b_tls_cipher = "TLS_AES_256_GCM_SHA384";
   return r;
 }
 
@@ -57,7 +59,9 @@ TEST(CallRecordTest, AnsweredRecordExactLine) {
             R"("disconnect":"caller","media_anchored":true,"codec":"PCMA",)"
             R"("packets_a_to_b":3068,"packets_b_to_a":3071,"lost_a_to_b":12,"lost_b_to_a":null,)"
             R"("jitter_ms_a_to_b":4.2,"jitter_ms_b_to_a":null,)"
-            R"("trace":"/var/lib/portico/traces/20261124-220000_c0ffee12.pcap"})"
+            R"("trace":"/var/lib/portico/traces/20261124-220000_c0ffee12.pcap",)"
+            R"("a_tls_version":"","a_tls_cipher":"","b_tls_version":"TLSv1.3",)"
+            R"("b_tls_cipher":"TLS_AES_256_GCM_SHA384"})"
             "\n");
 }
 
@@ -75,17 +79,21 @@ TEST(CallRecordTest, UnansweredRecordHasNullAnswerAndSetupToEnd) {
   r.lost_a_to_b.reset();
   r.jitter_ms_a_to_b.reset();
   r.trace.clear();
-  EXPECT_EQ(to_json_line(r),
-            R"({"call":"c0ffee12","a_call_id":"a-1@198.51.100.7","b_call_id":"",)"
-            R"("realm_in":"public","source_peer":"carrier-a","route":"pstn-out",)"
-            R"("target":"trunk-2","realm_out":"core","caller":"alice","callee":"+15551234567",)"
-            R"("attempts":2,"start":"2026-11-24T22:00:00.123Z","answer":null,)"
-            R"("end":"2026-11-24T22:00:30.130Z","duration_ms":0,"setup_ms":30007,)"
-            R"("final_status":486,"end_reason":"status_486","disconnect":"callee",)"
-            R"("media_anchored":false,"codec":"","packets_a_to_b":0,"packets_b_to_a":0,)"
-            R"("lost_a_to_b":null,"lost_b_to_a":null,"jitter_ms_a_to_b":null,"jitter_ms_b_to_a":null,)"
-            R"("trace":""})"
-            "\n");
+  r.b_tls_version.clear();
+  r.b_tls_cipher.clear();
+  EXPECT_EQ(
+      to_json_line(r),
+      R"({"call":"c0ffee12","a_call_id":"a-1@198.51.100.7","b_call_id":"",)"
+      R"("realm_in":"public","source_peer":"carrier-a","route":"pstn-out",)"
+      R"("target":"trunk-2","realm_out":"core","caller":"alice","callee":"+15551234567",)"
+      R"("attempts":2,"start":"2026-11-24T22:00:00.123Z","answer":null,)"
+      R"("end":"2026-11-24T22:00:30.130Z","duration_ms":0,"setup_ms":30007,)"
+      R"("final_status":486,"end_reason":"status_486","disconnect":"callee",)"
+      R"("media_anchored":false,"codec":"","packets_a_to_b":0,"packets_b_to_a":0,)"
+      R"("lost_a_to_b":null,"lost_b_to_a":null,"jitter_ms_a_to_b":null,"jitter_ms_b_to_a":null,)"
+      R"("trace":"","a_tls_version":"","a_tls_cipher":"","b_tls_version":"",)"
+      R"("b_tls_cipher":""})"
+      "\n");
 }
 
 TEST(CallRecordTest, DurationsAreNeverNegative) {

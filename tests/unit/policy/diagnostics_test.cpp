@@ -142,7 +142,9 @@ TEST(PolicyDiagnostics, TwoRealmsCannotBindOneSocket) {
                                "realms:\n  a:\n    listeners: [tcp://127.0.0.1:5060]\n"
                                "  b:\n    listeners: [tls://127.0.0.1:5060]\n"}}),
               ElementsAre("p.yaml:5:17: realms.b.listeners[0]: tls://127.0.0.1:5060 binds the same "
-                          "socket as realms.a.listeners[0] (tcp://127.0.0.1:5060 at p.yaml:3:17)"));
+                          "socket as realms.a.listeners[0] (tcp://127.0.0.1:5060 at p.yaml:3:17)",
+                          "p.yaml:5:17: realms.b.listeners[0]: a tls listener needs realms.b.tls "
+                          "with its certificate and private_key"));
 }
 
 TEST(PolicyDiagnostics, NoRealmsIsAnError) {

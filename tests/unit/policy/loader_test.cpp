@@ -16,7 +16,8 @@ namespace {
 using test::Files;
 using test::kBaseRealms;
 
-const char* const kEveryField = R"(server:
+const char* const kEveryField =
+    R"(server:
   shards: 4
   log_level: debug
   trace: true
@@ -36,8 +37,10 @@ realms:
   access:
     listeners: [udp://127.0.0.1:5060, "tcp://[::1]:5061"]
     advertised_address: 192.0.2.10
-  carrier:
-    listeners: [tls://127.0.0.2:5061]
+  carrier: {listeners: [tls://127.0.0.2:5061], tls: {certificate: )" PORTICO_SOURCE_DIR
+    R"(/tests/fixtures/tls/portico-test.crt, private_key: )" PORTICO_SOURCE_DIR
+    R"(/tests/fixtures/tls/portico-test.key}}
+  # a tls listener needs the realm's tls block (tests/fixtures/tls)
 trunks:
   acme:
     realm: carrier

@@ -9,11 +9,15 @@
 namespace portico::policy {
 namespace {
 
-const char* const kPolicy = R"(realms:
+const char* const kPolicy =
+    R"(realms:
   access:
     listeners: [udp://127.0.0.1:5060, tcp://127.0.0.1:5060]
   carrier:
     listeners: [udp://127.0.0.2:5060, "tls://[::1]:5061"]
+    tls: {certificate: )" PORTICO_SOURCE_DIR
+    R"(/tests/fixtures/tls/portico-test.crt, private_key: )" PORTICO_SOURCE_DIR
+    R"(/tests/fixtures/tls/portico-test.key}
 trunks:
   acme:
     realm: carrier

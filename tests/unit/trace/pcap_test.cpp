@@ -117,6 +117,30 @@ TEST(PcapTest, UdpIpv6RecordLayout) {
   EXPECT_EQ(folded_sum(pseudo + p.substr(40)), 0xffff);
 }
 
+// A TLS leg's plaintext is a TCP segment with its real ports and the NS flag as the TLS mark;
+// a plain TCP leg has no flag there.
+TEST(PcapTest, TlsLegIsTcpMarkedByTheNsFlag) {
+  PcapEncoder enc;
+  std::string out;
+  enc.append(out, PacketMeta{Protocol::Tls, ep("127.0.131.1", 40002), ep("127.0.131.3", 5061), {}},
+             kInvite);
+  enc.append(out, PacketMeta{Protocol::Tcp, ep("127.0.131.1", 40003), ep("127.0.131.3", 5060), {}},
+             kInvite);
+  auto recs = records(out);
+  ASSERT_EQ(recs.size(), 2u);
+  const std::string& tls = recs[0].packet;
+  EXPECT_EQ(static_cast<unsigned char>(tls[9]), 6);      // TCP
+  EXPECT_EQ(be16(tls, 22), 5061);                        // the real TLS port
+  EXPECT_EQ(static_cast<unsigned char>(tls[32]), 0x51);  // 20-byte header, NS set
+  EXPECT_EQ(tls.substr(40), kInvite);                    // the plaintext SIP
+  std::string pseudo = tls.substr(12, 8) + std::string("\x00\x06", 2);
+  const auto len = static_cast<std::uint16_t>(tls.size() - 20);
+  pseudo.push_back(static_cast<char>(len >> 8));
+  pseudo.push_back(static_cast<char>(len & 0xff));
+  EXPECT_EQ(folded_sum(pseudo + tls.substr(20)), 0xffff);  // the checksum covers the flag
+  EXPECT_EQ(static_cast<unsigned char>(recs[1].packet[32]), 0x50);
+}
+
 TEST(PcapTest, TcpSequenceNumbersContinuePerDirection) {
   PcapEncoder enc;
   std::string out;

@@ -101,10 +101,16 @@ TEST(ShardTransportStartup, BindConflictThrowsSystemError) {
   EXPECT_FALSE(shard.transport);
 }
 
-TEST(ShardTransportStartup, TlsListenerIsRefusedAtStartup) {
+// TLS listeners bind like TCP ones (their certificate comes with set_tls, tls_transport_test).
+TEST(ShardTransportStartup, TlsListenerIsBoundAndAdvertised) {
   TestShard shard;
-  EXPECT_THROW(shard.start({listener("access", Protocol::Tls, kLoopback4, free_port(kLoopback4))}),
-               std::system_error);
+  const std::uint16_t port = free_port(kLoopback4);
+  shard.start({listener("access", Protocol::Tls, kLoopback4, port)});
+  std::string host;
+  std::uint16_t advertised = 0;
+  ASSERT_TRUE(shard.transport->local_address("access", Protocol::Tls, false, host, advertised));
+  EXPECT_EQ(advertised, port);
+  EXPECT_FALSE(shard.transport->local_address("access", Protocol::Tcp, false, host, advertised));
 }
 
 TEST(ShardTransportStartup, LocalAddressUsesAdvertisedValuesElseTheBind) {
