@@ -1,10 +1,11 @@
 // AES-ICM (RFC 3711 4.1.1, RFC 6188) and AES-GCM (RFC 7714) as libsrtp cipher types. libsrtp
-// 2.5's own OpenSSL ciphers set the IV through calls that, on OpenSSL 3, re-initialise the
-// context and allocate per packet (measured in docs/performance.md). Here each cipher holds one
-// EVP context, keyed once when libsrtp keys the stream; a packet changes only its IV
-// (EVP_CipherInit_ex with no cipher and no key: the provider keeps the key schedule, and for
-// GCM the hash subkey, and allocates nothing), then runs OpenSSL's own AES-CTR / AES-GCM code.
-// libsrtp's KDF allocates an AES-ICM cipher too, so stream set-up uses these as well.
+// 2.5 as Debian builds it runs its ciphers on NSS and sets each packet's IV by re-creating a
+// PK11 context: mallocs and a mutex per packet (measured in docs/performance.md). Here each
+// cipher holds one OpenSSL EVP context, keyed once when libsrtp keys the stream; a packet changes
+// only its IV (EVP_CipherInit_ex with no cipher and no key: the provider keeps the key schedule,
+// and for GCM the hash subkey, and allocates nothing), then runs OpenSSL's AES-CTR / AES-GCM
+// (AES-NI and CLMUL where the CPU has them). libsrtp's KDF allocates an AES-ICM cipher too, so
+// stream set-up uses these as well.
 
 #include "srtp_cipher.hpp"
 
@@ -37,8 +38,8 @@ struct CipherState {
   std::uint8_t salt[kBlock] = {};  // ICM: salt || 0x0000
 };
 
-// Fetched once (the first stream's set-up): a context keyed with a fetched cipher never goes
-// back to the provider store, which is where OpenSSL 3 allocates.
+// Fetched once (at the first stream's set-up) rather than implicitly by each context's first
+// EVP_CipherInit_ex from EVP_aes_*(): one lookup in OpenSSL 3's provider store per process.
 const EVP_CIPHER* evp_cipher(bool gcm, int key_size) {
   static EVP_CIPHER* const kCtr128 = EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
   static EVP_CIPHER* const kCtr256 = EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr);
