@@ -292,7 +292,7 @@ TEST(SrtpTransform, TenThousandPacketsAcrossEverySuiteAllocateNothing) {
   // The relay path allocates nothing per packet: for each suite, SRTP in from a peer and SRTP
   // out with Portico's own key (unprotect, then protect: both halves of every cipher and the
   // HMAC), RTP and RTCP, 2,000 packets per suite after the first (libsrtp makes its per-SSRC
-  // streams on an SSRC's first packet). With libsrtp 2.5's own OpenSSL ciphers this counted 18
+  // streams on an SSRC's first packet). With libsrtp 2.5's own ciphers (NSS) this counted 18
   // mallocs per AES-CM unprotect+protect pair and 10 per AES-GCM one; Portico's replacements
   // (srtp_hmac.cpp, srtp_cipher.cpp) allocate none.
   constexpr std::uint16_t kCount = 2000;
