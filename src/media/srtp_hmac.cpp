@@ -1,6 +1,6 @@
-// HMAC-SHA1 (RFC 2104) as a libsrtp auth type. libsrtp 2.5 built on OpenSSL 3 re-initialises an
-// EVP_MAC for every packet (14 heap allocations and most of the cost of an AES_CM_*_HMAC_SHA1
-// packet, measured in docs/performance.md). HMAC's keyed state is two SHA-1 states (after
+// HMAC-SHA1 (RFC 2104) as a libsrtp auth type. libsrtp 2.5 as Debian builds it (on NSS)
+// re-creates its HMAC context for every packet (heap allocations and most of the cost of an
+// AES_CM_*_HMAC_SHA1 packet, measured in docs/performance.md). HMAC's keyed state is two SHA-1 states (after
 // key^ipad and key^opad): computed once per context here and copied per packet, a plain struct
 // copy. SHA-1 itself is OpenSSL's (SHA1_Update, the same assembly as its EVP path).
 

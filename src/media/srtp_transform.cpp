@@ -2,6 +2,7 @@
 
 #include "portico/media/srtp_transform.hpp"
 
+#include "srtp_cipher.hpp"
 #include "srtp_hmac.hpp"
 
 #include <arpa/inet.h>
@@ -250,7 +251,9 @@ srtp_err_status_t srtp_started() {
   std::call_once(once, [] {
     status = srtp_init();
     if (status == srtp_err_status_ok) {
-      install_fast_hmac_sha1();  // if refused, libsrtp's own HMAC-SHA1 stays (correct, slower)
+      // If one is refused, libsrtp's own stays for it (correct, slower).
+      install_fast_hmac_sha1();
+      install_fast_aes_ciphers();
     }
   });
   return status;
