@@ -5,7 +5,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ make cmake pkg-config libosip2-dev libasio-dev libssl-dev libyaml-cpp-dev \
-      prometheus-cpp-dev liburing-dev \
+      prometheus-cpp-dev liburing-dev libsrtp2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -19,7 +19,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libosip2-15 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 liburing2 \
-      libssl3 \
+      libssl3 libsrtp2-1 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin portico
 COPY --from=build /src/build/src/portico /usr/local/bin/portico
