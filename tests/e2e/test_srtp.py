@@ -109,7 +109,8 @@ class Baresip:
     def __init__(self, ctx: Ctx, ip: str):
         self.dir = ctx.dir / "baresip"
         self.dir.mkdir()
-        self.dumps = self.dir / "dumps"
+        # baresip's sndfile truncates a long dump path (from ctest's build dir the ".wav" went): short.
+        self.dumps = self.dir / "d"
         self.dumps.mkdir()
         self.tone = self.dir / "tone.wav"
         write_tone(self.tone, seconds=10.0)
@@ -158,7 +159,7 @@ snd_path {self.dumps}
     def decoded_audio(self) -> tuple[float, int]:
         """(seconds, peak absolute sample) of the decoded ("-dec") dumps sndfile wrote."""
         seconds, peak = 0.0, 0
-        for wav in self.dumps.glob("*dec*.wav"):
+        for wav in self.dumps.glob("dump-*-dec*"):
             data = wav.read_bytes()
             pcm = data[44:]
             n = len(pcm) // 2
