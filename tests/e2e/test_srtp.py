@@ -109,7 +109,7 @@ class Baresip:
     def __init__(self, ctx: Ctx, ip: str):
         self.dir = ctx.dir / "baresip"
         self.dir.mkdir()
-        # baresip's sndfile truncates a long dump path (from ctest's build dir the ".wav" went): short.
+        # baresip's sndfile truncates a long dump path (from ctest's build dir it lost its .wav).
         self.dumps = self.dir / "d"
         self.dumps.mkdir()
         self.tone = self.dir / "tone.wav"
