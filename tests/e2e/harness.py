@@ -837,14 +837,16 @@ def preflight() -> None:
 def run_tests(file: str, argv: list[str] | None = None, args: argparse.Namespace | None = None) -> int:
     args = args or parse_args(argv)
     stem = Path(file).stem
+    # Only the tests defined in `file`: a test file may import helpers from another one.
+    mine = [t for t in _TESTS if Path(t.fn.__code__.co_filename).resolve() == Path(file).resolve()]
     if args.list:
-        for t in _TESTS:
+        for t in mine:
             print(t.name if t.default else f"{t.name} (not run by default; use --only)")
         return 0
     preflight()
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGALRM, _on_alarm)
-    selected = [t for t in _TESTS if (t.name in args.only if args.only else t.default)]
+    selected = [t for t in mine if (t.name in args.only if args.only else t.default)]
     passed = failed = skipped = 0
     interrupted = False
     t_all = time.monotonic()

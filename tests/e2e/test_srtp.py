@@ -109,7 +109,8 @@ class Baresip:
     def __init__(self, ctx: Ctx, ip: str):
         self.dir = ctx.dir / "baresip"
         self.dir.mkdir()
-        self.dumps = self.dir / "dumps"
+        # baresip's sndfile truncates a long dump path (from ctest's build dir it lost its .wav).
+        self.dumps = self.dir / "d"
         self.dumps.mkdir()
         self.tone = self.dir / "tone.wav"
         write_tone(self.tone, seconds=10.0)
@@ -158,7 +159,7 @@ snd_path {self.dumps}
     def decoded_audio(self) -> tuple[float, int]:
         """(seconds, peak absolute sample) of the decoded ("-dec") dumps sndfile wrote."""
         seconds, peak = 0.0, 0
-        for wav in self.dumps.glob("*dec*.wav"):
+        for wav in self.dumps.glob("dump-*-dec*"):
             data = wav.read_bytes()
             pcm = data[44:]
             n = len(pcm) // 2
@@ -169,34 +170,22 @@ snd_path {self.dumps}
         return seconds, peak
 
 
-@e2e_test(k=240)
-def test_rtp_to_srtp_baresip(ctx: Ctx):
-    net = ctx.net
-    if ctx.direct:
-        return
-    check(shutil.which("baresip") is not None and (BARESIP_MODULES / "srtp.so").exists(),
-          "baresip with its srtp module is not installed (Debian package baresip-core)")
-    sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", TALK_S)
-    check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
-    cap = netns.Capture(netns.HostNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
-                        bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
-    ctx.start_portico(srtp_policy(net, latch_any=True))
-    carrier = Baresip(ctx, net.primary).start()
-    try:
-        uac = ctx.sipp("uac", "uac_media.xml", net.uac, remote=ctx.access_target(),
-                       duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
-        uac.run()
-        print(f"    {uac.describe()}", flush=True)
-        time.sleep(0.5)
-        packets = cap.packets()
-        assert_sipp(uac, 1)
-    finally:
-        cap.stop()
-        carrier.stop()
-    blog = carrier.log()
-    (ctx.dir / "baresip.log.txt").write_text(blog)
+def talking_call(ctx: Ctx, name: str, cap: netns.Capture):
+    """One call from the PBX (sipp at net.uac, RTP port PHONE_RTP) playing TALK_S s of
+    media_talk.pcap; returns its sipp and what `cap` captured (stopped after the call)."""
+    uac = ctx.sipp(name, "uac_media.xml", ctx.net.uac, remote=ctx.access_target(),
+                   duration_ms=int(TALK_S * 1000) + 1500, extra=["-mp", str(PHONE_RTP)])
+    uac.run()
+    print(f"    {uac.describe()}", flush=True)
+    time.sleep(0.5)
+    packets = cap.packets()
+    assert_sipp(uac, 1)
+    return uac, packets
 
-    # SDP: SRTP toward the carrier, plain RTP toward the PBX.
+
+def assert_sdes_towards_carrier(ctx: Ctx, uac) -> int:
+    """The carrier was offered SDES SRTP by Portico and the caller answered plain RTP; returns
+    Portico's media port towards the carrier."""
     invite = [m for m in ctx.portico.trace() if m.dir == "out" and m.realm == "carrier"
               and m.first_line.startswith("INVITE")]
     check(invite, "Portico sent no INVITE to the carrier")
@@ -210,14 +199,18 @@ def test_rtp_to_srtp_baresip(ctx: Ctx):
     check("RTP/AVP" in answer and "a=crypto" not in answer,
           f"the PBX's answer should be plain RTP/AVP without a=crypto:\n{answer}")
     m = re.search(r"^m=audio (\d+)", body, re.M)
-    portico_carrier_port = int(m.group(1))
-    check("SRTP is Enabled" in blog or "srtp" in blog.lower(),
-          "baresip did not report SRTP for the call")
+    return int(m.group(1))
 
+
+def assert_audio_both_ways(net, packets: list, port: int, sent: int, carrier: "Baresip",
+                           blog: str) -> None:
+    """Audio flowed both ways through Portico's RTP<->SRTP interworking: counted in the loopback
+    capture `packets` (port: Portico's media port towards the carrier), no clear payload on the
+    SRTP link, and the carrier (baresip, its log `blog`) decoded non-silent audio."""
     # RTP: sipp -> Portico (plain) -> baresip (SRTP), and baresip's tone back.
     phone_sent = [p for p in packets if p.src == net.uac and p.sport == PHONE_RTP]
-    to_carrier = [p for p in packets if p.src == net.carrier and p.sport == portico_carrier_port]
-    from_carrier = [p for p in packets if p.dst == net.carrier and p.dport == portico_carrier_port]
+    to_carrier = [p for p in packets if p.src == net.carrier and p.sport == port]
+    from_carrier = [p for p in packets if p.dst == net.carrier and p.dport == port]
     at_phone = [p for p in packets if p.dst == net.uac and p.dport == PHONE_RTP]
     print(f"    RTP: caller sent {len(phone_sent)}, Portico sent the carrier {len(to_carrier)} "
           f"SRTP, the carrier sent {len(from_carrier)} SRTP, the caller received {len(at_phone)}")
@@ -241,6 +234,33 @@ def test_rtp_to_srtp_baresip(ctx: Ctx):
     check("failed to decrypt" not in blog, "baresip failed to decrypt packets from Portico")
     check(seconds > 0.8 * TALK_S, f"baresip decoded only {seconds:.1f} s of audio")
     check(peak > 1000, f"baresip's decoded audio is silence (peak {peak})")
+
+
+@e2e_test(k=240)
+def test_rtp_to_srtp_baresip(ctx: Ctx):
+    net = ctx.net
+    if ctx.direct:
+        return
+    check(shutil.which("baresip") is not None and (BARESIP_MODULES / "srtp.so").exists(),
+          "baresip with its srtp module is not installed (Debian package baresip-core)")
+    sent = netns.cut_pcap(AUDIO, ctx.dir / "media_talk.pcap", TALK_S)
+    check(sent > 50, f"could not cut {AUDIO}: {sent} packets")
+    cap = netns.Capture(netns.HostNamespace(), "host", "lo", ctx.dir / "rtp.pcap",
+                        bpf=f"udp and net 127.0.{net.k}.0/24 and not port 5060").start()
+    ctx.start_portico(srtp_policy(net, latch_any=True))
+    carrier = Baresip(ctx, net.primary).start()
+    try:
+        uac, packets = talking_call(ctx, "uac", cap)
+    finally:
+        cap.stop()
+        carrier.stop()
+    blog = carrier.log()
+    (ctx.dir / "baresip.log.txt").write_text(blog)
+
+    port = assert_sdes_towards_carrier(ctx, uac)
+    check("SRTP is Enabled" in blog or "srtp" in blog.lower(),
+          "baresip did not report SRTP for the call")
+    assert_audio_both_ways(net, packets, port, sent, carrier, blog)
 
     metrics = scrape_metrics(net.access, METRICS_PORT)
     drops = {r: metrics.get(f'portico_srtp_dropped_packets_total{{reason="{r}"}}')

@@ -74,17 +74,11 @@ commonName = supplied
         return self.dir / "ca.crt"
 
 
-class Kamailio:
-    """Kamailio with tls.so: TLS on ip:5061 toward Portico, UDP on ip:5060 toward `uas`."""
-
-    def __init__(self, ctx, ip: str, uas: str, cert: Path, key: Path, ca: Path, *,
-                 require_client_cert: bool = False, name: str = "kamailio"):
-        self.ctx, self.ip = ctx, ip
-        d = ctx.dir / name
-        d.mkdir(exist_ok=True)
-        self.dir = d
-        verify = "yes" if require_client_cert else "no"
-        (d / "tls.cfg").write_text(f"""[server:default]
+def write_kamailio_tls_cfg(path: Path, cert: Path, key: Path, ca: Path,
+                           require_client_cert: bool = False) -> None:
+    """The config file of Kamailio's tls module (modparam("tls", "config", path)): TLS 1.2+."""
+    verify = "yes" if require_client_cert else "no"
+    path.write_text(f"""[server:default]
 method = TLSv1.2+
 verify_certificate = {verify}
 require_certificate = {verify}
@@ -97,6 +91,18 @@ method = TLSv1.2+
 verify_certificate = no
 require_certificate = no
 """)
+
+
+class Kamailio:
+    """Kamailio with tls.so: TLS on ip:5061 toward Portico, UDP on ip:5060 toward `uas`."""
+
+    def __init__(self, ctx, ip: str, uas: str, cert: Path, key: Path, ca: Path, *,
+                 require_client_cert: bool = False, name: str = "kamailio"):
+        self.ctx, self.ip = ctx, ip
+        d = ctx.dir / name
+        d.mkdir(exist_ok=True)
+        self.dir = d
+        write_kamailio_tls_cfg(d / "tls.cfg", cert, key, ca, require_client_cert)
         (d / "kamailio.cfg").write_text(f"""#!KAMAILIO
 debug=2
 log_stderror=yes
