@@ -203,8 +203,9 @@ void TrunkRegistrations::apply(const policy::PolicySnapshot& policy) {
     active_.emplace(name, std::move(e));
     // The same contact is being unregistered (a changed block): register once that is done,
     // so the carrier never applies the removal after the new binding.
+    const std::string& trunk = name;  // a structured binding: clang 14 cannot capture it
     const bool unregistering = std::any_of(leaving_.begin(), leaving_.end(),
-                                           [&](const auto& l) { return l->trunk == name; });
+                                           [&](const auto& l) { return l->trunk == trunk; });
     if (!unregistering) {
       send(ref, false);
     }
