@@ -11,7 +11,7 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev libgtest-dev libgmock-dev googletest
   # end-to-end tests and benchmarks
   sip-tester kamailio kamailio-tls-modules iproute2 util-linux procps python3 tcpdump nftables
-  tshark sngrep
+  tshark sngrep openssl
   # SRTP peer of tests/e2e/test_srtp.py (mediaenc srtp-mand)
   baresip-core
   # edge security tests: attacker tools (run only in loopback-only namespaces), and clang with
