@@ -22,15 +22,8 @@ namespace {
 // The challenge values of `resp` as received (WWW-Authenticate for 401, Proxy-Authenticate
 // for 407), unfolded.
 std::vector<std::string> challenge_values(const sip::Message& resp) {
-  const std::string_view name = resp.status() == 407 ? "Proxy-Authenticate" : "WWW-Authenticate";
-  std::vector<std::string> out;
-  sip::RawHeaderScanner scan(resp.raw());
-  while (const auto f = scan.next()) {
-    if (iequals(f->name, name)) {
-      out.push_back(sip::unfold(f->value));
-    }
-  }
-  return out;
+  return sip::raw_header_values(resp.raw(),
+                                resp.status() == 407 ? "Proxy-Authenticate" : "WWW-Authenticate");
 }
 
 // The Request-URI of bytes Portico built ("METHOD uri SIP/2.0\r\n...").

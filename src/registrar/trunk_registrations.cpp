@@ -57,15 +57,8 @@ void split_aor(const std::string& aor, std::string& user, std::string& domain) {
 // The challenge values of `resp` (WWW-Authenticate for 401, Proxy-Authenticate for 407),
 // unfolded, read from the bytes as received.
 std::vector<std::string> challenges(const sip::Message& resp) {
-  const std::string_view name = resp.status() == 407 ? "Proxy-Authenticate" : "WWW-Authenticate";
-  std::vector<std::string> out;
-  sip::RawHeaderScanner scan(resp.raw());
-  while (const auto f = scan.next()) {
-    if (iequals(f->name, name)) {
-      out.push_back(sip::unfold(f->value));
-    }
-  }
-  return out;
+  return sip::raw_header_values(resp.raw(),
+                                resp.status() == 407 ? "Proxy-Authenticate" : "WWW-Authenticate");
 }
 
 // What the registrar granted: expires of our Contact in the 2xx, else Expires, else asked.

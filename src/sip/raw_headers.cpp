@@ -124,4 +124,15 @@ std::string unfold(std::string_view value) {
   return out;
 }
 
+std::vector<std::string> raw_header_values(std::string_view bytes, std::string_view name) {
+  std::vector<std::string> out;
+  RawHeaderScanner scan(bytes);
+  while (const auto f = scan.next()) {
+    if (iequals(f->name, name)) {
+      out.push_back(unfold(f->value));
+    }
+  }
+  return out;
+}
+
 }  // namespace portico::sip

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace portico::sip {
 
@@ -66,5 +67,9 @@ HeaderCount count_headers(std::string_view bytes, std::size_t max_fields, std::s
 /// space (RFC 3261 §7.3.1: "replacing ... with a single SP"). Values that are not folded are
 /// returned unchanged.
 std::string unfold(std::string_view value);
+
+/// Every value of the header field `name` (case-insensitive, long form) in `bytes` as received,
+/// unfolded: for fields whose parameters osip would rewrite (the digest challenges).
+std::vector<std::string> raw_header_values(std::string_view bytes, std::string_view name);
 
 }  // namespace portico::sip
